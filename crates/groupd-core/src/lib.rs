@@ -1,1 +1,14 @@
-//! stub
+//! groupd's domain: the types, validation and merge rules every other crate shares.
+//!
+//! Nothing in this crate performs I/O. Times are `i64` microseconds since the Unix epoch (UTC)
+//! throughout; [`time_fmt`] renders them the way the wire contract wants.
+#![warn(missing_docs)]
+
+pub mod capture;
+pub mod clock;
+pub mod domain;
+pub mod merge;
+pub mod time_fmt;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use domain::*;
