@@ -6,6 +6,7 @@
 
 pub mod capture;
 pub mod clock;
+pub mod cursor;
 pub mod domain;
 pub mod merge;
 pub mod time_fmt;

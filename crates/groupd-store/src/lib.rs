@@ -1,1 +1,152 @@
-//! stub
+//! Storage behind one [`Store`] trait, with an embedded SQLite backend (the zero-config default)
+//! and, later, PostgreSQL. Driver types never leave their backend module: callers see only the
+//! neutral [`model`] types and [`StoreError`].
+//!
+//! Invariants every backend keeps:
+//! - a write returns only after it is committed durably (a `kill -9` loses nothing answered);
+//! - every read reflects every write already returned, from any process sharing the database;
+//! - all SQL is parameterised; personal API keys exist only as SHA-256 digests.
+#![warn(missing_docs)]
+
+mod error;
+pub mod model;
+pub mod sqlite;
+
+#[cfg(any(test, feature = "testsuite"))]
+pub mod conformance;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use groupd_core::{Actor, GroupKey, GroupTypeIndex, ProjectId, SecretDigest, merge::PropOp};
+
+pub use error::StoreError;
+pub use model::*;
+
+/// Result of every store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything groupd persists. One implementation per backend; one conformance suite for all.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database does.
+    async fn health(&self) -> StoreResult<()>;
+
+    /// Creates a project with a fresh public token.
+    async fn create_project(&self, name: &str, now_us: i64) -> StoreResult<Project>;
+    /// Every project, ordered by id.
+    async fn list_projects(&self) -> StoreResult<Vec<Project>>;
+    /// One project.
+    async fn get_project(&self, id: ProjectId) -> StoreResult<Option<Project>>;
+    /// Renames a project; `None` when it does not exist.
+    async fn rename_project(&self, id: ProjectId, name: &str) -> StoreResult<Option<Project>>;
+    /// The project whose public token this is.
+    async fn project_by_token(&self, token: &str) -> StoreResult<Option<Project>>;
+
+    /// Stores a personal API key (its digest only). Fails with `NotFound` when a listed project
+    /// does not exist.
+    async fn create_api_key(&self, key: NewApiKey, now_us: i64) -> StoreResult<ApiKey>;
+    /// The key with this digest, compared in constant time.
+    async fn api_key_by_digest(&self, digest: &SecretDigest) -> StoreResult<Option<ApiKey>>;
+
+    /// The project's group types, ordered by index.
+    async fn list_group_types(&self, project: ProjectId) -> StoreResult<Vec<GroupType>>;
+    /// Creates a type at the smallest free index below `max_group_types`.
+    async fn create_group_type(
+        &self,
+        project: ProjectId,
+        new: NewGroupType,
+        max_group_types: u32,
+        now_us: i64,
+    ) -> StoreResult<GroupType>;
+    /// Applies name changes to several types, all or nothing; returns the full list.
+    async fn update_group_type_metadata(
+        &self,
+        project: ProjectId,
+        updates: Vec<GroupTypeMetadataUpdate>,
+    ) -> StoreResult<Vec<GroupType>>;
+    /// Sets a type's default columns.
+    async fn set_default_columns(
+        &self,
+        project: ProjectId,
+        index: GroupTypeIndex,
+        columns: Vec<String>,
+    ) -> StoreResult<GroupType>;
+    /// Deletes a type, its groups and their activity in one transaction.
+    async fn delete_group_type(&self, project: ProjectId, index: GroupTypeIndex) -> StoreResult<()>;
+
+    /// One page of groups in list order (`created_at` desc, `group_key` desc).
+    async fn list_groups(&self, project: ProjectId, q: GroupListQuery) -> StoreResult<Vec<Group>>;
+    /// One group by exact key.
+    async fn find_group(
+        &self,
+        project: ProjectId,
+        index: GroupTypeIndex,
+        key: &GroupKey,
+    ) -> StoreResult<Option<Group>>;
+    /// Creates a group with properties set at `now_us`, recording activity.
+    async fn create_group(
+        &self,
+        project: ProjectId,
+        index: GroupTypeIndex,
+        key: GroupKey,
+        properties: serde_json::Map<String, serde_json::Value>,
+        actor: Actor,
+        now_us: i64,
+    ) -> StoreResult<Group>;
+    /// Applies one property operation to an existing group through the merge rules, recording
+    /// activity when the value changed. An `Unset` of an absent property fails with
+    /// `PropertyMissing`.
+    async fn update_group_property(
+        &self,
+        project: ProjectId,
+        index: GroupTypeIndex,
+        key: GroupKey,
+        property: String,
+        op: PropOp,
+        actor: Actor,
+        now_us: i64,
+    ) -> StoreResult<Group>;
+    /// One page of a group's activity, newest first, and the total count.
+    async fn group_activity(
+        &self,
+        project: ProjectId,
+        group_id: i64,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(Vec<ActivityEntry>, u64)>;
+    /// Property names per type with the number of groups holding each.
+    async fn property_definitions(&self, project: ProjectId) -> StoreResult<Vec<PropertyCount>>;
+    /// Up to 20 distinct values of one property with their group counts.
+    async fn property_values(
+        &self,
+        project: ProjectId,
+        index: GroupTypeIndex,
+        property: &str,
+        value_contains: Option<&str>,
+    ) -> StoreResult<Vec<ValueCount>>;
+}
+
+/// Opens the store a database URL names (`sqlite://path`, `sqlite:///abs/path`), migrating it.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let store = sqlite::SqliteStore::open(path).await?;
+        return Ok(Arc::new(store));
+    }
+    Err(StoreError::Config(format!(
+        "unsupported database URL (expected sqlite://PATH): {}",
+        redact_url(url)
+    )))
+}
+
+/// A database URL with any password removed, safe to log.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{}@{}", &url[..s + 3], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,52 @@
+//! A small pool of read connections. WAL lets them read while the writer writes; each statement
+//! sees every transaction committed before it started, which gives read-your-writes.
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use tokio::sync::Semaphore;
+
+use crate::{StoreError, StoreResult};
+
+pub(super) struct ReadPool {
+    conns: Mutex<Vec<Connection>>,
+    available: Semaphore,
+}
+
+impl ReadPool {
+    pub(super) fn new(conns: Vec<Connection>) -> Arc<Self> {
+        let n = conns.len();
+        Arc::new(Self {
+            conns: Mutex::new(conns),
+            available: Semaphore::new(n),
+        })
+    }
+
+    /// Runs `f` on a pooled connection on the blocking thread pool.
+    pub(super) async fn read<T, F>(self: &Arc<Self>, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let permit = self
+            .available
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Internal(anyhow::anyhow!("read pool closed")))?;
+        let pool = Arc::clone(self);
+        let out = tokio::task::spawn_blocking(move || {
+            let conn = pool
+                .conns
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop()
+                .ok_or_else(|| StoreError::Internal(anyhow::anyhow!("no read connection")))?;
+            let r = f(&conn);
+            pool.conns.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+            r
+        })
+        .await
+        .map_err(|e| StoreError::Internal(anyhow::anyhow!("read task failed: {e}")))?;
+        drop(permit);
+        out
+    }
+}
