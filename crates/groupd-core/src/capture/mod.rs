@@ -1,3 +1,112 @@
 //! Capture as pure stages: decode the request payload, validate every event (all-or-nothing), and
 //! compute what the store must write. No I/O here; the HTTP layer feeds bytes in and the store takes
 //! the validated batch out.
+//!
+//! The stages, in the order capture.md fixes:
+//! 1. [`decode`]: steps 1–3 of "Decoding the payload" (query `data` / form / body, gzip, base64,
+//!    LZString), bounded by [`CaptureLimits::max_decompressed_bytes`].
+//! 2. [`parse_request`]: step 4 (the JSON shapes) and the token, so the caller can answer 401 for a
+//!    token that is no project's before any event is validated.
+//! 3. [`ParsedRequest::validate`]: "The event", all-or-nothing, into a [`ValidatedBatch`].
+//!
+//! [`parse_batch`] runs stages 2 and 3 in one call.
+
+mod decode;
+mod lzstring;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+pub use decode::{Compression, RawCapture, decode, is_beacon};
+pub use parse::{
+    CaptureEvent, DISTINCT_ID_MAX_CHARS, GroupIdentify, INVALID_GROUP_IDENTIFY,
+    InvalidGroupIdentify, MAX_FUTURE_US, ParsedRequest, ValidatedBatch, merge_time_us, parse_batch,
+    parse_request, parse_time_us,
+};
+
+/// The detail of a request without events (an empty payload, batch or array).
+pub const NO_EVENT: &str = "Request holds no event.";
+/// The detail of 401 `missing_api_key`.
+pub const MISSING_API_KEY_DETAIL: &str =
+    "API key not provided. You can find your project API key in your project settings.";
+/// The detail of 401 `invalid_api_key` (the caller decides that a token is no project's).
+pub const INVALID_API_KEY_DETAIL: &str =
+    "Project API key invalid. You can find your project API key in your project settings.";
+
+/// Size limits of the decoding stages (capture.md "Answer"; each configurable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaptureLimits {
+    /// Largest payload after decompression and decoding; beyond → 413. Default 100 MiB.
+    pub max_decompressed_bytes: usize,
+    /// Largest single event (its JSON text as sent); beyond → 413. Default 1 MB (1,000,000 bytes).
+    pub max_event_bytes: usize,
+}
+
+impl Default for CaptureLimits {
+    fn default() -> Self {
+        Self {
+            max_decompressed_bytes: 100 * 1024 * 1024,
+            max_event_bytes: 1_000_000,
+        }
+    }
+}
+
+/// Why a capture request is refused. [`CaptureError::status`], [`CaptureError::code`],
+/// [`CaptureError::error_type`] and the `Display` text (the `detail`) give the error body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaptureError {
+    /// 401 `missing_api_key`: no token anywhere in the request.
+    #[error("{MISSING_API_KEY_DETAIL}")]
+    MissingApiKey,
+    /// 400 `invalid_payload`, with the detail sentence.
+    #[error("{0}")]
+    InvalidPayload(String),
+    /// 400 `invalid_payload`: a `compression` hint the spec does not know (the value as sent).
+    #[error("Unsupported compression: '{0}'.")]
+    UnsupportedCompression(String),
+    /// 413 `payload_too_large`, with the detail sentence (it names the limit).
+    #[error("{0}")]
+    PayloadTooLarge(String),
+}
+
+impl CaptureError {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::MissingApiKey => 401,
+            Self::InvalidPayload(_) | Self::UnsupportedCompression(_) => 400,
+            Self::PayloadTooLarge(_) => 413,
+        }
+    }
+
+    /// The error body's `type`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::MissingApiKey => "authentication_error",
+            Self::InvalidPayload(_) | Self::UnsupportedCompression(_) => "validation_error",
+            Self::PayloadTooLarge(_) => "invalid_request",
+        }
+    }
+
+    /// The error body's `code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingApiKey => "missing_api_key",
+            Self::InvalidPayload(_) | Self::UnsupportedCompression(_) => "invalid_payload",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+        }
+    }
+
+    /// The error body's `attr`, when one field is to blame.
+    pub fn attr(&self) -> Option<&'static str> {
+        match self {
+            Self::UnsupportedCompression(_) => Some("compression"),
+            _ => None,
+        }
+    }
+
+    /// The error body's `detail`.
+    pub fn detail(&self) -> String {
+        self.to_string()
+    }
+}
