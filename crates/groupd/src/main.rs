@@ -1,1 +1,143 @@
-fn main() {}
+//! The `groupd` binary: a thin CLI over the server and store crates (spec operations.md).
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use groupd_core::{Clock, PERSONAL_KEY_PREFIX, ScopeSet, SecretDigest, SystemClock, generate_secret, time_fmt::format_us};
+use groupd_server::{Application, CommonConfig, ServeConfig, telemetry};
+use groupd_store::{NewApiKey, StoreError, redact_url};
+use serde_json::json;
+
+/// groupd: self-hostable group analytics that speaks PostHog's wire protocol.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonConfig,
+    #[command(flatten)]
+    serve: ServeConfig,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (REST API, capture, query, health, metrics).
+    Serve,
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Manage projects.
+    Project {
+        #[command(subcommand)]
+        action: ProjectAction,
+    },
+    /// Manage personal API keys.
+    Key {
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectAction {
+    /// Create a project; prints it (with its public token) as one JSON line.
+    Create {
+        /// Project name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyAction {
+    /// Create a personal API key; prints it as one JSON line (the only time the key is shown).
+    Create {
+        /// Label, shown as the author of the key's changes.
+        #[arg(long)]
+        label: String,
+        /// Comma-separated scopes: group:read, group:write, activity_log:read, query:read,
+        /// project:read, project:write, *.
+        #[arg(long)]
+        scopes: String,
+        /// Limit the key to this project (repeatable); none = every project.
+        #[arg(long = "project")]
+        projects: Vec<i64>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.common.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Validate input before touching the database: a refused command creates nothing.
+    if let Command::Key { action: KeyAction::Create { scopes, .. } } = &cli.command {
+        let parsed = ScopeSet::parse_list(scopes)?;
+        anyhow::ensure!(!parsed.is_empty(), "--scopes needs at least one scope");
+    }
+    let store = groupd_store::open(&cli.common.database_url).await?;
+    let clock = SystemClock;
+    match cli.command {
+        Command::Serve => {
+            let app = Application::build(cli.serve, store).await?;
+            tracing::info!(
+                database = %redact_url(&cli.common.database_url),
+                "groupd listening on http://{}",
+                app.local_addr()
+            );
+            app.run_until_stopped().await?;
+            tracing::info!("stopped");
+        }
+        Command::Migrate => {
+            tracing::info!(database = %redact_url(&cli.common.database_url), "schema is up to date");
+        }
+        Command::Project { action: ProjectAction::Create { name } } => {
+            anyhow::ensure!(!name.trim().is_empty(), "--name may not be blank");
+            let p = store.create_project(&name, clock.now_us()).await?;
+            println!(
+                "{}",
+                json!({"id": p.id, "name": p.name, "api_token": p.api_token, "created_at": format_us(p.created_at)})
+            );
+        }
+        Command::Key { action: KeyAction::Create { label, scopes, projects } } => {
+            let scopes = ScopeSet::parse_list(&scopes)?;
+            let plaintext = generate_secret(PERSONAL_KEY_PREFIX);
+            let projects = (!projects.is_empty()).then_some(projects);
+            let key = store
+                .create_api_key(
+                    NewApiKey {
+                        label,
+                        digest: SecretDigest::of(&plaintext),
+                        scopes,
+                        projects,
+                    },
+                    clock.now_us(),
+                )
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => anyhow::anyhow!("a --project given does not exist"),
+                    e => e.into(),
+                })?;
+            println!(
+                "{}",
+                json!({"id": key.id, "label": key.label, "key": plaintext,
+                       "scopes": key.scopes.names(), "projects": key.projects})
+            );
+        }
+    }
+    Ok(())
+}

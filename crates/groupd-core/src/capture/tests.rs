@@ -1285,3 +1285,23 @@ mod fuzz {
         }
     }
 }
+
+/// Rough per-event cost of the JSON stages; run with
+/// `cargo test --release -p groupd-core capture::tests::bench_parse -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing, not a check"]
+fn bench_parse() {
+    let ev = r#"{"properties": {"amount": 5.5, "$python_runtime": "CPython", "$python_version": "3.11.7", "$os": "Linux", "$os_version": "12", "$os_distro": "Debian GNU/Linux", "$groups": {"company": "acme-inc", "project": "p1"}, "$lib": "posthog-python", "$lib_version": "7.91.1", "$geoip_disable": true, "$is_server": true}, "timestamp": "2026-11-28T02:23:28.964723+00:00", "distinct_id": "user-1", "event": "purchase", "uuid": "8c992628-b892-4b0d-9e0a-2635c00617b5"}"#;
+    let body = format!(
+        r#"{{"batch": [{}], "historical_migration": false, "sent_at": "2026-11-28T02:23:28.964893+00:00", "api_key": "phc_x"}}"#,
+        vec![ev; 100].join(", ")
+    );
+    let rounds = 2000;
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        let b = parse_batch(body.as_bytes(), false, RECEIVED, &limits()).unwrap();
+        assert_eq!(b.events.len(), 100);
+    }
+    let per_event = start.elapsed().as_secs_f64() * 1e6 / f64::from(rounds * 100);
+    eprintln!("parse_batch: {per_event:.2} µs per event");
+}

@@ -1,0 +1,55 @@
+//! Settings: every one a flag with a `GROUPD_…` environment twin (spec operations.md).
+use clap::{Args, ValueEnum};
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Settings shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct CommonConfig {
+    /// Database URL: sqlite://relative.db, sqlite:///absolute.db or postgres://user@host:port/db.
+    #[arg(long = "database", env = "GROUPD_DATABASE_URL", default_value = "sqlite://groupd.db", global = true)]
+    pub database_url: String,
+
+    /// Log format.
+    #[arg(long, env = "GROUPD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// Settings of `groupd serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on (port 0 picks a free port; the chosen address is logged).
+    #[arg(long, env = "GROUPD_LISTEN", default_value = "127.0.0.1:8000", global = true)]
+    pub listen: String,
+
+    /// Most group types per project (indexes 0..N), at most 64.
+    #[arg(long, env = "GROUPD_MAX_GROUP_TYPES", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
+    pub max_group_types: u32,
+
+    /// Largest REST request body, in bytes.
+    #[arg(long, env = "GROUPD_MAX_REST_BODY_BYTES", default_value_t = 10 * 1024 * 1024, global = true)]
+    pub max_rest_body_bytes: usize,
+
+    /// Longest time a request may take before it is answered 503, in seconds.
+    #[arg(long, env = "GROUPD_REQUEST_TIMEOUT_SECS", default_value_t = 60, global = true)]
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:0".into(),
+            max_group_types: 5,
+            max_rest_body_bytes: 10 * 1024 * 1024,
+            request_timeout_secs: 60,
+        }
+    }
+}

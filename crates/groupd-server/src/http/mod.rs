@@ -1,0 +1,40 @@
+//! The HTTP API: one module per resource, each exporting `router()`; this module merges them
+//! and adds the layers every route shares.
+pub mod auth;
+pub mod error;
+mod fields;
+mod group_types;
+mod groups;
+mod middleware;
+mod openapi;
+mod ops;
+mod projects;
+pub mod request;
+mod routes;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+/// `/api/projects` and its alias `/api/environments`.
+pub const API_PREFIXES: [&str; 2] = ["/api/projects", "/api/environments"];
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let per_project = Router::new()
+        .merge(groups::router())
+        .merge(group_types::router());
+    let mut app = Router::new();
+    for prefix in API_PREFIXES {
+        app = app.nest(&format!("{prefix}/{{project_id}}"), per_project.clone());
+    }
+    app.merge(projects::router())
+        .merge(ops::router())
+        .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::observe,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panic_response))
+        .with_state(state)
+}

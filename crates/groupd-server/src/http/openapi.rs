@@ -1,0 +1,34 @@
+//! The OpenAPI 3 document served at `/api/schema/`.
+use utoipa::OpenApi;
+
+use super::{group_types, groups, projects};
+
+/// groupd's REST API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "groupd", description = "Group analytics, wire-compatible with PostHog's groups API."),
+    paths(
+        groups::list, groups::create, groups::find, groups::update_property, groups::delete_property,
+        groups::activity, groups::property_definitions, groups::property_values,
+        group_types::list, group_types::create, group_types::update_metadata,
+        group_types::set_default_columns, group_types::remove,
+        projects::list, projects::create, projects::retrieve, projects::update,
+    ),
+    components(schemas(super::error::ErrorBody)),
+    modifiers(&BearerAuth),
+    security(("personal_api_key" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "personal_api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

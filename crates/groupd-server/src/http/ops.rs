@@ -1,0 +1,46 @@
+//! Operational endpoints: `/_health`, `/metrics`, `/api/schema/`.
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use super::routes::route;
+use crate::state::AppState;
+
+/// The operational routes.
+pub fn router() -> Router<AppState> {
+    use axum::routing::get;
+    Router::new()
+        .merge(route("/_health", get(health)))
+        .merge(route("/metrics", get(metrics)))
+        .merge(route("/api/schema", get(schema)))
+}
+
+/// 200 when the database answers, 503 otherwise.
+async fn health(State(state): State<AppState>) -> Response {
+    match state.store.health().await {
+        Ok(()) => Json(json!({"status": "ok"})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable"}))).into_response()
+        }
+    }
+}
+
+/// Prometheus text exposition.
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// The OpenAPI document, generated from the handlers' annotations.
+async fn schema() -> Response {
+    use utoipa::OpenApi;
+    Json(super::openapi::ApiDoc::openapi()).into_response()
+}

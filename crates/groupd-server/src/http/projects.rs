@@ -1,0 +1,89 @@
+//! `/api/projects/` (spec groups.md, "Projects").
+use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse};
+use groupd_core::{ProjectId, Scope, time_fmt::format_us};
+use groupd_store::Project;
+use serde_json::{Value, json};
+
+use super::{
+    auth::Api,
+    error::{ApiError, ApiResult},
+    fields::{self, optional_string, required_string},
+    routes::route,
+};
+use crate::state::AppState;
+
+/// Longest project name (PostHog's team name limit).
+const NAME_MAX: usize = 200;
+
+/// `/api/projects/` and `/api/projects/:project_id/`, also under the `/api/environments` alias.
+pub fn router() -> Router<AppState> {
+    use axum::routing::get;
+    let mut r = Router::new();
+    for prefix in super::API_PREFIXES {
+        r = r
+            .merge(route(prefix, get(list).post(create)))
+            .merge(route(&format!("{prefix}/{{project_id}}"), get(retrieve).patch(update)));
+    }
+    r
+}
+
+/// The project object.
+pub fn project_json(p: &Project) -> Value {
+    json!({"id": p.id, "name": p.name, "api_token": p.api_token, "created_at": format_us(p.created_at)})
+}
+
+/// GET /api/projects/ — the projects the key may access.
+#[utoipa::path(get, path = "/api/projects/", tag = "projects", responses((status = 200, description = "Projects")))]
+pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
+    api.require(Scope::ProjectRead)?;
+    let projects: Vec<Value> = state
+        .store
+        .list_projects()
+        .await?
+        .iter()
+        .filter(|p| api.key.may_access(p.id))
+        .map(project_json)
+        .collect();
+    Ok(Json(json!({"count": projects.len(), "next": null, "previous": null, "results": projects})))
+}
+
+/// POST /api/projects/ — a new project with a fresh token.
+#[utoipa::path(post, path = "/api/projects/", tag = "projects",
+    responses((status = 201, description = "The project"), (status = 400, body = super::error::ErrorBody)))]
+pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl IntoResponse> {
+    api.require(Scope::ProjectWrite)?;
+    let body = fields::object(api.req.json_body()?)?;
+    let name = required_string(&body, "name", NAME_MAX)?;
+    let p = state.store.create_project(&name, state.clock.now_us()).await?;
+    Ok((StatusCode::CREATED, Json(project_json(&p))))
+}
+
+/// GET /api/projects/:project_id/ — one project.
+#[utoipa::path(get, path = "/api/projects/{project_id}/", tag = "projects",
+    params(("project_id" = String, Path)), responses((status = 200, description = "The project"), (status = 404, body = super::error::ErrorBody)))]
+pub async fn retrieve(api: Api) -> ApiResult<Json<Value>> {
+    api.require(Scope::ProjectRead)?;
+    Ok(Json(project_json(api.project())))
+}
+
+/// PATCH /api/projects/:project_id/ — rename.
+#[utoipa::path(patch, path = "/api/projects/{project_id}/", tag = "projects",
+    params(("project_id" = String, Path)), responses((status = 200, description = "The project"), (status = 400, body = super::error::ErrorBody)))]
+pub async fn update(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
+    api.require(Scope::ProjectWrite)?;
+    let body = fields::object(api.req.json_body()?)?;
+    let project = api.project();
+    let name = match optional_string(&body, "name", NAME_MAX)? {
+        None => return Ok(Json(project_json(project))),
+        Some(None) => {
+            return Err(ApiError::validation("null", "This field may not be null.", Some("name")));
+        }
+        Some(Some(n)) => n,
+    };
+    let p = state
+        .store
+        .rename_project(ProjectId(project.id), &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found_with("Project not found."))?;
+    Ok(Json(project_json(&p)))
+}

@@ -1,0 +1,156 @@
+//! What handlers read from a request: query parameters (Django semantics: the last of repeated
+//! names wins), the body (bounded), and the pieces needed to build absolute `next` URLs.
+use axum::{
+    body::{Body, Bytes},
+    http::{HeaderMap, Uri, header, request::Parts},
+};
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, ApiResult};
+
+/// The parts of a request a REST handler reads.
+pub struct RequestInfo {
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// The request URI.
+    pub uri: Uri,
+    /// Decoded query parameters in order.
+    pub query: Vec<(String, String)>,
+    /// The raw body.
+    pub body: Bytes,
+}
+
+impl RequestInfo {
+    /// Reads the request's body up to `limit` bytes (413 beyond).
+    pub async fn read(parts: Parts, body: Body, limit: usize) -> ApiResult<Self> {
+        let body = axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| ApiError::payload_too_large("The request body", limit))?;
+        let query = parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        // Nested routers see a stripped path; `next` links need the one the client used.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(parts.uri, |o| o.0.clone());
+        Ok(Self {
+            headers: parts.headers,
+            uri,
+            query,
+            body,
+        })
+    }
+
+    /// The last value of query parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The last value of `name` when present and non-empty.
+    pub fn non_empty_param(&self, name: &str) -> Option<&str> {
+        self.param(name).filter(|v| !v.is_empty())
+    }
+
+    fn content_type(&self) -> Option<String> {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The body as JSON, leniently, only to look for `personal_api_key`: never an error.
+    pub fn body_for_auth(&self) -> Value {
+        self.parse_body().unwrap_or(Value::Null)
+    }
+
+    /// The body as a JSON value: JSON, or a flat form (`application/x-www-form-urlencoded`) read
+    /// as an object of strings. An empty body is `{}`.
+    pub fn json_body(&self) -> ApiResult<Value> {
+        self.parse_body()
+    }
+
+    fn parse_body(&self) -> ApiResult<Value> {
+        let ct = self.content_type();
+        match ct.as_deref() {
+            Some("application/x-www-form-urlencoded") => Ok(Value::Object(
+                form_urlencoded::parse(&self.body)
+                    .into_owned()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect::<Map<_, _>>(),
+            )),
+            None | Some("application/json") => self.parse_json(),
+            Some(t) if t.ends_with("+json") => self.parse_json(),
+            Some(t) => Err(ApiError::unsupported_media_type(t)),
+        }
+    }
+
+    fn parse_json(&self) -> ApiResult<Value> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Object(Map::new()));
+        }
+        serde_json::from_slice(&self.body).map_err(|e| {
+            ApiError::validation("parse_error", format!("JSON parse error - {e}"), None)
+        })
+    }
+
+    /// `scheme://host` of the request as the client addressed it.
+    pub fn origin(&self) -> String {
+        let h = |name: &str| {
+            self.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(',').next().unwrap_or("").trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let scheme = h("x-forwarded-proto").unwrap_or_else(|| "http".into());
+        let host = h("x-forwarded-host")
+            .or_else(|| h("host"))
+            .or_else(|| self.uri.authority().map(|a| a.to_string()))
+            .unwrap_or_else(|| "localhost".into());
+        format!("{scheme}://{host}")
+    }
+
+    /// An absolute URL of this request's path with `params` as its query.
+    pub fn url_with(&self, params: &[(&str, String)]) -> String {
+        let mut url = format!("{}{}", self.origin(), self.uri.path());
+        for (i, (k, v)) in params.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(&quote_plus(k));
+            url.push('=');
+            url.push_str(&quote_plus(v));
+        }
+        url
+    }
+}
+
+/// Python's `urllib.parse.quote_plus`: unreserved characters stay, space becomes `+`, the rest
+/// is percent-encoded (upper-case hex), as PostHog's `next` URLs are.
+pub fn quote_plus(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_plus;
+
+    #[test]
+    fn quote_plus_matches_python() {
+        assert_eq!(quote_plus("a b/c=d&é~"), "a+b%2Fc%3Dd%26%C3%A9~");
+    }
+}

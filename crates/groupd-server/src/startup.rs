@@ -1,0 +1,97 @@
+//! Building and running the server: `Application::build` binds its listener (so tests can use
+//! port 0 and read the chosen address), `run_until_stopped` serves until SIGTERM/SIGINT, then
+//! finishes in-flight requests and lets the store commit what was answered.
+use std::{net::SocketAddr, sync::{Arc, OnceLock}};
+
+use anyhow::Context;
+use axum::Router;
+use groupd_core::SystemClock;
+use groupd_store::Store;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+
+use crate::{config::ServeConfig, http, state::AppState};
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    app: Router,
+}
+
+/// The process-wide metrics recorder (installing one twice would fail).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let buckets = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ];
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("seconds".into()), &buckets)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full("groupd_write_batch_size".into()),
+                        &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 512.0],
+                    )
+                })
+                .expect("valid histogram buckets");
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder exists (e.g. an embedding program's); then ours just
+            // renders nothing.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+impl Application {
+    /// Binds `config.listen` and builds the app on `store`.
+    pub async fn build(config: ServeConfig, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let state = AppState {
+            store,
+            clock: Arc::new(SystemClock),
+            config: Arc::new(config),
+            metrics: metrics_handle(),
+        };
+        Ok(Self { listener, app: http::app(state) })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("server failed")
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
