@@ -66,23 +66,43 @@ pub fn is_beacon(query: Option<&str>) -> bool {
 /// Errors: 400 for an empty payload, an unknown `compression` hint, or data that does not decode
 /// as hinted; 413 when the decoded payload would exceed `limits.max_decompressed_bytes` (gzip and
 /// LZString are inflated through a bounded reader, so a bomb costs at most the limit).
-pub fn decode(raw: &RawCapture<'_>, limits: &CaptureLimits) -> Result<Vec<u8>, CaptureError> {
+pub fn decode<'a>(
+    raw: &RawCapture<'a>,
+    limits: &CaptureLimits,
+) -> Result<Cow<'a, [u8]>, CaptureError> {
     let query = raw.query.unwrap_or("").as_bytes();
     let is_form = raw.content_type.is_some_and(is_form_content_type);
+    let content_gzip = raw.content_encoding.is_some_and(|e| {
+        let e = e.trim();
+        e.eq_ignore_ascii_case("gzip") || e.eq_ignore_ascii_case("x-gzip")
+    });
 
     // Step 1 and 2: where the payload and the hint come from.
     let query_data = form_value(query, "data").filter(|d| !d.is_empty());
     let mut hint_text = form_value(query, "compression").filter(|h| !h.is_empty());
     // Form and query values arrive with a base64 '+' turned into a space.
     let from_form = is_form || query_data.is_some();
-    let payload: Cow<'_, [u8]> = if is_form {
+    // A form body that is itself gzipped (Content-Encoding on the form) is unzipped first: no
+    // form field could be found in it otherwise.
+    let form_gzipped = is_form && raw.body.starts_with(&GZIP_MAGIC);
+    let payload: Cow<'a, [u8]> = if is_form {
+        let (form_hint, form_data) = if form_gzipped {
+            let unzipped = gunzip(raw.body, limits.max_decompressed_bytes)?;
+            let own = |c: Cow<'_, [u8]>| Cow::Owned(c.into_owned());
+            (
+                form_value(&unzipped, "compression").map(own),
+                form_value(&unzipped, "data").map(own),
+            )
+        } else {
+            (
+                form_value(raw.body, "compression"),
+                form_value(raw.body, "data"),
+            )
+        };
         if hint_text.is_none() {
-            hint_text = form_value(raw.body, "compression").filter(|h| !h.is_empty());
+            hint_text = form_hint.filter(|h| !h.is_empty());
         }
-        match query_data {
-            Some(d) => d,
-            None => form_value(raw.body, "data").unwrap_or(Cow::Borrowed(&[])),
-        }
+        query_data.or(form_data).unwrap_or_default()
     } else {
         query_data.unwrap_or(Cow::Borrowed(raw.body))
     };
@@ -97,13 +117,12 @@ pub fn decode(raw: &RawCapture<'_>, limits: &CaptureLimits) -> Result<Vec<u8>, C
         return Err(CaptureError::InvalidPayload(NO_EVENT.to_owned()));
     }
 
-    // Step 3a: gzip.
-    let content_gzip = raw.content_encoding.is_some_and(|e| {
-        let e = e.trim();
-        e.eq_ignore_ascii_case("gzip") || e.eq_ignore_ascii_case("x-gzip")
-    });
+    // Step 3a: gzip (Content-Encoding already undone for a gzipped form).
     let mut data = payload;
-    if hint == Some(Compression::Gzip) || content_gzip || data.starts_with(&[0x1f, 0x8b]) {
+    if hint == Some(Compression::Gzip)
+        || (content_gzip && !form_gzipped)
+        || data.starts_with(&GZIP_MAGIC)
+    {
         data = Cow::Owned(gunzip(&data, limits.max_decompressed_bytes)?);
     }
 
@@ -131,8 +150,10 @@ pub fn decode(raw: &RawCapture<'_>, limits: &CaptureLimits) -> Result<Vec<u8>, C
     if data.len() > limits.max_decompressed_bytes {
         return Err(too_large(limits));
     }
-    Ok(data.into_owned())
+    Ok(data)
 }
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 fn too_large(limits: &CaptureLimits) -> CaptureError {
     CaptureError::PayloadTooLarge(format!(

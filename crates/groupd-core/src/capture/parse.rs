@@ -484,7 +484,7 @@ fn validate_event(
         None => return Err(bad(index, "has no event name")),
         Some(v) => match as_string(v) {
             Some(s) if s.is_empty() => return Err(bad(index, "has no event name")),
-            Some(s) => s,
+            Some(s) => without_nul(s),
             None => return Err(bad(index, "has an invalid event name")),
         },
     };
@@ -510,7 +510,7 @@ fn validate_event(
         .find_map(stringify)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| bad(index, "has no distinct_id"))?;
-    let distinct_id = truncate_chars(distinct_id, DISTINCT_ID_MAX_CHARS);
+    let distinct_id = truncate_chars(without_nul(distinct_id), DISTINCT_ID_MAX_CHARS);
 
     let uuid = match present(e.uuid) {
         None => uuid::Uuid::now_v7(),
@@ -576,6 +576,16 @@ fn validate_event(
     }))
 }
 
+/// U+0000 becomes U+FFFD in the texts stored as columns (event name, distinct_id, `$groups`):
+/// PostgreSQL text cannot hold it, and both backends must store the same thing.
+fn without_nul(s: String) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "\u{fffd}")
+    } else {
+        s
+    }
+}
+
 fn truncate_chars(s: String, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((i, _)) => s[..i].to_owned(),
@@ -610,7 +620,10 @@ fn read_groups(v: &RawValue) -> Vec<(String, String)> {
     };
     let mut out: Vec<(String, String)> = Vec::with_capacity(map.len());
     for (group_type, key) in map {
-        let Some(key) = stringify(key) else { continue };
+        let Some(key) = stringify(key).map(without_nul) else {
+            continue;
+        };
+        let group_type = without_nul(group_type);
         match out.iter_mut().find(|(t, _)| *t == group_type) {
             Some(slot) => slot.1 = key,
             None => out.push((group_type, key)),
@@ -653,14 +666,17 @@ fn read_group_identify(p: &PropsIn<'_>) -> Result<GroupIdentify, InvalidGroupIde
     let group_key = present(p.group_key).and_then(stringify);
     let invalid = |reason: &'static str| InvalidGroupIdentify {
         reason,
-        group_type: group_type.clone(),
+        group_type: group_type.clone().map(without_nul),
         group_key: group_key
             .clone()
-            .map(|k| truncate_chars(k, GROUP_KEY_MAX_CHARS)),
+            .map(|k| truncate_chars(without_nul(k), GROUP_KEY_MAX_CHARS)),
     };
     let Some(ty) = group_type.as_deref().filter(|t| !t.trim().is_empty()) else {
         return Err(invalid("$group_type is missing or blank."));
     };
+    if ty.contains('\0') {
+        return Err(invalid("$group_type contains a NUL character."));
+    }
     let key = match GroupKey::parse(group_key.clone().unwrap_or_default()) {
         Ok(k) => k.into_string(),
         Err(GroupKeyError::Blank) => return Err(invalid("$group_key is missing or blank.")),

@@ -31,7 +31,7 @@ fn raw(body: &[u8]) -> RawCapture<'_> {
 }
 
 fn decode_ok(r: &RawCapture<'_>) -> Vec<u8> {
-    decode(r, &limits()).unwrap()
+    decode(r, &limits()).unwrap().into_owned()
 }
 
 fn parse(json: &str) -> Result<ValidatedBatch, CaptureError> {
@@ -94,8 +94,26 @@ fn errors_map_to_status_code_type_and_detail() {
 // Decoding: where the payload comes from
 
 #[test]
-fn plain_json_body_passes_through() {
-    assert_eq!(decode_ok(&raw(BATCH.as_bytes())), BATCH.as_bytes());
+fn plain_json_body_passes_through_without_a_copy() {
+    let out = decode(&raw(BATCH.as_bytes()), &limits()).unwrap();
+    assert!(matches!(out, std::borrow::Cow::Borrowed(_)));
+    assert_eq!(out.as_ref(), BATCH.as_bytes());
+}
+
+#[test]
+fn gzipped_form_body_is_unzipped_before_reading_fields() {
+    let form = format!(
+        "data={}&compression=base64",
+        B64.encode(BATCH).replace('=', "%3D")
+    );
+    let gz = gzip(form.as_bytes());
+    let r = RawCapture {
+        content_type: Some("application/x-www-form-urlencoded"),
+        content_encoding: Some("gzip"),
+        body: &gz,
+        ..RawCapture::default()
+    };
+    assert_eq!(decode_ok(&r), BATCH.as_bytes());
 }
 
 #[test]
@@ -964,6 +982,45 @@ fn process_person_profile_false_skips_group_work() {
     assert_eq!(e.groups.len(), 1);
 }
 
+#[test]
+fn nul_characters_never_reach_text_columns() {
+    let e = one(json!({"event": "a\u{0}b", "distinct_id": "u\u{0}1",
+        "properties": {"$groups": {"c\u{0}": "k\u{0}"}}}));
+    assert_eq!(e.event, "a\u{fffd}b");
+    assert_eq!(e.distinct_id, "u\u{fffd}1");
+    assert_eq!(e.groups, vec![("c\u{fffd}".into(), "k\u{fffd}".into())]);
+    let gi = |t: &str, k: &str| {
+        one(json!({"event": "$groupidentify", "distinct_id": "u",
+            "properties": {"$group_type": t, "$group_key": k}}))
+        .group_identify
+        .unwrap()
+        .unwrap_err()
+    };
+    let w = gi("c\u{0}", "k");
+    assert_eq!(w.reason, "$group_type contains a NUL character.");
+    assert_eq!(w.group_type.as_deref(), Some("c\u{fffd}"));
+    let w = gi("c", "k\u{0}");
+    assert_eq!(w.reason, "$group_key contains a NUL character.");
+    assert_eq!(w.group_key.as_deref(), Some("k\u{fffd}"));
+}
+
+#[test]
+fn get_request_with_lz64_data_in_the_query() {
+    let enc = lz_str::compress_to_base64(BATCH);
+    let query = format!(
+        "data={}&compression=lz64&ver=1.20.0",
+        enc.replace('+', "%2B")
+            .replace('=', "%3D")
+            .replace('/', "%2F")
+    );
+    let r = RawCapture {
+        query: Some(&query),
+        ..RawCapture::default()
+    };
+    let b = parse_batch(&decode_ok(&r), false, RECEIVED, &limits()).unwrap();
+    assert_eq!(b.token, TOKEN);
+}
+
 // ------------------------------------------------------------------------------------------------
 // SDK fixtures: real requests, byte for byte
 
@@ -1304,4 +1361,23 @@ fn bench_parse() {
     }
     let per_event = start.elapsed().as_secs_f64() * 1e6 / f64::from(rounds * 100);
     eprintln!("parse_batch: {per_event:.2} µs per event");
+    let t = std::time::Instant::now();
+    for _ in 0..rounds {
+        let v: serde::de::IgnoredAny = serde_json::from_str(&body).unwrap();
+        std::hint::black_box(v);
+    }
+    let scan = t.elapsed().as_secs_f64() * 1e6 / f64::from(rounds * 100);
+    let t = std::time::Instant::now();
+    for _ in 0..rounds {
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        std::hint::black_box(v);
+    }
+    let value = t.elapsed().as_secs_f64() * 1e6 / f64::from(rounds * 100);
+    let t = std::time::Instant::now();
+    for _ in 0..rounds {
+        let p = parse_request(body.as_bytes(), false).unwrap();
+        std::hint::black_box(p);
+    }
+    let stage1 = t.elapsed().as_secs_f64() * 1e6 / f64::from(rounds * 100);
+    eprintln!("one scan {scan:.2} µs, Value {value:.2} µs, parse_request {stage1:.2} µs per event");
 }
