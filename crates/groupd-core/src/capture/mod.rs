@@ -10,6 +10,23 @@
 //! 3. [`ParsedRequest::validate`]: "The event", all-or-nothing, into a [`ValidatedBatch`].
 //!
 //! [`parse_batch`] runs stages 2 and 3 in one call.
+//!
+//! ```
+//! use groupd_core::capture::{CaptureLimits, RawCapture, decode, is_beacon, parse_request};
+//!
+//! let body = br#"{"api_key": "phc_x", "batch": [{"event": "$pageview", "distinct_id": "u1",
+//!     "properties": {"$groups": {"company": "acme"}}}]}"#;
+//! let raw = RawCapture { query: Some("ip=0"), body, ..RawCapture::default() };
+//! let limits = CaptureLimits::default();
+//! let json = decode(&raw, &limits)?; // 400 / 413
+//! let request = parse_request(&json, raw.engage)?; // 400 / 401 missing_api_key
+//! assert_eq!(request.token(), "phc_x"); // the caller answers 401 invalid_api_key here
+//! let received_at_us = 1_777_629_610_000_000;
+//! let batch = request.validate(received_at_us, &limits)?; // 400 / 413, all-or-nothing
+//! assert_eq!(batch.events[0].groups, [("company".to_owned(), "acme".to_owned())]);
+//! assert!(!is_beacon(raw.query)); // beacon=1 → 204 instead of 200 {"status": 1}
+//! # Ok::<(), groupd_core::capture::CaptureError>(())
+//! ```
 
 mod decode;
 mod lzstring;

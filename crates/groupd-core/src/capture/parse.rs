@@ -331,6 +331,8 @@ fn shape_error() -> CaptureError {
 pub fn parse_request(json: &[u8], engage: bool) -> Result<ParsedRequest<'_>, CaptureError> {
     let text = std::str::from_utf8(json)
         .map_err(|_| CaptureError::InvalidPayload("Payload is not valid UTF-8.".to_owned()))?;
+    // Some clients write a byte-order mark before the JSON.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let not_json = |e: serde_json::Error| {
         // serde_json says e.g. "expected value at line 1 column 5": that helps the client.
         CaptureError::InvalidPayload(format!("Payload is not valid JSON: {e}."))

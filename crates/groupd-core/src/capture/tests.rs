@@ -589,6 +589,11 @@ fn empty_requests_hold_no_event() {
 }
 
 #[test]
+fn a_byte_order_mark_is_skipped() {
+    assert_eq!(parse(&format!("\u{feff}{BATCH}")).unwrap().token, TOKEN);
+}
+
+#[test]
 fn malformed_json_and_wrong_shapes_are_400() {
     let e = parse("{\"batch\": [").unwrap_err();
     assert_eq!(e.status(), 400);
