@@ -77,7 +77,9 @@ pub(crate) fn decompress_from_base64(input: &[u8], max_units: usize) -> Result<V
     bits.val = bits.next_value(0);
 
     // Dictionary entries 0..=2 are the control codes; from 3 on, (start, len) ranges of `out`.
-    let mut dict: Vec<(usize, usize)> = vec![(0, 0); 3];
+    // Ranges as u32 halve the dictionary's memory; the output limit keeps them in range.
+    let max_units = max_units.min(u32::MAX as usize);
+    let mut dict: Vec<(u32, u32)> = vec![(0, 0); 3];
     let mut out: Vec<u16> = Vec::new();
     let mut enlarge_in: u64 = 4;
     let mut num_bits: u32 = 3;
@@ -113,7 +115,7 @@ pub(crate) fn decompress_from_base64(input: &[u8], max_units: usize) -> Result<V
         let start = out.len();
         let entry_len = if let Some(ch) = literal {
             // dictionary[dictSize++] = the literal; it is emitted right away, at `start`.
-            dict.push((start, 1));
+            dict.push((start as u32, 1));
             enlarge_in -= 1;
             if enlarge_in == 0 {
                 enlarge_in = 1u64 << num_bits;
@@ -125,6 +127,7 @@ pub(crate) fn decompress_from_base64(input: &[u8], max_units: usize) -> Result<V
             out.push(ch);
             1
         } else if let Some(&(s, l)) = dict.get(c) {
+            let (s, l) = (s as usize, l as usize);
             if start + l > max_units {
                 return Err(LzError::TooLarge);
             }
@@ -143,7 +146,7 @@ pub(crate) fn decompress_from_base64(input: &[u8], max_units: usize) -> Result<V
         };
         // dictionary[dictSize++] = w + entry[0]: `w` was emitted just before `entry`, so that is
         // the contiguous range starting at w.
-        dict.push((w.0, w.1 + 1));
+        dict.push((w.0 as u32, (w.1 + 1) as u32));
         enlarge_in -= 1;
         w = (start, entry_len);
         if enlarge_in == 0 {

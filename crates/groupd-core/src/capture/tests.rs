@@ -1342,6 +1342,19 @@ mod fuzz {
         }
 
         #[test]
+        fn lz64_matches_the_reference_compressor(text in any::<String>()) {
+            prop_assume!(!text.is_empty());
+            let enc = lz_str::compress_to_base64(text.as_str());
+            let r = RawCapture {
+                query: Some("compression=lz64"),
+                body: enc.as_bytes(),
+                ..RawCapture::default()
+            };
+            let out = decode(&r, &limits()).unwrap();
+            prop_assert_eq!(out.as_ref(), text.as_bytes());
+        }
+
+        #[test]
         fn random_lz64_never_panics(text in "[A-Za-z0-9+/= ]{0,200}") {
             run(Some("compression=lz64"), None, None, text.as_bytes(), false);
         }
