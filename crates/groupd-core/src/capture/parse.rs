@@ -171,14 +171,97 @@ macro_rules! raw_fields {
     };
 }
 
-raw_fields!(Envelope {
-    batch = "batch",
-    api_key = "api_key",
-    token = "token",
-    sent_at = "sent_at",
-    sent_at_camel = "sentAt",
-    historical_migration = "historical_migration",
-});
+/// The batch object's fields. `batch` is split into its events in the same pass.
+#[derive(Default)]
+struct Envelope<'a> {
+    batch: Option<BatchField<'a>>,
+    api_key: Option<&'a RawValue>,
+    token: Option<&'a RawValue>,
+    sent_at: Option<&'a RawValue>,
+    sent_at_camel: Option<&'a RawValue>,
+    historical_migration: Option<&'a RawValue>,
+}
+
+impl<'de> Deserialize<'de> for Envelope<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Envelope<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Envelope::default();
+                while let Some(key) = map.next_key::<Key<'de>>()? {
+                    match key.0.as_ref() {
+                        "batch" => out.batch = Some(map.next_value()?),
+                        "api_key" => out.api_key = Some(map.next_value()?),
+                        "token" => out.token = Some(map.next_value()?),
+                        "sent_at" => out.sent_at = Some(map.next_value()?),
+                        "sentAt" => out.sent_at_camel = Some(map.next_value()?),
+                        "historical_migration" => {
+                            out.historical_migration = Some(map.next_value()?);
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The value of `batch`: its events when it is an array.
+enum BatchField<'a> {
+    Null,
+    Events(Vec<&'a RawValue>),
+    NotArray,
+}
+
+impl<'de> Deserialize<'de> for BatchField<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BatchField<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of events")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                while let Some(ev) = seq.next_element::<&'de RawValue>()? {
+                    events.push(ev);
+                }
+                Ok(BatchField::Events(events))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(BatchField::NotArray)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(BatchField::Null)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(BatchField::NotArray)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(BatchField::NotArray)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(BatchField::NotArray)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(BatchField::NotArray)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(BatchField::NotArray)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 
 raw_fields!(EventIn {
     event = "event",
@@ -338,43 +421,42 @@ pub fn parse_request(json: &[u8], engage: bool) -> Result<ParsedRequest<'_>, Cap
         CaptureError::InvalidPayload(format!("Payload is not valid JSON: {e}."))
     };
 
-    let (slots, batch_token, historical_migration, sent_at_us) =
-        match text.trim_start().as_bytes().first() {
-            Some(b'[') => {
-                let events: Vec<&RawValue> = serde_json::from_str(text).map_err(not_json)?;
-                (
-                    events.into_iter().map(Slot::read).collect(),
-                    None,
-                    false,
-                    None,
-                )
-            }
-            Some(b'{') => {
-                let env: Envelope<'_> = serde_json::from_str(text).map_err(not_json)?;
-                let batch_token =
-                    non_empty_string(env.api_key).or_else(|| non_empty_string(env.token));
-                let sent_at_us = present(env.sent_at)
-                    .or(present(env.sent_at_camel))
-                    .and_then(as_string)
-                    .and_then(|s| parse_time_us(&s));
-                let historical = as_bool(env.historical_migration) == Some(true);
-                let slots = match present(env.batch) {
-                    Some(batch) => {
-                        let events: Vec<&RawValue> =
-                            serde_json::from_str(batch.get()).map_err(|_| shape_error())?;
-                        events.into_iter().map(Slot::read).collect()
-                    }
-                    None => vec![Slot::read_str(text.trim())],
-                };
-                (slots, batch_token, historical, sent_at_us)
-            }
-            Some(_) => {
-                // Valid JSON of the wrong shape, or not JSON at all.
-                serde_json::from_str::<IgnoredAny>(text).map_err(not_json)?;
-                return Err(shape_error());
-            }
-            None => return Err(CaptureError::InvalidPayload(NO_EVENT.to_owned())),
-        };
+    let (slots, batch_token, historical_migration, sent_at_us) = match text
+        .trim_start()
+        .as_bytes()
+        .first()
+    {
+        Some(b'[') => {
+            let events: Vec<&RawValue> = serde_json::from_str(text).map_err(not_json)?;
+            (
+                events.into_iter().map(Slot::read).collect(),
+                None,
+                false,
+                None,
+            )
+        }
+        Some(b'{') => {
+            let env: Envelope<'_> = serde_json::from_str(text).map_err(not_json)?;
+            let batch_token = non_empty_string(env.api_key).or_else(|| non_empty_string(env.token));
+            let sent_at_us = present(env.sent_at)
+                .or(present(env.sent_at_camel))
+                .and_then(as_string)
+                .and_then(|s| parse_time_us(&s));
+            let historical = as_bool(env.historical_migration) == Some(true);
+            let slots = match env.batch {
+                Some(BatchField::Events(events)) => events.into_iter().map(Slot::read).collect(),
+                Some(BatchField::NotArray) => return Err(shape_error()),
+                Some(BatchField::Null) | None => vec![Slot::read_str(text.trim())],
+            };
+            (slots, batch_token, historical, sent_at_us)
+        }
+        Some(_) => {
+            // Valid JSON of the wrong shape, or not JSON at all.
+            serde_json::from_str::<IgnoredAny>(text).map_err(not_json)?;
+            return Err(shape_error());
+        }
+        None => return Err(CaptureError::InvalidPayload(NO_EVENT.to_owned())),
+    };
 
     if slots.is_empty() {
         return Err(CaptureError::InvalidPayload(NO_EVENT.to_owned()));
