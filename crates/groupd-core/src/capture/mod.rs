@@ -75,6 +75,10 @@ pub enum CaptureError {
     /// 401 `missing_api_key`: no token anywhere in the request.
     #[error("{MISSING_API_KEY_DETAIL}")]
     MissingApiKey,
+    /// 401 `invalid_api_key`: the token is no project's (decided by the caller, which has the
+    /// projects; see [`ParsedRequest::token`]).
+    #[error("{INVALID_API_KEY_DETAIL}")]
+    InvalidApiKey,
     /// 400 `invalid_payload`, with the detail sentence.
     #[error("{0}")]
     InvalidPayload(String),
@@ -87,10 +91,17 @@ pub enum CaptureError {
 }
 
 impl CaptureError {
+    /// 413 for a request body over the HTTP layer's limit (20 MiB by default).
+    pub fn body_too_large(limit_bytes: usize) -> Self {
+        Self::PayloadTooLarge(format!(
+            "Request body is larger than the {limit_bytes}-byte limit."
+        ))
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         match self {
-            Self::MissingApiKey => 401,
+            Self::MissingApiKey | Self::InvalidApiKey => 401,
             Self::InvalidPayload(_) | Self::UnsupportedCompression(_) => 400,
             Self::PayloadTooLarge(_) => 413,
         }
@@ -99,7 +110,7 @@ impl CaptureError {
     /// The error body's `type`.
     pub fn error_type(&self) -> &'static str {
         match self {
-            Self::MissingApiKey => "authentication_error",
+            Self::MissingApiKey | Self::InvalidApiKey => "authentication_error",
             Self::InvalidPayload(_) | Self::UnsupportedCompression(_) => "validation_error",
             Self::PayloadTooLarge(_) => "invalid_request",
         }
@@ -109,6 +120,7 @@ impl CaptureError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::MissingApiKey => "missing_api_key",
+            Self::InvalidApiKey => "invalid_api_key",
             Self::InvalidPayload(_) | Self::UnsupportedCompression(_) => "invalid_payload",
             Self::PayloadTooLarge(_) => "payload_too_large",
         }

@@ -75,6 +75,21 @@ fn errors_map_to_status_code_type_and_detail() {
         e.detail(),
         "API key not provided. You can find your project API key in your project settings."
     );
+    let e = CaptureError::InvalidApiKey;
+    assert_eq!(
+        (e.status(), e.code(), e.error_type()),
+        (401, "invalid_api_key", "authentication_error")
+    );
+    assert_eq!(
+        e.detail(),
+        "Project API key invalid. You can find your project API key in your project settings."
+    );
+    let e = CaptureError::body_too_large(20 << 20);
+    assert_eq!((e.status(), e.code()), (413, "payload_too_large"));
+    assert_eq!(
+        e.detail(),
+        "Request body is larger than the 20971520-byte limit."
+    );
     let e = CaptureError::InvalidPayload("x".into());
     assert_eq!(
         (e.status(), e.code(), e.error_type(), e.detail().as_str()),
