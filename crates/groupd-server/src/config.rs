@@ -14,7 +14,12 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct CommonConfig {
     /// Database URL: sqlite://relative.db, sqlite:///absolute.db or postgres://user@host:port/db.
-    #[arg(long = "database", env = "GROUPD_DATABASE_URL", default_value = "sqlite://groupd.db", global = true)]
+    #[arg(
+        long = "database",
+        env = "GROUPD_DATABASE_URL",
+        default_value = "sqlite://groupd.db",
+        global = true
+    )]
     pub database_url: String,
 
     /// Log format.
@@ -26,7 +31,12 @@ pub struct CommonConfig {
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
     /// Address to listen on (port 0 picks a free port; the chosen address is logged).
-    #[arg(long, env = "GROUPD_LISTEN", default_value = "127.0.0.1:8000", global = true)]
+    #[arg(
+        long,
+        env = "GROUPD_LISTEN",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
     pub listen: String,
 
     /// Most group types per project (indexes 0..N), at most 64.
@@ -39,7 +49,12 @@ pub struct ServeConfig {
     pub max_rest_body_bytes: usize,
 
     /// Longest time a request may take before it is answered 503, in seconds.
-    #[arg(long, env = "GROUPD_REQUEST_TIMEOUT_SECS", default_value_t = 60, global = true)]
+    #[arg(
+        long,
+        env = "GROUPD_REQUEST_TIMEOUT_SECS",
+        default_value_t = 60,
+        global = true
+    )]
     pub request_timeout_secs: u64,
 }
 

@@ -1,7 +1,10 @@
 //! Building and running the server: `Application::build` binds its listener (so tests can use
 //! port 0 and read the chosen address), `run_until_stopped` serves until SIGTERM/SIGINT, then
 //! finishes in-flight requests and lets the store commit what was answered.
-use std::{net::SocketAddr, sync::{Arc, OnceLock}};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, OnceLock},
+};
 
 use anyhow::Context;
 use axum::Router;
@@ -24,7 +27,8 @@ fn metrics_handle() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let buckets = [
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0,
             ];
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("seconds".into()), &buckets)
@@ -57,12 +61,17 @@ impl Application {
             config: Arc::new(config),
             metrics: metrics_handle(),
         };
-        Ok(Self { listener, app: http::app(state) })
+        Ok(Self {
+            listener,
+            app: http::app(state),
+        })
     }
 
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Serves until SIGTERM or SIGINT, then drains in-flight requests.

@@ -52,8 +52,15 @@ impl Api {
 }
 
 /// Where a personal API key was found, as the 401 detail names it.
-fn find_key(headers: &HeaderMap, body: &Value, query: &[(String, String)]) -> Option<(String, &'static str)> {
-    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+fn find_key(
+    headers: &HeaderMap,
+    body: &Value,
+    query: &[(String, String)],
+) -> Option<(String, &'static str)> {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let v = v.trim();
         if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") {
             let k = v[7..].trim();
@@ -62,7 +69,11 @@ fn find_key(headers: &HeaderMap, body: &Value, query: &[(String, String)]) -> Op
             }
         }
     }
-    if let Some(k) = body.get("personal_api_key").and_then(Value::as_str).filter(|k| !k.is_empty()) {
+    if let Some(k) = body
+        .get("personal_api_key")
+        .and_then(Value::as_str)
+        .filter(|k| !k.is_empty())
+    {
         return Some((k.to_owned(), "body"));
     }
     query
@@ -89,8 +100,8 @@ impl FromRequest<AppState> for Api {
 
         // 1. Credentials.
         let body_json = info.body_for_auth();
-        let (plaintext, place) =
-            find_key(&info.headers, &body_json, &info.query).ok_or_else(ApiError::not_authenticated)?;
+        let (plaintext, place) = find_key(&info.headers, &body_json, &info.query)
+            .ok_or_else(ApiError::not_authenticated)?;
         let key = state
             .store
             .api_key_by_digest(&SecretDigest::of(&plaintext))

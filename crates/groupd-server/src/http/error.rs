@@ -35,7 +35,12 @@ pub struct ErrorBody<'a> {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, kind: &'static str, code: &'static str, detail: impl Into<String>) -> Self {
+    fn new(
+        status: StatusCode,
+        kind: &'static str,
+        code: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Self {
             status,
             kind,
@@ -91,12 +96,22 @@ impl ApiError {
 
     /// 403 with `detail`.
     pub fn permission_denied(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "authentication_error", "permission_denied", detail)
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "authentication_error",
+            "permission_denied",
+            detail,
+        )
     }
 
     /// 404 with `detail`.
     pub fn not_found_with(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "invalid_request", "not_found", detail)
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request",
+            "not_found",
+            detail,
+        )
     }
 
     /// 404 `Not found.`
@@ -136,7 +151,12 @@ impl ApiError {
 
     /// 503 with `Retry-After`.
     pub fn unavailable(detail: impl Into<String>, retry_after: u64) -> Self {
-        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "server_error", "unavailable", detail);
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "unavailable",
+            detail,
+        );
         e.retry_after = Some(retry_after);
         e
     }
@@ -167,7 +187,9 @@ impl From<StoreError> for ApiError {
                 "group_type_index",
                 format!("Group type {i} does not exist in this project."),
             ),
-            StoreError::GroupExists => Self::invalid("detail", "A group with this key already exists"),
+            StoreError::GroupExists => {
+                Self::invalid("detail", "A group with this key already exists")
+            }
             StoreError::GroupTypeExists => {
                 Self::invalid("group_type", "A group type with this name already exists.")
             }
@@ -175,9 +197,10 @@ impl From<StoreError> for ApiError {
                 "group_type",
                 format!("This project already has the maximum of {n} group types."),
             ),
-            StoreError::PropertyMissing(p) => {
-                Self::invalid("$unset", format!("Property '{p}' does not exist on this group."))
-            }
+            StoreError::PropertyMissing(p) => Self::invalid(
+                "$unset",
+                format!("Property '{p}' does not exist on this group."),
+            ),
             StoreError::Busy => Self::unavailable("The server is busy; retry shortly.", 1),
             e @ (StoreError::Config(_) | StoreError::Internal(_)) => Self::internal(e),
         }

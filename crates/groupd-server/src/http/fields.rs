@@ -2,7 +2,10 @@
 use groupd_core::{GROUP_KEY_MAX_CHARS, GroupKey, GroupKeyError, GroupTypeIndex};
 use serde_json::{Map, Value};
 
-use super::{error::{ApiError, ApiResult}, request::RequestInfo};
+use super::{
+    error::{ApiError, ApiResult},
+    request::RequestInfo,
+};
 
 /// The body as an object (a JSON array or scalar is a 400 naming no field).
 pub fn object(body: Value) -> ApiResult<Map<String, Value>> {
@@ -36,14 +39,26 @@ pub fn json_type_name(v: &Value) -> &'static str {
 /// numbers are accepted as their text; NUL characters are refused).
 pub fn required_string(obj: &Map<String, Value>, name: &str, max: usize) -> ApiResult<String> {
     match obj.get(name) {
-        None => Err(ApiError::validation("required", "This field is required.", Some(name))),
-        Some(Value::Null) => Err(ApiError::validation("null", "This field may not be null.", Some(name))),
+        None => Err(ApiError::validation(
+            "required",
+            "This field is required.",
+            Some(name),
+        )),
+        Some(Value::Null) => Err(ApiError::validation(
+            "null",
+            "This field may not be null.",
+            Some(name),
+        )),
         Some(v) => string_value(v, name, max),
     }
 }
 
 /// An optional string field: absent → `None`, `null` → `Some(None)`.
-pub fn optional_string(obj: &Map<String, Value>, name: &str, max: usize) -> ApiResult<Option<Option<String>>> {
+pub fn optional_string(
+    obj: &Map<String, Value>,
+    name: &str,
+    max: usize,
+) -> ApiResult<Option<Option<String>>> {
     match obj.get(name) {
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
@@ -58,7 +73,11 @@ fn string_value(v: &Value, name: &str, max: usize) -> ApiResult<String> {
         _ => return Err(ApiError::invalid(name, "Not a valid string.")),
     };
     if s.trim().is_empty() {
-        return Err(ApiError::validation("blank", "This field may not be blank.", Some(name)));
+        return Err(ApiError::validation(
+            "blank",
+            "This field may not be blank.",
+            Some(name),
+        ));
     }
     if s.chars().count() > max {
         return Err(ApiError::validation(
@@ -77,7 +96,9 @@ fn string_value(v: &Value, name: &str, max: usize) -> ApiResult<String> {
 pub fn group_key_field(obj: &Map<String, Value>, name: &str) -> ApiResult<GroupKey> {
     let s = required_string(obj, name, GROUP_KEY_MAX_CHARS)?;
     GroupKey::parse(s).map_err(|e| match e {
-        GroupKeyError::Blank => ApiError::validation("blank", "This field may not be blank.", Some(name)),
+        GroupKeyError::Blank => {
+            ApiError::validation("blank", "This field may not be blank.", Some(name))
+        }
         GroupKeyError::TooLong => ApiError::validation(
             "max_length",
             format!("Ensure this field has no more than {GROUP_KEY_MAX_CHARS} characters."),
@@ -91,8 +112,16 @@ pub fn group_key_field(obj: &Map<String, Value>, name: &str) -> ApiResult<GroupK
 pub fn group_type_index_field(obj: &Map<String, Value>) -> ApiResult<GroupTypeIndex> {
     const NAME: &str = "group_type_index";
     match obj.get(NAME) {
-        None => Err(ApiError::validation("required", "This field is required.", Some(NAME))),
-        Some(Value::Null) => Err(ApiError::validation("null", "This field may not be null.", Some(NAME))),
+        None => Err(ApiError::validation(
+            "required",
+            "This field is required.",
+            Some(NAME),
+        )),
+        Some(Value::Null) => Err(ApiError::validation(
+            "null",
+            "This field may not be null.",
+            Some(NAME),
+        )),
         Some(v) => GroupTypeIndex::parse_json(v).ok_or_else(|| ApiError::not_an_integer(NAME)),
     }
 }
@@ -121,9 +150,14 @@ pub fn positive_param(req: &RequestInfo, name: &str, default: u64) -> ApiResult<
     match req.non_empty_param(name) {
         None => Ok(default),
         Some(raw) => {
-            let n = GroupTypeIndex::parse_str(raw).ok_or_else(|| ApiError::not_an_integer(name))?.0;
+            let n = GroupTypeIndex::parse_str(raw)
+                .ok_or_else(|| ApiError::not_an_integer(name))?
+                .0;
             if n < 1 {
-                return Err(ApiError::invalid(name, "Ensure this value is greater than or equal to 1."));
+                return Err(ApiError::invalid(
+                    name,
+                    "Ensure this value is greater than or equal to 1.",
+                ));
             }
             Ok(n as u64)
         }

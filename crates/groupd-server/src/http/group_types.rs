@@ -25,8 +25,14 @@ pub fn router() -> Router<AppState> {
     use axum::routing::{delete, get, patch, put};
     Router::new()
         .merge(route("/groups_types", get(list).post(create)))
-        .merge(route("/groups_types/update_metadata", patch(update_metadata)))
-        .merge(route("/groups_types/set_default_columns", put(set_default_columns)))
+        .merge(route(
+            "/groups_types/update_metadata",
+            patch(update_metadata),
+        ))
+        .merge(route(
+            "/groups_types/set_default_columns",
+            put(set_default_columns),
+        ))
         .merge(route("/groups_types/{group_type_index}", delete(remove)))
 }
 
@@ -51,7 +57,10 @@ fn types_json(ts: &[GroupType]) -> Json<Value> {
     params(("project_id" = String, Path)), responses((status = 200, description = "Group types")))]
 pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
     api.require(Scope::GroupRead)?;
-    let types = state.store.list_group_types(ProjectId(api.project().id)).await?;
+    let types = state
+        .store
+        .list_group_types(ProjectId(api.project().id))
+        .await?;
     Ok(types_json(&types))
 }
 
@@ -69,7 +78,11 @@ pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl I
         .store
         .create_group_type(
             ProjectId(api.project().id),
-            NewGroupType { group_type, name_singular, name_plural },
+            NewGroupType {
+                group_type,
+                name_singular,
+                name_plural,
+            },
             state.config.max_group_types,
             state.clock.now_us(),
         )
@@ -94,7 +107,13 @@ pub async fn update_metadata(State(state): State<AppState>, api: Api) -> ApiResu
     for item in &items {
         let obj = match item {
             Value::Object(o) => o,
-            _ => return Err(ApiError::validation("invalid_input", "Expected a list of group type objects.", None)),
+            _ => {
+                return Err(ApiError::validation(
+                    "invalid_input",
+                    "Expected a list of group type objects.",
+                    None,
+                ));
+            }
         };
         updates.push(GroupTypeMetadataUpdate {
             index: group_type_index_field(obj)?,
@@ -110,7 +129,10 @@ pub async fn update_metadata(State(state): State<AppState>, api: Api) -> ApiResu
 }
 
 /// A display name: absent → unchanged, null or "" → cleared.
-fn optional_name(obj: &serde_json::Map<String, Value>, name: &str) -> ApiResult<Option<Option<String>>> {
+fn optional_name(
+    obj: &serde_json::Map<String, Value>,
+    name: &str,
+) -> ApiResult<Option<Option<String>>> {
     if matches!(obj.get(name), Some(Value::String(s)) if s.is_empty()) {
         return Ok(Some(None));
     }
@@ -121,20 +143,37 @@ fn optional_name(obj: &serde_json::Map<String, Value>, name: &str) -> ApiResult<
 #[utoipa::path(put, path = "/api/projects/{project_id}/groups_types/set_default_columns", tag = "groups_types",
     params(("project_id" = String, Path)),
     responses((status = 200, description = "The type"), (status = 404, body = super::error::ErrorBody)))]
-pub async fn set_default_columns(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
+pub async fn set_default_columns(
+    State(state): State<AppState>,
+    api: Api,
+) -> ApiResult<Json<Value>> {
     api.require(Scope::GroupWrite)?;
     let body = fields::object(api.req.json_body()?)?;
     let index = group_type_index_field(&body)?;
     let columns = match body.get("default_columns") {
-        None => return Err(ApiError::validation("required", "This field is required.", Some("default_columns"))),
+        None => {
+            return Err(ApiError::validation(
+                "required",
+                "This field is required.",
+                Some("default_columns"),
+            ));
+        }
         Some(Value::Array(a)) => a
             .iter()
             .map(|v| match v {
                 Value::String(s) if !s.contains('\0') => Ok(s.clone()),
-                _ => Err(ApiError::invalid("default_columns", "Expected a list of strings.")),
+                _ => Err(ApiError::invalid(
+                    "default_columns",
+                    "Expected a list of strings.",
+                )),
             })
             .collect::<ApiResult<Vec<_>>>()?,
-        Some(_) => return Err(ApiError::invalid("default_columns", "Expected a list of strings.")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "default_columns",
+                "Expected a list of strings.",
+            ));
+        }
     };
     let t = state
         .store
@@ -166,7 +205,8 @@ pub async fn remove(
         .find(|(k, _)| *k == "group_type_index")
         .map(|(_, v)| v)
         .unwrap_or("");
-    let index = GroupTypeIndex::parse_str(raw).ok_or_else(|| ApiError::not_an_integer("group_type_index"))?;
+    let index = GroupTypeIndex::parse_str(raw)
+        .ok_or_else(|| ApiError::not_an_integer("group_type_index"))?;
     state
         .store
         .delete_group_type(ProjectId(api.project().id), index)

@@ -1,11 +1,8 @@
 //! `/api/projects/:project_id/groups/…` (spec groups.md).
-use axum::{
-    Json, Router,
-    extract::State,
-    http::StatusCode,
-    response::IntoResponse,
+use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse};
+use groupd_core::{
+    GroupKey, GroupTypeIndex, ProjectId, Scope, cursor::Cursor, merge::PropOp, time_fmt::format_us,
 };
-use groupd_core::{GroupKey, GroupTypeIndex, ProjectId, Scope, cursor::Cursor, merge::PropOp, time_fmt::format_us};
 use groupd_store::{ActivityEntry, Group, GroupListQuery};
 use serde_json::{Map, Value, json};
 
@@ -27,7 +24,10 @@ pub fn router() -> Router<AppState> {
         .merge(route("/groups/update_property", post(update_property)))
         .merge(route("/groups/delete_property", post(delete_property)))
         .merge(route("/groups/activity", get(activity)))
-        .merge(route("/groups/property_definitions", get(property_definitions)))
+        .merge(route(
+            "/groups/property_definitions",
+            get(property_definitions),
+        ))
         .merge(route("/groups/property_values", get(property_values)))
 }
 
@@ -62,7 +62,12 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Val
         None => 100,
         Some(raw) => match GroupTypeIndex::parse_str(raw).map(|n| n.0) {
             Some(n @ 1..=1000) => n as u64,
-            _ => return Err(ApiError::invalid("limit", "Ensure this value is an integer between 1 and 1000.")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    "Ensure this value is an integer between 1 and 1000.",
+                ));
+            }
         },
     };
     let search = req.non_empty_param("search").map(str::to_owned);
@@ -88,8 +93,14 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Val
     rows.truncate(limit as usize);
     let next = match rows.last() {
         Some(last) if more => {
-            let cursor = Cursor { created_at_us: last.created_at, key: last.key.clone() };
-            let mut params = vec![("group_type_index", index.0.to_string()), ("cursor", cursor.encode())];
+            let cursor = Cursor {
+                created_at_us: last.created_at,
+                key: last.key.clone(),
+            };
+            let mut params = vec![
+                ("group_type_index", index.0.to_string()),
+                ("cursor", cursor.encode()),
+            ];
             if let Some(s) = search {
                 params.push(("search", s));
             }
@@ -132,8 +143,14 @@ pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl I
             ));
         }
     };
-    if properties.iter().any(|(k, v)| k.contains('\0') || has_nul(v)) {
-        return Err(ApiError::invalid("group_properties", "Null characters are not allowed."));
+    if properties
+        .iter()
+        .any(|(k, v)| k.contains('\0') || has_nul(v))
+    {
+        return Err(ApiError::invalid(
+            "group_properties",
+            "Null characters are not allowed.",
+        ));
     }
     let group = state
         .store
@@ -195,14 +212,19 @@ pub async fn update_property(State(state): State<AppState>, api: Api) -> ApiResu
         _ => return Err(ApiError::invalid("key", "This field is required.")),
     };
     let value = match body.get("value") {
-        None | Some(Value::Null) => return Err(ApiError::invalid("value", "This field is required.")),
+        None | Some(Value::Null) => {
+            return Err(ApiError::invalid("value", "This field is required."));
+        }
         Some(v) => v.clone(),
     };
     if property.contains('\0') {
         return Err(ApiError::invalid("key", "Null characters are not allowed."));
     }
     if has_nul(&value) {
-        return Err(ApiError::invalid("value", "Null characters are not allowed."));
+        return Err(ApiError::invalid(
+            "value",
+            "Null characters are not allowed.",
+        ));
     }
     write_property(&state, &api, group, property, PropOp::Set(value)).await
 }
@@ -230,7 +252,13 @@ pub async fn delete_property(State(state): State<AppState>, api: Api) -> ApiResu
     write_property(&state, &api, group, property.clone(), PropOp::Unset).await
 }
 
-async fn write_property(state: &AppState, api: &Api, group: Group, property: String, op: PropOp) -> ApiResult<Json<Value>> {
+async fn write_property(
+    state: &AppState,
+    api: &Api,
+    group: Group,
+    property: String,
+    op: PropOp,
+) -> ApiResult<Json<Value>> {
     let key = GroupKey::parse(group.key).map_err(|_| ApiError::not_found())?;
     let updated = state
         .store
@@ -250,7 +278,9 @@ async fn write_property(state: &AppState, api: &Api, group: Group, property: Str
 fn activity_json(e: &ActivityEntry) -> Value {
     let user = match &e.actor {
         groupd_core::Actor::Key(label) => json!({"first_name": label, "email": null}),
-        groupd_core::Actor::System => json!({"first_name": "System", "email": null, "is_system": true}),
+        groupd_core::Actor::System => {
+            json!({"first_name": "System", "email": null, "is_system": true})
+        }
     };
     json!({
         "id": e.id,
@@ -280,8 +310,16 @@ pub async fn activity(State(state): State<AppState>, api: Api) -> ApiResult<Json
         .group_activity(ProjectId(api.project().id), group.id, offset, limit)
         .await?;
     let page_url = |p: u64| Value::String(page_link(req, p));
-    let next = if offset.saturating_add(limit) < total { page_url(page + 1) } else { Value::Null };
-    let previous = if page > 1 { page_url(page - 1) } else { Value::Null };
+    let next = if offset.saturating_add(limit) < total {
+        page_url(page + 1)
+    } else {
+        Value::Null
+    };
+    let previous = if page > 1 {
+        page_url(page - 1)
+    } else {
+        Value::Null
+    };
     Ok(Json(json!({
         "results": entries.iter().map(activity_json).collect::<Vec<_>>(),
         "next": next,
@@ -305,9 +343,15 @@ fn page_link(req: &RequestInfo, page: u64) -> String {
 /// GET /groups/property_definitions — property names per type with group counts.
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups/property_definitions", tag = "groups",
     params(("project_id" = String, Path)), responses((status = 200, description = "Names per type index")))]
-pub async fn property_definitions(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
+pub async fn property_definitions(
+    State(state): State<AppState>,
+    api: Api,
+) -> ApiResult<Json<Value>> {
     api.require(Scope::GroupRead)?;
-    let rows = state.store.property_definitions(ProjectId(api.project().id)).await?;
+    let rows = state
+        .store
+        .property_definitions(ProjectId(api.project().id))
+        .await?;
     let mut out = Map::new();
     for r in rows {
         let entry = out
@@ -328,10 +372,17 @@ pub async fn property_values(State(state): State<AppState>, api: Api) -> ApiResu
     api.require(Scope::GroupRead)?;
     let req = &api.req;
     let index = index_param(req)?;
-    let key = req.non_empty_param("key").ok_or_else(|| ApiError::required_param("key"))?;
+    let key = req
+        .non_empty_param("key")
+        .ok_or_else(|| ApiError::required_param("key"))?;
     let rows = state
         .store
-        .property_values(ProjectId(api.project().id), index, key, req.non_empty_param("value"))
+        .property_values(
+            ProjectId(api.project().id),
+            index,
+            key,
+            req.non_empty_param("value"),
+        )
         .await?;
     Ok(Json(json!({
         "results": rows.iter().map(|r| json!({"name": r.name, "count": r.count})).collect::<Vec<_>>(),

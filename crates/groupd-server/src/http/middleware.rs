@@ -35,7 +35,8 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         ("status", status.to_string()),
     ];
     metrics::counter!("groupd_http_requests_total", &labels).increment(1);
-    metrics::histogram!("groupd_http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    metrics::histogram!("groupd_http_request_duration_seconds", &labels)
+        .record(elapsed.as_secs_f64());
     span.in_scope(|| {
         tracing::info!(status, latency_us = elapsed.as_micros() as u64, "request");
     });

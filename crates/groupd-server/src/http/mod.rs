@@ -35,6 +35,8 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             middleware::observe,
         ))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panic_response))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            middleware::panic_response,
+        ))
         .with_state(state)
 }

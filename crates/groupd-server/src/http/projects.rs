@@ -20,9 +20,10 @@ pub fn router() -> Router<AppState> {
     use axum::routing::get;
     let mut r = Router::new();
     for prefix in super::API_PREFIXES {
-        r = r
-            .merge(route(prefix, get(list).post(create)))
-            .merge(route(&format!("{prefix}/{{project_id}}"), get(retrieve).patch(update)));
+        r = r.merge(route(prefix, get(list).post(create))).merge(route(
+            &format!("{prefix}/{{project_id}}"),
+            get(retrieve).patch(update),
+        ));
     }
     r
 }
@@ -44,7 +45,9 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Val
         .filter(|p| api.key.may_access(p.id))
         .map(project_json)
         .collect();
-    Ok(Json(json!({"count": projects.len(), "next": null, "previous": null, "results": projects})))
+    Ok(Json(
+        json!({"count": projects.len(), "next": null, "previous": null, "results": projects}),
+    ))
 }
 
 /// POST /api/projects/ — a new project with a fresh token.
@@ -54,7 +57,10 @@ pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl I
     api.require(Scope::ProjectWrite)?;
     let body = fields::object(api.req.json_body()?)?;
     let name = required_string(&body, "name", NAME_MAX)?;
-    let p = state.store.create_project(&name, state.clock.now_us()).await?;
+    let p = state
+        .store
+        .create_project(&name, state.clock.now_us())
+        .await?;
     Ok((StatusCode::CREATED, Json(project_json(&p))))
 }
 
@@ -76,7 +82,11 @@ pub async fn update(State(state): State<AppState>, api: Api) -> ApiResult<Json<V
     let name = match optional_string(&body, "name", NAME_MAX)? {
         None => return Ok(Json(project_json(project))),
         Some(None) => {
-            return Err(ApiError::validation("null", "This field may not be null.", Some("name")));
+            return Err(ApiError::validation(
+                "null",
+                "This field may not be null.",
+                Some("name"),
+            ));
         }
         Some(Some(n)) => n,
     };

@@ -1,0 +1,238 @@
+//! Black-box harness: every test starts the real `groupd` binary on a random port over a fresh
+//! database and speaks HTTP to it. `GROUPD_TEST_BACKEND=postgres` (later) runs the same tests on
+//! PostgreSQL.
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::{Value, json};
+
+/// The `groupd` binary under test.
+pub fn groupd_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_groupd"))
+}
+
+/// A database for one test, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("groupd.db").display());
+        Self { url, _dir: dir }
+    }
+
+    /// Runs a CLI command against this database; returns (exit ok, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(groupd_bin())
+            .args(args)
+            .env("GROUPD_DATABASE_URL", &self.url)
+            .env_remove("GROUPD_LISTEN")
+            .output()
+            .expect("run groupd");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `groupd project create`, parsed.
+    pub fn create_project(&self, name: &str) -> Value {
+        let (ok, out, err) = self.cli(&["project", "create", "--name", name]);
+        assert!(ok, "project create failed: {err}");
+        serde_json::from_str(out.trim()).expect("one JSON line")
+    }
+
+    /// `groupd key create`, returning the plaintext key.
+    pub fn create_key(&self, label: &str, scopes: &str, projects: &[i64]) -> String {
+        let mut args = vec!["key", "create", "--label", label, "--scopes", scopes];
+        let ids: Vec<String> = projects.iter().map(i64::to_string).collect();
+        for id in &ids {
+            args.push("--project");
+            args.push(id);
+        }
+        let (ok, out, err) = self.cli(&args);
+        assert!(ok, "key create failed: {err}");
+        let v: Value = serde_json::from_str(out.trim()).expect("one JSON line");
+        v["key"].as_str().expect("key").to_owned()
+    }
+}
+
+/// A running server.
+pub struct TestServer {
+    pub base: String,
+    child: Child,
+}
+
+impl TestServer {
+    /// Starts `groupd serve` on `db` with extra flags.
+    pub fn start(db: &TestDb, extra: &[&str]) -> Self {
+        let mut child = Command::new(groupd_bin())
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--database", &db.url])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .env("GROUPD_LOG_FORMAT", "text")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start groupd serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if std::env::var_os("TEST_LOG").is_some() {
+                    eprintln!("[groupd] {line}");
+                }
+                if let Some(pos) = line.find("listening on http://") {
+                    let addr = line[pos + "listening on ".len()..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_owned();
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr);
+                    }
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("groupd did not report its address");
+        Self { base, child }
+    }
+
+    /// The OS process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit (after a signal), returning its exit code.
+    pub fn wait(mut self) -> Option<i32> {
+        for _ in 0..200 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh database, one project (id 1), a `*` key, and a running server.
+pub struct TestApp {
+    pub db: TestDb,
+    pub server: TestServer,
+    pub project: Value,
+    pub key: String,
+    pub client: Client,
+}
+
+impl TestApp {
+    pub fn spawn() -> Self {
+        Self::spawn_with(&[])
+    }
+
+    pub fn spawn_with(extra: &[&str]) -> Self {
+        let db = TestDb::new();
+        let project = db.create_project("Test project");
+        let key = db.create_key("ci-key", "*", &[]);
+        let server = TestServer::start(&db, extra);
+        let client = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Self {
+            db,
+            server,
+            project,
+            key,
+            client,
+        }
+    }
+
+    pub fn project_id(&self) -> i64 {
+        self.project["id"].as_i64().unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.server.base, path)
+    }
+
+    /// `/api/projects/{id}{rest}` for the default project.
+    pub fn purl(&self, rest: &str) -> String {
+        self.url(&format!("/api/projects/{}{}", self.project_id(), rest))
+    }
+
+    pub fn get(&self, url: &str) -> RequestBuilder {
+        self.client.get(url).bearer_auth(&self.key)
+    }
+
+    pub fn post(&self, url: &str, body: &Value) -> RequestBuilder {
+        self.client.post(url).bearer_auth(&self.key).json(body)
+    }
+
+    /// Creates a group type by name through REST; returns its index.
+    pub fn create_type(&self, name: &str) -> i64 {
+        let r = self
+            .post(&self.purl("/groups_types/"), &json!({"group_type": name}))
+            .send()
+            .unwrap();
+        let (status, body) = read(r);
+        assert_eq!(status, 201, "{body}");
+        body["group_type_index"].as_i64().unwrap()
+    }
+
+    /// Creates a group through REST.
+    pub fn create_group(&self, index: i64, key: &str, props: Value) -> Value {
+        let r = self
+            .post(
+                &self.purl("/groups/"),
+                &json!({"group_type_index": index, "group_key": key, "group_properties": props}),
+            )
+            .send()
+            .unwrap();
+        let (status, body) = read(r);
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+}
+
+/// Status and JSON body (Null when the body is empty or not JSON).
+pub fn read(r: Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let text = r.text().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Asserts the spec's error envelope.
+#[track_caller]
+pub fn assert_error(got: &(u16, Value), status: u16, code: &str, detail: &str, attr: Option<&str>) {
+    assert_eq!(got.0, status, "status; body: {}", got.1);
+    assert_eq!(got.1["code"], code, "code; body: {}", got.1);
+    assert_eq!(got.1["detail"], detail, "detail; body: {}", got.1);
+    assert_eq!(
+        got.1["attr"],
+        attr.map_or(Value::Null, |a| json!(a)),
+        "attr; body: {}",
+        got.1
+    );
+    assert!(got.1["type"].is_string(), "type; body: {}", got.1);
+}

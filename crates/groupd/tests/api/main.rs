@@ -1,0 +1,5 @@
+//! Black-box tests of groupd's REST API: the real binary, a real database, real HTTP.
+mod helpers;
+
+mod groups;
+mod ops;
