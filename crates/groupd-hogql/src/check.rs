@@ -153,7 +153,9 @@ impl<'c> Checker<'c> {
             }
             SetExpr::SetOperation { op, .. } => bail!("{op} is not supported."),
             SetExpr::Values(_) => bail!("VALUES is not supported."),
-            SetExpr::Query(_) => bail!("Parenthesised queries with ORDER BY/LIMIT outside are not supported."),
+            SetExpr::Query(_) => {
+                bail!("Parenthesised queries with ORDER BY/LIMIT outside are not supported.")
+            }
             _ => bail!("Only SELECT queries are supported."),
         };
         let order = match &q.order_by {
@@ -173,7 +175,12 @@ impl<'c> Checker<'c> {
                             if o.options.nulls_first.is_some() {
                                 bail!("NULLS FIRST/LAST is not supported.");
                             }
-                            out.push((&o.expr, o.options.asc == Some(false)));
+                            let desc = match &o.options.sort {
+                                None | Some(ast::OrderBySort::Asc) => false,
+                                Some(ast::OrderBySort::Desc) => true,
+                                Some(_) => bail!("Only ASC and DESC are supported in ORDER BY."),
+                            };
+                            out.push((&o.expr, desc));
                         }
                         out
                     }
@@ -190,7 +197,10 @@ impl<'c> Checker<'c> {
                 if !limit_by.is_empty() {
                     bail!("LIMIT BY is not supported.");
                 }
-                let l = limit.as_ref().map(|e| count_literal(e, "LIMIT")).transpose()?;
+                let l = limit
+                    .as_ref()
+                    .map(|e| count_literal(e, "LIMIT"))
+                    .transpose()?;
                 let o = offset
                     .as_ref()
                     .map(|o| count_literal(&o.value, "OFFSET"))
@@ -285,7 +295,14 @@ impl<'c> Checker<'c> {
                 let alias = binding.table.clone();
                 scope.bindings.push(binding);
                 scope.on_of = Some(scope.bindings.len() - 1);
-                let on_expr = self.bind(&mut scope, on, Allow { agg: false, aliases: false })?;
+                let on_expr = self.bind(
+                    &mut scope,
+                    on,
+                    Allow {
+                        agg: false,
+                        aliases: false,
+                    },
+                )?;
                 scope.on_of = None;
                 let on_expr = to_cond(on_expr, "ON")?;
                 from_text.push_str(&format!(" {kw} {t} ON {}", on_expr.text));
@@ -302,7 +319,10 @@ impl<'c> Checker<'c> {
         let mut items: Vec<Expr> = Vec::new();
         let mut names: Vec<String> = Vec::new();
         let mut item_texts = Vec::new();
-        let all = Allow { agg: true, aliases: true };
+        let all = Allow {
+            agg: true,
+            aliases: true,
+        };
         for item in &s.projection {
             match item {
                 SelectItem::UnnamedExpr(e) => {
@@ -358,7 +378,14 @@ impl<'c> Checker<'c> {
 
         let filter = match &s.selection {
             Some(e) => {
-                let x = self.bind(&mut scope, e, Allow { agg: false, aliases: true })?;
+                let x = self.bind(
+                    &mut scope,
+                    e,
+                    Allow {
+                        agg: false,
+                        aliases: true,
+                    },
+                )?;
                 let x = to_cond(x, "WHERE")?;
                 text.push_str(&format!(" WHERE {}", x.text));
                 Some(x)
@@ -608,10 +635,17 @@ impl<'c> Checker<'c> {
         }
         for i in idxs {
             let cols: Vec<String> = match &scope.bindings[i].kind {
-                BKind::Events => ["uuid", "event", "distinct_id", "timestamp", "created_at", "properties"]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
+                BKind::Events => [
+                    "uuid",
+                    "event",
+                    "distinct_id",
+                    "timestamp",
+                    "created_at",
+                    "properties",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
                 BKind::Groups => ["index", "key", "created_at", "updated_at", "properties"]
                     .iter()
                     .map(|s| s.to_string())
@@ -706,7 +740,11 @@ impl<'c> Checker<'c> {
                             _ => {}
                         }
                         let x = num(x, "-")?;
-                        let ty = if x.ty.is_intlike() { Ty::Int } else { Ty::Float };
+                        let ty = if x.ty.is_intlike() {
+                            Ty::Int
+                        } else {
+                            Ty::Float
+                        };
                         Ok(mk(
                             format!("negate({})", x.text),
                             ty,
@@ -723,9 +761,17 @@ impl<'c> Checker<'c> {
             E::IsNull(x) | E::IsNotNull(x) => {
                 let negated = matches!(e, E::IsNotNull(_));
                 let x = self.bind(scope, x, allow)?;
-                let x = if x.ty == Ty::Dyn { form(Form::Text, x) } else { x };
+                let x = if x.ty == Ty::Dyn {
+                    form(Form::Text, x)
+                } else {
+                    x
+                };
                 Ok(mk(
-                    format!("{}({})", if negated { "isNotNull" } else { "isNull" }, x.text),
+                    format!(
+                        "{}({})",
+                        if negated { "isNotNull" } else { "isNull" },
+                        x.text
+                    ),
                     Ty::Bool,
                     false,
                     x.agg,
@@ -875,8 +921,21 @@ impl<'c> Checker<'c> {
                 }
             }
             E::Function(f) => self.function(scope, f, allow),
-            E::Interval(_) => bail!("INTERVAL can only be added to or subtracted from a date or time."),
-            E::Subquery(_) => bail!("Scalar subqueries are not supported; use IN (SELECT …) or a subquery in FROM."),
+            E::Trim {
+                trim_where: None,
+                trim_what: None,
+                expr,
+                trim_characters: None,
+            } => {
+                let x = self.bind(scope, expr, allow)?;
+                scalar(self.ctx, "trim", "trim", vec![x])
+            }
+            E::Interval(_) => {
+                bail!("INTERVAL can only be added to or subtracted from a date or time.")
+            }
+            E::Subquery(_) => bail!(
+                "Scalar subqueries are not supported; use IN (SELECT …) or a subquery in FROM."
+            ),
             E::Exists { .. } => bail!("EXISTS is not supported; use IN (SELECT …)."),
             E::Case { .. } => bail!("CASE is not supported; use if(cond, then, else)."),
             E::Cast { .. } => bail!("CAST is not supported; use toString, toInt or toFloat."),
@@ -926,7 +985,12 @@ impl<'c> Checker<'c> {
         binary_op(op, a, b)
     }
 
-    fn interval(&mut self, scope: &mut Scope, iv: &ast::Interval, allow: Allow) -> Result<(Expr, Unit)> {
+    fn interval(
+        &mut self,
+        scope: &mut Scope,
+        iv: &ast::Interval,
+        allow: Allow,
+    ) -> Result<(Expr, Unit)> {
         if iv.last_field.is_some()
             || iv.leading_precision.is_some()
             || iv.fractional_seconds_precision.is_some()
@@ -955,7 +1019,11 @@ impl<'c> Checker<'c> {
     /// Resolve a (possibly dotted) name: SELECT alias, table.column, column, property path.
     fn resolve(&mut self, scope: &mut Scope, parts: &[ast::Ident], allow: Allow) -> Result<Expr> {
         let names: Vec<String> = parts.iter().map(|p| p.value.clone()).collect();
-        let shown = names.iter().map(|n| ident_text(n)).collect::<Vec<_>>().join(".");
+        let shown = names
+            .iter()
+            .map(|n| ident_text(n))
+            .collect::<Vec<_>>()
+            .join(".");
         if allow.aliases
             && names.len() == 1
             && let Some((_, x)) = scope.aliases.iter().rev().find(|(a, _)| *a == names[0])
@@ -981,7 +1049,10 @@ impl<'c> Checker<'c> {
         for (i, b) in scope.bindings.iter().enumerate() {
             if has_column(b, &names[0]) {
                 if found.is_some() {
-                    bail!("Column '{}' is ambiguous; qualify it with a table alias.", names[0]);
+                    bail!(
+                        "Column '{}' is ambiguous; qualify it with a table alias.",
+                        names[0]
+                    );
                 }
                 found = Some(i);
             }
@@ -993,7 +1064,13 @@ impl<'c> Checker<'c> {
     }
 
     /// Resolve `names` (column [, path…]) within the FROM item `i`.
-    fn column_in(&mut self, scope: &mut Scope, i: usize, names: &[String], shown: String) -> Result<Expr> {
+    fn column_in(
+        &mut self,
+        scope: &mut Scope,
+        i: usize,
+        names: &[String],
+        shown: String,
+    ) -> Result<Expr> {
         let max_groups = self.ctx.max_group_types.min(64);
         let on_of = scope.on_of;
         let b = &mut scope.bindings[i];
@@ -1024,39 +1101,74 @@ impl<'c> Checker<'c> {
             BKind::Events => match first {
                 "uuid" => no_rest(col(Col::Uuid, Ty::Str, nullable, &shown)),
                 "event" | "distinct_id" => {
-                    let c = if first == "event" { "event" } else { "distinct_id" };
+                    let c = if first == "event" {
+                        "event"
+                    } else {
+                        "distinct_id"
+                    };
                     no_rest(col(Col::Plain(c), Ty::Str, nullable, &shown))
                 }
                 "timestamp" | "created_at" => {
-                    let c = if first == "timestamp" { "timestamp" } else { "created_at" };
+                    let c = if first == "timestamp" {
+                        "timestamp"
+                    } else {
+                        "created_at"
+                    };
                     no_rest(col(Col::Plain(c), Ty::DateTime, nullable, &shown))
                 }
-                "properties" => Ok(props(col(Col::Plain("properties"), Ty::Json, nullable, "properties"), rest, shown)),
+                "properties" => Ok(props(
+                    col(Col::Plain("properties"), Ty::Json, nullable, "properties"),
+                    rest,
+                    shown,
+                )),
                 _ => {
                     if let Some(n) = first.strip_prefix("$group_").and_then(group_index) {
                         if n >= max_groups {
-                            bail!("Unknown column '{first}' (group type indexes go up to {}).", max_groups.saturating_sub(1));
+                            bail!(
+                                "Unknown column '{first}' (group type indexes go up to {}).",
+                                max_groups.saturating_sub(1)
+                            );
                         }
                         return no_rest(col(Col::GroupKey(n), Ty::Str, nullable, &shown));
                     }
                     if let Some(n) = first.strip_prefix("group_").and_then(group_index) {
                         if n >= max_groups {
-                            bail!("Unknown table 'group_{n}' (group type indexes go up to {}).", max_groups.saturating_sub(1));
+                            bail!(
+                                "Unknown table 'group_{n}' (group type indexes go up to {}).",
+                                max_groups.saturating_sub(1)
+                            );
                         }
                         if on_of == Some(i) {
-                            bail!("'{first}' cannot be used in the ON clause of its own table's join.");
+                            bail!(
+                                "'{first}' cannot be used in the ON clause of its own table's join."
+                            );
                         }
                         if rest.is_empty() {
-                            bail!("'{first}' is a table; use {first}.key, {first}.properties.name, ….");
+                            bail!(
+                                "'{first}' is a table; use {first}.key, {first}.properties.name, …."
+                            );
                         }
                         b.groups.insert(n);
                         let gt = group_alias(&table, n);
                         let gcol = |c: &'static str, ty: Ty| {
-                            mk(shown.clone(), ty, true, false, Kind::Column { table: gt.clone(), col: Col::Plain(c) })
+                            mk(
+                                shown.clone(),
+                                ty,
+                                true,
+                                false,
+                                Kind::Column {
+                                    table: gt.clone(),
+                                    col: Col::Plain(c),
+                                },
+                            )
                         };
                         let r2 = &rest[1..];
                         let only = |x: Expr| -> Result<Expr> {
-                            if r2.is_empty() { Ok(x) } else { bail!("Column '{}' has no field '{}'.", rest[0], r2[0]) }
+                            if r2.is_empty() {
+                                Ok(x)
+                            } else {
+                                bail!("Column '{}' has no field '{}'.", rest[0], r2[0])
+                            }
                         };
                         return match rest[0].as_str() {
                             "key" => only(gcol("group_key", Ty::Str)),
@@ -1075,13 +1187,26 @@ impl<'c> Checker<'c> {
                 }
             },
             BKind::Groups => match first {
-                "index" => no_rest(col(Col::Plain("group_type_index"), Ty::Int, nullable, &shown)),
+                "index" => no_rest(col(
+                    Col::Plain("group_type_index"),
+                    Ty::Int,
+                    nullable,
+                    &shown,
+                )),
                 "key" => no_rest(col(Col::Plain("group_key"), Ty::Str, nullable, &shown)),
                 "created_at" | "updated_at" => {
-                    let c = if first == "created_at" { "created_at" } else { "updated_at" };
+                    let c = if first == "created_at" {
+                        "created_at"
+                    } else {
+                        "updated_at"
+                    };
                     no_rest(col(Col::Plain(c), Ty::DateTime, nullable, &shown))
                 }
-                "properties" => Ok(props(col(Col::Plain("properties"), Ty::Json, nullable, "properties"), rest, shown)),
+                "properties" => Ok(props(
+                    col(Col::Plain("properties"), Ty::Json, nullable, "properties"),
+                    rest,
+                    shown,
+                )),
                 _ => bail!("Unknown column '{first}'."),
             },
             BKind::Sub(cols) => {
@@ -1094,7 +1219,10 @@ impl<'c> Checker<'c> {
                     c.ty,
                     c.nullable || nullable,
                     false,
-                    Kind::SubColumn { table: table.clone(), name: sub_column(pos) },
+                    Kind::SubColumn {
+                        table: table.clone(),
+                        name: sub_column(pos),
+                    },
                 );
                 if rest.is_empty() {
                     Ok(x)
@@ -1130,7 +1258,10 @@ impl<'c> Checker<'c> {
                 if !list.clauses.is_empty() {
                     bail!("Unsupported syntax in call to '{name}'.");
                 }
-                distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+                distinct = matches!(
+                    list.duplicate_treatment,
+                    Some(ast::DuplicateTreatment::Distinct)
+                );
                 for a in &list.args {
                     match a {
                         FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => raw_args.push(e),
@@ -1152,7 +1283,14 @@ impl<'c> Checker<'c> {
             bail!("DISTINCT is only supported in count(DISTINCT x).");
         }
         // Arguments of aggregates may not contain aggregates.
-        let inner_allow = if is_agg { Allow { agg: false, ..allow } } else { allow };
+        let inner_allow = if is_agg {
+            Allow {
+                agg: false,
+                ..allow
+            }
+        } else {
+            allow
+        };
         let mut args = Vec::new();
         for a in &raw_args {
             args.push(self.bind(scope, a, inner_allow).map_err(|e| {
@@ -1214,24 +1352,32 @@ fn call_text(name: &str, args: &[Expr]) -> String {
 fn aggregate(lname: &str, mut args: Vec<Expr>, distinct: bool, star: bool) -> Result<Expr> {
     let cname = canonical(lname);
     let text = if distinct {
-        format!("{}(DISTINCT {})", cname, args.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join(", "))
+        format!(
+            "{}(DISTINCT {})",
+            cname,
+            args.iter()
+                .map(|a| a.text.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     } else {
         call_text(cname, &args)
     };
-    let agg = |a: Agg, args: Vec<Expr>, distinct: bool, cond: Option<Expr>, ty: Ty, nullable: bool| {
-        mk(
-            text.clone(),
-            ty,
-            nullable,
-            true,
-            Kind::Agg {
-                agg: a,
-                args,
-                distinct,
-                cond: cond.map(Box::new),
-            },
-        )
-    };
+    let agg =
+        |a: Agg, args: Vec<Expr>, distinct: bool, cond: Option<Expr>, ty: Ty, nullable: bool| {
+            mk(
+                text.clone(),
+                ty,
+                nullable,
+                true,
+                Kind::Agg {
+                    agg: a,
+                    args,
+                    distinct,
+                    cond: cond.map(Box::new),
+                },
+            )
+        };
     // The `…If` variants take their condition last.
     let take_cond = |args: &mut Vec<Expr>, n: usize| -> Result<Expr> {
         arity(cname, args, n)?;
@@ -1258,18 +1404,34 @@ fn aggregate(lname: &str, mut args: Vec<Expr>, distinct: bool, star: bool) -> Re
             Ok(agg(Agg::Count, vec![], false, Some(c), Ty::UInt64, false))
         }
         "sum" | "sumif" | "avg" | "avgif" => {
-            let cond = if lname.ends_with("if") { Some(take_cond(&mut args, 2)?) } else { None };
+            let cond = if lname.ends_with("if") {
+                Some(take_cond(&mut args, 2)?)
+            } else {
+                None
+            };
             arity(cname, &args, 1)?;
             let x = num(args.pop().expect("arity checked"), cname)?;
             let (a, ty, nullable) = if lname.starts_with("sum") {
-                (Agg::Sum, if x.ty.is_intlike() { Ty::Int } else { Ty::Float }, false)
+                (
+                    Agg::Sum,
+                    if x.ty.is_intlike() {
+                        Ty::Int
+                    } else {
+                        Ty::Float
+                    },
+                    false,
+                )
             } else {
                 (Agg::Avg, Ty::Float, true)
             };
             Ok(agg(a, vec![x], false, cond, ty, nullable))
         }
         "min" | "max" | "minif" | "maxif" => {
-            let cond = if lname.ends_with("if") { Some(take_cond(&mut args, 2)?) } else { None };
+            let cond = if lname.ends_with("if") {
+                Some(take_cond(&mut args, 2)?)
+            } else {
+                None
+            };
             arity(cname, &args, 1)?;
             let mut x = args.pop().expect("arity checked");
             if x.ty == Ty::Dyn || x.ty == Ty::Bool {
@@ -1278,7 +1440,11 @@ fn aggregate(lname: &str, mut args: Vec<Expr>, distinct: bool, star: bool) -> Re
             if x.ty == Ty::Json {
                 bail!("Cannot take {cname} of a whole JSON object.");
             }
-            let a = if lname.starts_with("min") { Agg::Min } else { Agg::Max };
+            let a = if lname.starts_with("min") {
+                Agg::Min
+            } else {
+                Agg::Max
+            };
             let ty = x.ty;
             Ok(agg(a, vec![x], false, cond, ty, true))
         }
@@ -1292,11 +1458,18 @@ fn aggregate(lname: &str, mut args: Vec<Expr>, distinct: bool, star: bool) -> Re
             let y = args.pop().expect("arity checked");
             let y = if y.ty == Ty::Bool { num(y, cname)? } else { y };
             if !(y.ty.is_intlike() || y.ty.is_time() || y.ty == Ty::Str) {
-                bail!("{cname} orders by an integer, string or time; got {}.", y.ty.name());
+                bail!(
+                    "{cname} orders by an integer, string or time; got {}.",
+                    y.ty.name()
+                );
             }
             let x = args.pop().expect("arity checked");
             let x = if x.ty == Ty::Bool { num(x, cname)? } else { x };
-            let a = if lname == "argmax" { Agg::ArgMax } else { Agg::ArgMin };
+            let a = if lname == "argmax" {
+                Agg::ArgMax
+            } else {
+                Agg::ArgMin
+            };
             let ty = x.ty;
             Ok(agg(a, vec![x, y], false, None, ty, true))
         }
@@ -1308,7 +1481,13 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
     let agg = args.iter().any(|a| a.agg);
     let any_null = args.iter().any(|a| a.nullable || a.ty == Ty::Null);
     let func = |f: Fun, cname: &str, args: Vec<Expr>, ty: Ty, nullable: bool| {
-        mk(call_text(cname, &args), ty, nullable, agg, Kind::Func(f, args))
+        mk(
+            call_text(cname, &args),
+            ty,
+            nullable,
+            agg,
+            Kind::Func(f, args),
+        )
     };
     match lname {
         "now" => {
@@ -1317,7 +1496,11 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
         }
         "today" => {
             arity("today", &args, 0)?;
-            Ok(lit(Kind::Time(floor_day(ctx.now_us)), Ty::Date, "today()".into()))
+            Ok(lit(
+                Kind::Time(floor_day(ctx.now_us)),
+                Ty::Date,
+                "today()".into(),
+            ))
         }
         "todate" | "todatetime" | "tostartofday" | "tostartofweek" | "tostartofmonth" => {
             let cname = match lname {
@@ -1377,11 +1560,19 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
                     "year" | "years" | "yyyy" | "yy" => Unit::Year,
                     _ => bail!("dateDiff: unknown unit '{s}'."),
                 },
-                _ => bail!("dateDiff needs the unit as a string literal, e.g. dateDiff('day', a, b)."),
+                _ => bail!(
+                    "dateDiff needs the unit as a string literal, e.g. dateDiff('day', a, b)."
+                ),
             };
             let nullable = a.nullable || b.nullable;
             let text = format!("dateDiff({}, {}, {})", u.text, a.text, b.text);
-            Ok(mk(text, Ty::Int, nullable, agg, Kind::Func(Fun::DateDiff(unit), vec![a, b])))
+            Ok(mk(
+                text,
+                Ty::Int,
+                nullable,
+                agg,
+                Kind::Func(Fun::DateDiff(unit), vec![a, b]),
+            ))
         }
         "tostring" => {
             arity("toString", &args, 1)?;
@@ -1396,7 +1587,11 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
             if x.ty == Ty::Json {
                 bail!("{cname} cannot convert a whole JSON object.");
             }
-            let (f, ty) = if lname == "toint" { (Fun::ToInt, Ty::Int) } else { (Fun::ToFloat, Ty::Float) };
+            let (f, ty) = if lname == "toint" {
+                (Fun::ToInt, Ty::Int)
+            } else {
+                (Fun::ToFloat, Ty::Float)
+            };
             Ok(func(f, cname, vec![x], ty, true))
         }
         "lower" | "upper" | "trim" | "length" => {
@@ -1408,7 +1603,11 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
             };
             arity(cname, &args, 1)?;
             let x = text_arg(args.pop().expect("arity"), cname)?;
-            let ty = if f == Fun::Length { Ty::UInt64 } else { Ty::Str };
+            let ty = if f == Fun::Length {
+                Ty::UInt64
+            } else {
+                Ty::Str
+            };
             let n = x.nullable;
             Ok(func(f, cname, vec![x], ty, n))
         }
@@ -1419,21 +1618,48 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
             let text = call_text("concat", &args);
             let args = args
                 .into_iter()
-                .map(|a| if a.ty == Ty::Str { Ok(a) } else if a.ty == Ty::Json { bail!("concat cannot take a whole JSON object.") } else { Ok(form(Form::Text, a)) })
+                .map(|a| {
+                    if a.ty == Ty::Str {
+                        Ok(a)
+                    } else if a.ty == Ty::Json {
+                        bail!("concat cannot take a whole JSON object.")
+                    } else {
+                        Ok(form(Form::Text, a))
+                    }
+                })
                 .collect::<Result<Vec<_>>>()?;
-            Ok(mk(text, Ty::Str, any_null, agg, Kind::Func(Fun::Concat, args)))
+            Ok(mk(
+                text,
+                Ty::Str,
+                any_null,
+                agg,
+                Kind::Func(Fun::Concat, args),
+            ))
         }
         "coalesce" | "ifnull" => {
-            let cname = if lname == "coalesce" { "coalesce" } else { "ifNull" };
+            let cname = if lname == "coalesce" {
+                "coalesce"
+            } else {
+                "ifNull"
+            };
             if lname == "ifnull" {
                 arity(cname, &args, 2)?;
             } else if args.is_empty() {
                 bail!("Function 'coalesce' takes at least 1 argument.");
             }
             let text = call_text(cname, &args);
-            let last_nullable = args.last().map(|a| a.nullable || a.ty == Ty::Null || a.ty == Ty::Dyn).unwrap_or(true);
+            let last_nullable = args
+                .last()
+                .map(|a| a.nullable || a.ty == Ty::Null || a.ty == Ty::Dyn)
+                .unwrap_or(true);
             let (args, ty) = unify(args, cname)?;
-            Ok(mk(text, ty, last_nullable, agg, Kind::Func(Fun::Coalesce, args)))
+            Ok(mk(
+                text,
+                ty,
+                last_nullable,
+                agg,
+                Kind::Func(Fun::Coalesce, args),
+            ))
         }
         "if" => {
             arity("if", &args, 3)?;
@@ -1441,11 +1667,22 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
             let e = args.pop().expect("arity");
             let t = args.pop().expect("arity");
             let c = to_cond(args.pop().expect("arity"), "if")?;
-            let nullable = t.nullable || e.nullable || t.ty == Ty::Null || e.ty == Ty::Null || t.ty == Ty::Dyn || e.ty == Ty::Dyn;
+            let nullable = t.nullable
+                || e.nullable
+                || t.ty == Ty::Null
+                || e.ty == Ty::Null
+                || t.ty == Ty::Dyn
+                || e.ty == Ty::Dyn;
             let (mut te, ty) = unify(vec![t, e], "if")?;
             let e = te.pop().expect("two");
             let t = te.pop().expect("two");
-            Ok(mk(text, ty, nullable, agg, Kind::Func(Fun::If, vec![c, t, e])))
+            Ok(mk(
+                text,
+                ty,
+                nullable,
+                agg,
+                Kind::Func(Fun::If, vec![c, t, e]),
+            ))
         }
         "jsonextractstring" => {
             if args.len() < 2 {
@@ -1464,16 +1701,29 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
                     _ => bail!("JSONExtractString keys must be string literals."),
                 }
             }
-            let p = mk(text.clone(), Ty::Dyn, true, base.agg, Kind::Prop { base: Box::new(base), path });
-            Ok(mk(text, Ty::Str, false, agg, Kind::Func(Fun::JsonString, vec![p])))
+            let p = mk(
+                text.clone(),
+                Ty::Dyn,
+                true,
+                base.agg,
+                Kind::Prop {
+                    base: Box::new(base),
+                    path,
+                },
+            );
+            Ok(mk(
+                text,
+                Ty::Str,
+                false,
+                agg,
+                Kind::Func(Fun::JsonString, vec![p]),
+            ))
         }
         "intdiv" => {
             arity("intDiv", &args, 2)?;
             let b = args.pop().expect("arity");
             let a = args.pop().expect("arity");
-            let mut x = arith(ArOp::IntDiv, a, b)?;
-            x.text = x.text.replacen("intDiv", "intDiv", 1);
-            Ok(x)
+            arith(ArOp::IntDiv, a, b)
         }
         // The function-call spelling of operators, as the `hogql` echo prints them.
         "equals" | "notequals" | "less" | "lessorequals" | "greater" | "greaterorequals" => {
@@ -1507,25 +1757,45 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
             if args.len() < 2 {
                 bail!("Function '{name}' takes at least 2 arguments.");
             }
-            let args = args.into_iter().map(|a| to_cond(a, name)).collect::<Result<Vec<_>>>()?;
+            let args = args
+                .into_iter()
+                .map(|a| to_cond(a, name))
+                .collect::<Result<Vec<_>>>()?;
             Ok(and_or(lname == "and", args))
         }
         "not" => {
             arity(name, &args, 1)?;
             let x = to_cond(args.pop().expect("arity"), "not")?;
-            Ok(mk(format!("not({})", x.text), Ty::Bool, x.nullable, x.agg, Kind::Not(Box::new(x))))
+            Ok(mk(
+                format!("not({})", x.text),
+                Ty::Bool,
+                x.nullable,
+                x.agg,
+                Kind::Not(Box::new(x)),
+            ))
         }
         "isnull" | "isnotnull" => {
             arity(name, &args, 1)?;
             let x = args.pop().expect("arity");
             let negated = lname == "isnotnull";
-            let x = if x.ty == Ty::Dyn { form(Form::Text, x) } else { x };
+            let x = if x.ty == Ty::Dyn {
+                form(Form::Text, x)
+            } else {
+                x
+            };
             Ok(mk(
-                format!("{}({})", if negated { "isNotNull" } else { "isNull" }, x.text),
+                format!(
+                    "{}({})",
+                    if negated { "isNotNull" } else { "isNull" },
+                    x.text
+                ),
                 Ty::Bool,
                 false,
                 x.agg,
-                Kind::IsNull { expr: Box::new(x), negated },
+                Kind::IsNull {
+                    expr: Box::new(x),
+                    negated,
+                },
             ))
         }
         "like" | "ilike" | "notlike" | "notilike" => {
@@ -1538,13 +1808,19 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
                 "notlike" => (false, true),
                 _ => (true, true),
             };
-            let cname = ["like", "notLike", "ilike", "notILike"][usize::from(ci) * 2 + usize::from(negated)];
+            let cname = ["like", "notLike", "ilike", "notILike"]
+                [usize::from(ci) * 2 + usize::from(negated)];
             Ok(mk(
                 format!("{cname}({}, {})", x.text, p.text),
                 Ty::Bool,
                 x.nullable || p.nullable,
                 agg,
-                Kind::Like { expr: Box::new(x), pattern: Box::new(p), negated, ci },
+                Kind::Like {
+                    expr: Box::new(x),
+                    pattern: Box::new(p),
+                    negated,
+                    ci,
+                },
             ))
         }
         _ => bail!("Unknown function '{name}'."),
@@ -1554,7 +1830,13 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
 // ---------- expression helpers ----------
 
 fn mk(text: String, ty: Ty, nullable: bool, agg: bool, kind: Kind) -> Expr {
-    Expr { kind, ty, nullable, agg, text }
+    Expr {
+        kind,
+        ty,
+        nullable,
+        agg,
+        text,
+    }
 }
 
 fn lit(kind: Kind, ty: Ty, text: String) -> Expr {
@@ -1610,8 +1892,11 @@ fn quote_str(s: &str) -> String {
 /// An identifier as HogQL prints it: bare when plain, else in backticks.
 fn ident_text(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+        && s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
     if plain {
         s.to_string()
     } else {
@@ -1687,11 +1972,16 @@ fn group_index(s: &str) -> Option<u32> {
 fn has_column(b: &Binding, name: &str) -> bool {
     match &b.kind {
         BKind::Events => {
-            matches!(name, "uuid" | "event" | "distinct_id" | "timestamp" | "created_at" | "properties")
-                || name.strip_prefix("$group_").and_then(group_index).is_some()
+            matches!(
+                name,
+                "uuid" | "event" | "distinct_id" | "timestamp" | "created_at" | "properties"
+            ) || name.strip_prefix("$group_").and_then(group_index).is_some()
                 || name.strip_prefix("group_").and_then(group_index).is_some()
         }
-        BKind::Groups => matches!(name, "index" | "key" | "created_at" | "updated_at" | "properties"),
+        BKind::Groups => matches!(
+            name,
+            "index" | "key" | "created_at" | "updated_at" | "properties"
+        ),
         BKind::Sub(cols) => cols.iter().any(|c| c.name == name),
     }
 }
@@ -1729,7 +2019,13 @@ fn form(f: Form, x: Expr) -> Expr {
         Form::Cond => Ty::Bool,
     };
     let nullable = x.nullable || x.ty == Ty::Dyn;
-    mk(x.text.clone(), ty, nullable, x.agg, Kind::Form(f, Box::new(x)))
+    mk(
+        x.text.clone(),
+        ty,
+        nullable,
+        x.agg,
+        Kind::Form(f, Box::new(x)),
+    )
 }
 
 /// A numeric operand: numbers as they are, booleans as 0/1, property values as numbers.
@@ -1755,7 +2051,9 @@ fn time_arg(x: Expr, what: &str) -> Result<Expr> {
         (_, Ty::DateTime | Ty::Date | Ty::Null) => Ok(x),
         (Kind::Str(s), _) => match parse_datetime(s) {
             Some(us) => Ok(lit(Kind::Time(us), Ty::DateTime, x.text.clone())),
-            None => bail!("Cannot parse '{s}' as a date/time; use 'YYYY-MM-DD HH:MM:SS' or RFC 3339."),
+            None => {
+                bail!("Cannot parse '{s}' as a date/time; use 'YYYY-MM-DD HH:MM:SS' or RFC 3339.")
+            }
         },
         _ => bail!("{what} needs a date or time, got {}.", x.ty.name()),
     }
@@ -1773,7 +2071,13 @@ fn and_or(and: bool, args: Vec<Expr>) -> Expr {
     let text = call_text(if and { "and" } else { "or" }, &args);
     let nullable = args.iter().any(|a| a.nullable);
     let agg = args.iter().any(|a| a.agg);
-    mk(text, Ty::Bool, nullable, agg, if and { Kind::And(args) } else { Kind::Or(args) })
+    mk(
+        text,
+        Ty::Bool,
+        nullable,
+        agg,
+        if and { Kind::And(args) } else { Kind::Or(args) },
+    )
 }
 
 /// Make two operands comparable (or refuse): property values take the other side's type,
@@ -1782,7 +2086,9 @@ fn coerce_pair(a: Expr, b: Expr) -> Result<(Expr, Expr)> {
     use Ty::*;
     match (a.ty, b.ty) {
         (Null, _) | (_, Null) => Ok((a, b)),
-        (Json, _) | (_, Json) => bail!("Cannot compare a whole JSON object; read a property, e.g. properties.name."),
+        (Json, _) | (_, Json) => {
+            bail!("Cannot compare a whole JSON object; read a property, e.g. properties.name.")
+        }
         (Date | DateTime, Date | DateTime) => Ok((a, b)),
         (Date | DateTime, Str) => Ok((a, time_arg(b, "comparison")?)),
         (Str, Date | DateTime) => Ok((time_arg(a, "comparison")?, b)),
@@ -1792,7 +2098,9 @@ fn coerce_pair(a: Expr, b: Expr) -> Result<(Expr, Expr)> {
         (Dyn, t) if t.is_numeric() => Ok((form(Form::Num, a), num(b, "comparison")?)),
         (t, Dyn) if t.is_numeric() => Ok((num(a, "comparison")?, form(Form::Num, b))),
         (Bool, Bool) => Ok((a, b)),
-        (x, y) if x.is_numeric() && y.is_numeric() => Ok((num(a, "comparison")?, num(b, "comparison")?)),
+        (x, y) if x.is_numeric() && y.is_numeric() => {
+            Ok((num(a, "comparison")?, num(b, "comparison")?))
+        }
         (x, y) => bail!("Cannot compare {} with {}.", x.name(), y.name()),
     }
 }
@@ -1810,7 +2118,13 @@ fn compare(op: CmpOp, a: Expr, b: Expr) -> Result<Expr> {
     let (a, b) = coerce_pair(a, b)?;
     let nullable = a.nullable || b.nullable;
     let agg = a.agg || b.agg;
-    Ok(mk(text, Ty::Bool, nullable, agg, Kind::Cmp(op, Box::new(a), Box::new(b))))
+    Ok(mk(
+        text,
+        Ty::Bool,
+        nullable,
+        agg,
+        Kind::Cmp(op, Box::new(a), Box::new(b)),
+    ))
 }
 
 fn arith(op: ArOp, a: Expr, b: Expr) -> Result<Expr> {
@@ -1843,7 +2157,13 @@ fn arith(op: ArOp, a: Expr, b: Expr) -> Result<Expr> {
     };
     let nullable = a.nullable || b.nullable || matches!(op, ArOp::Div | ArOp::Mod | ArOp::IntDiv);
     let agg = a.agg || b.agg;
-    Ok(mk(text, ty, nullable, agg, Kind::Arith(op, Box::new(a), Box::new(b))))
+    Ok(mk(
+        text,
+        ty,
+        nullable,
+        agg,
+        Kind::Arith(op, Box::new(a), Box::new(b)),
+    ))
 }
 
 fn binary_op(op: &BinaryOperator, a: Expr, b: Expr) -> Result<Expr> {
@@ -1881,7 +2201,8 @@ fn binary_op(op: &BinaryOperator, a: Expr, b: Expr) -> Result<Expr> {
 fn shift(t: Expr, n: Expr, unit: Unit, minus: bool, flipped: bool) -> Result<Expr> {
     let t = time_arg(t, "INTERVAL arithmetic")?;
     let text = if flipped {
-        format!("plus(toIntervalX({}), {})", n.text, t.text).replace("toIntervalX", &interval_fn(unit))
+        format!("plus(toIntervalX({}), {})", n.text, t.text)
+            .replace("toIntervalX", &interval_fn(unit))
     } else {
         format!(
             "{}({}, {}({}))",
@@ -1894,7 +2215,13 @@ fn shift(t: Expr, n: Expr, unit: Unit, minus: bool, flipped: bool) -> Result<Exp
     let n = if minus {
         match n.kind {
             Kind::Int(i) if i != i64::MIN => lit(Kind::Int(-i), Ty::Int, format!("-{i}")),
-            _ => mk(n.text.clone(), Ty::Int, n.nullable, n.agg, Kind::Neg(Box::new(n))),
+            _ => mk(
+                n.text.clone(),
+                Ty::Int,
+                n.nullable,
+                n.agg,
+                Kind::Neg(Box::new(n)),
+            ),
         }
     } else {
         n
@@ -1907,7 +2234,17 @@ fn shift(t: Expr, n: Expr, unit: Unit, minus: bool, flipped: bool) -> Result<Exp
     };
     let nullable = t.nullable || n.nullable;
     let agg = t.agg || n.agg;
-    Ok(mk(text, ty, nullable, agg, Kind::Shift { time: Box::new(t), n: Box::new(n), unit }))
+    Ok(mk(
+        text,
+        ty,
+        nullable,
+        agg,
+        Kind::Shift {
+            time: Box::new(t),
+            n: Box::new(n),
+            unit,
+        },
+    ))
 }
 
 fn interval_fn(unit: Unit) -> String {
@@ -1931,7 +2268,11 @@ fn unit_of_field(f: &DateTimeField) -> Result<Unit> {
 
 /// Common type of coalesce/if branches; converts branches to it.
 fn unify(args: Vec<Expr>, what: &str) -> Result<(Vec<Expr>, Ty)> {
-    let tys: Vec<Ty> = args.iter().map(|a| a.ty).filter(|t| *t != Ty::Null).collect();
+    let tys: Vec<Ty> = args
+        .iter()
+        .map(|a| a.ty)
+        .filter(|t| *t != Ty::Null)
+        .collect();
     let concrete: Vec<Ty> = tys.iter().copied().filter(|t| *t != Ty::Dyn).collect();
     let target = if tys.is_empty() {
         Ty::Null
@@ -1940,9 +2281,11 @@ fn unify(args: Vec<Expr>, what: &str) -> Result<(Vec<Expr>, Ty)> {
     } else if concrete.iter().all(|t| *t == concrete[0]) {
         concrete[0]
     } else if concrete.iter().all(|t| t.is_numeric()) {
-        if concrete.iter().all(|t| t.is_intlike()) { Ty::Int } else { Ty::Float }
-    } else if concrete.iter().all(|t| t.is_time()) {
-        Ty::DateTime
+        if concrete.iter().all(|t| t.is_intlike()) {
+            Ty::Int
+        } else {
+            Ty::Float
+        }
     } else if concrete.iter().all(|t| t.is_time() || *t == Ty::Str) {
         Ty::DateTime
     } else {
@@ -1963,7 +2306,11 @@ fn unify(args: Vec<Expr>, what: &str) -> Result<(Vec<Expr>, Ty)> {
                 Ty::Int => num(a, what),
                 Ty::Float => {
                     let a = num(a, what)?;
-                    Ok(if a.ty == Ty::Float { a } else { form(Form::Float, a) })
+                    Ok(if a.ty == Ty::Float {
+                        a
+                    } else {
+                        form(Form::Float, a)
+                    })
                 }
                 Ty::DateTime | Ty::Date => {
                     if a.ty == Ty::Dyn {
@@ -1977,7 +2324,11 @@ fn unify(args: Vec<Expr>, what: &str) -> Result<(Vec<Expr>, Ty)> {
         })
         .collect::<Result<Vec<_>>>()?;
     // Mixed bool/int branches: everything became a number.
-    let target = if target == Ty::Bool && out.iter().any(|a| a.ty != Ty::Bool && a.ty != Ty::Null) { Ty::Int } else { target };
+    let target = if target == Ty::Bool && out.iter().any(|a| a.ty != Ty::Bool && a.ty != Ty::Null) {
+        Ty::Int
+    } else {
+        target
+    };
     Ok((out, target))
 }
 

@@ -199,11 +199,20 @@ pub(crate) enum Kind {
     /// A DateTime or Date literal, microseconds since the epoch.
     Time(i64),
     /// A column of the FROM item aliased `table`.
-    Column { table: String, col: Col },
+    Column {
+        table: String,
+        col: Col,
+    },
     /// Output column of a subquery in FROM.
-    SubColumn { table: String, name: String },
+    SubColumn {
+        table: String,
+        name: String,
+    },
     /// One value inside a JSON object.
-    Prop { base: Box<Expr>, path: Vec<String> },
+    Prop {
+        base: Box<Expr>,
+        path: Vec<String>,
+    },
     Form(Form, Box<Expr>),
     Not(Box<Expr>),
     And(Vec<Expr>),
@@ -286,7 +295,12 @@ impl Expr {
     pub(crate) fn is_literal(&self) -> bool {
         matches!(
             self.kind,
-            Kind::Null | Kind::Bool(_) | Kind::Int(_) | Kind::Float(_) | Kind::Str(_) | Kind::Time(_)
+            Kind::Null
+                | Kind::Bool(_)
+                | Kind::Int(_)
+                | Kind::Float(_)
+                | Kind::Str(_)
+                | Kind::Time(_)
         )
     }
 }

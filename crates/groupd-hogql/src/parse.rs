@@ -26,20 +26,16 @@ pub(crate) fn parse(text: &str) -> Result<Box<Query>> {
     let dialect = ClickHouseDialect {};
     let mut tokens = Tokenizer::new(&dialect, text)
         .tokenize_with_location()
-        .map_err(|e| {
-            syntax_error(
-                &e.message,
-                Some((e.location.line, e.location.column)),
-                text,
-            )
-        })?;
+        .map_err(|e| syntax_error(&e.message, Some((e.location.line, e.location.column)), text))?;
     let mut count = 0usize;
     for t in tokens.iter_mut() {
         match &t.token {
             Token::Whitespace(_) => continue,
             // HogQL identifiers may start with `$` (`$group_0`, `properties.$browser`); the
             // tokenizer reads those as placeholders, so turn them back into plain words.
-            Token::Placeholder(s) if s.len() > 1 && !s[1..].starts_with(|c: char| c.is_ascii_digit()) => {
+            Token::Placeholder(s)
+                if s.len() > 1 && !s[1..].starts_with(|c: char| c.is_ascii_digit()) =>
+            {
                 t.token = Token::Word(Word {
                     value: s.clone(),
                     quote_style: None,
@@ -82,9 +78,7 @@ fn end_position(text: &str) -> (u64, u64) {
 
 fn parser_error(e: ParserError, text: &str, end: (u64, u64)) -> QueryError {
     match e {
-        ParserError::RecursionLimitExceeded => {
-            QueryError::new("Query is nested too deeply.")
-        }
+        ParserError::RecursionLimitExceeded => QueryError::new("Query is nested too deeply."),
         ParserError::TokenizerError(m) | ParserError::ParserError(m) => {
             // sqlparser appends " at Line: L, Column: C" when it knows the token position;
             // at end of input it does not, so point at the end.

@@ -3,9 +3,13 @@
 /// The type of a result column, named the way ClickHouse names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColumnType {
+    /// Text.
     String,
+    /// Signed 64-bit integer.
     Int64,
+    /// Unsigned 64-bit integer (`count()`, `length`).
     UInt64,
+    /// Double.
     Float64,
     /// Booleans, rendered as 0/1 like ClickHouse.
     UInt8,
@@ -19,6 +23,7 @@ pub enum ColumnType {
     Json,
     /// One JSON property value whose type varies per row; the cell holds the value's JSON text.
     Dynamic,
+    /// May be null.
     Nullable(Box<ColumnType>),
 }
 

@@ -11,10 +11,15 @@ use crate::types::ColumnType;
 /// BLOB for a raw uuid), so this is all a caller needs to convert.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlValue {
+    /// NULL.
     Null,
+    /// INTEGER / int8.
     Int(i64),
+    /// REAL / float8.
     Float(f64),
+    /// TEXT.
     Text(String),
+    /// BLOB (SQLite only).
     Blob(Vec<u8>),
 }
 
@@ -201,7 +206,7 @@ pub(crate) fn parse_datetime(s: &str) -> Option<i64> {
         while padded.len() < 6 {
             padded.push('0');
         }
-        micros = i64::try_from(digits(&padded)?).ok()?;
+        micros = i64::from(digits(&padded)?);
         tail = &frac[n..];
     }
     let offset = match tail {
