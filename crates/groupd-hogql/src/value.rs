@@ -34,7 +34,15 @@ pub fn to_json(ty: &ColumnType, v: SqlValue) -> Value {
     match ty {
         ColumnType::Nullable(inner) => to_json(inner, v),
         ColumnType::Nothing => Value::Null,
-        ColumnType::String | ColumnType::Json => match v {
+        // Minify so both backends render objects alike (PostgreSQL's jsonb text has spaces).
+        ColumnType::Json => match v {
+            SqlValue::Text(s) => match serde_json::from_str::<Value>(&s) {
+                Ok(j) => Value::String(j.to_string()),
+                Err(_) => Value::String(s),
+            },
+            other => to_json(&ColumnType::String, other),
+        },
+        ColumnType::String => match v {
             SqlValue::Text(s) => Value::String(s),
             SqlValue::Int(i) => Value::String(i.to_string()),
             SqlValue::Float(f) => Value::String(f.to_string()),
@@ -80,7 +88,7 @@ pub fn to_json(ty: &ColumnType, v: SqlValue) -> Value {
         ColumnType::Dynamic => match v {
             // The cell is the JSON text of the property value.
             SqlValue::Text(s) => match serde_json::from_str::<Value>(&s) {
-                Ok(Value::Object(_) | Value::Array(_)) => Value::String(s),
+                Ok(j @ (Value::Object(_) | Value::Array(_))) => Value::String(j.to_string()),
                 Ok(Value::Number(n)) => number_json(n),
                 Ok(other) => other,
                 Err(_) => Value::String(s),

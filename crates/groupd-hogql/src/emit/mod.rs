@@ -27,19 +27,23 @@ pub(crate) struct Emitter {
     dialect: Dialect,
     params: Vec<Param>,
     interned: HashMap<String, usize>,
-    project: String,
+    project_id: i64,
 }
 
 impl Emitter {
     pub(crate) fn new(dialect: Dialect, project_id: i64) -> Self {
-        let mut e = Emitter {
+        Emitter {
             dialect,
             params: Vec::new(),
             interned: HashMap::new(),
-            project: String::new(),
-        };
-        e.project = e.param(Param::Int(project_id));
-        e
+            project_id,
+        }
+    }
+
+    /// The project placeholder; bound on first use only, since PostgreSQL refuses a
+    /// parameter no expression types.
+    fn project(&mut self) -> String {
+        self.param(Param::Int(self.project_id))
     }
 
     pub(crate) fn into_params(self) -> Vec<Param> {
@@ -189,11 +193,11 @@ impl Emitter {
         Ok(match &f.source {
             Source::Events => (
                 format!("events AS {a}"),
-                Some(format!("{a}.project_id = {}", self.project)),
+                Some(format!("{a}.project_id = {}", self.project())),
             ),
             Source::Groups => (
                 format!("groups AS {a}"),
-                Some(format!("{a}.project_id = {}", self.project)),
+                Some(format!("{a}.project_id = {}", self.project())),
             ),
             Source::Sub(s) => (format!("({}) AS {a}", self.subquery(s)?), None),
         })
@@ -203,9 +207,9 @@ impl Emitter {
         let g = group_alias(table, n);
         let idx = self.param(Param::Int(i64::from(n)));
         let key = self.group_key(table, n);
+        let project = self.project();
         format!(
-            " LEFT JOIN groups AS {g} ON {g}.project_id = {} AND {g}.group_type_index = {idx} AND {g}.group_key = {key}",
-            self.project
+            " LEFT JOIN groups AS {g} ON {g}.project_id = {project} AND {g}.group_type_index = {idx} AND {g}.group_key = {key}"
         )
     }
 

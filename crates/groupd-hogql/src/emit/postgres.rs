@@ -114,7 +114,7 @@ pub(super) fn parse_num(v: &str, int: bool) -> String {
         format!("(CASE WHEN {v} ~ '^\\s*[-+]?[0-9]{{1,18}}\\s*$' THEN btrim({v})::int8 END)")
     } else {
         format!(
-            "(CASE WHEN {v} ~ '^\\s*[-+]?([0-9]{{1,300}}(\\.[0-9]*)?|\\.[0-9]+)([eE][-+]?[0-9]{{1,2}})?\\s*$' THEN btrim({v})::float8 END)"
+            "(CASE WHEN {v} ~ '^\\s*[-+]?([0-9]{{1,200}}(\\.[0-9]*)?|\\.[0-9]+)([eE][-+]?[0-9]{{1,2}})?\\s*$' THEN btrim({v})::float8 END)"
         )
     }
 }

@@ -1,0 +1,542 @@
+//! The execution suite shared by the SQLite and PostgreSQL runners: the same data in two
+//! projects, the same queries, the same expected JSON.
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+
+pub const NOW: &str = "2026-05-03T00:00:00Z";
+
+pub fn us(s: &str) -> i64 {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
+    (t.unix_timestamp_nanos() / 1000) as i64
+}
+
+pub fn ctx() -> groupd_hogql::QueryContext {
+    groupd_hogql::QueryContext {
+        project_id: 1,
+        max_group_types: 5,
+        now_us: us(NOW),
+        default_limit: 100,
+        max_limit: 50_000,
+    }
+}
+
+/// (project, group type index, key, properties, created_at)
+pub const GROUPS: &[(i64, i64, &str, &str, &str)] = &[
+    (
+        1,
+        0,
+        "acme",
+        r#"{"name":"Acme","seats":20,"plan":"pro","$x":1,"nested":{"a":{"b":"deep"}},"tags":["a","b"]}"#,
+        "2026-04-01T00:00:00Z",
+    ),
+    (
+        1,
+        0,
+        "globex",
+        r#"{"name":"Globex","seats":5,"flag":true,"score":1.5}"#,
+        "2026-04-15T08:30:00.25Z",
+    ),
+    (
+        1,
+        1,
+        "initech",
+        r#"{"name":"Initech","seats":"12"}"#,
+        "2026-04-20T00:00:00Z",
+    ),
+    (
+        2,
+        0,
+        "acme",
+        r#"{"name":"Evil","seats":1000}"#,
+        "2026-04-01T00:00:00Z",
+    ),
+    (
+        2,
+        0,
+        "hooli",
+        r#"{"name":"Hooli","seats":50}"#,
+        "2026-04-01T00:00:00Z",
+    ),
+];
+
+/// (project, uuid byte, event, distinct_id, timestamp, properties, group_keys)
+pub const EVENTS: &[(i64, u8, &str, &str, &str, &str, &str)] = &[
+    (
+        1,
+        1,
+        "pageview",
+        "d1",
+        "2026-05-01T10:00:00Z",
+        r#"{"$browser":"Chrome","amount":10,"$groups":{"company":"acme"}}"#,
+        r#"["acme"]"#,
+    ),
+    (
+        1,
+        2,
+        "pageview",
+        "d2",
+        "2026-05-02T12:00:00.5Z",
+        r#"{"amount":2.5}"#,
+        r#"["globex"]"#,
+    ),
+    (
+        1,
+        3,
+        "signup",
+        "d1",
+        "2026-04-20T00:00:00Z",
+        r#"{"amount":"7"}"#,
+        r#"["acme","initech"]"#,
+    ),
+    (
+        1,
+        4,
+        "pageview",
+        "d3",
+        "2026-05-02T23:00:00Z",
+        r#"{}"#,
+        r#"[]"#,
+    ),
+    (
+        2,
+        5,
+        "pageview",
+        "x1",
+        "2026-05-02T10:00:00Z",
+        r#"{"amount":100}"#,
+        r#"["acme"]"#,
+    ),
+    (
+        2,
+        6,
+        "signup",
+        "x2",
+        "2026-05-02T11:00:00Z",
+        r#"{}"#,
+        r#"["hooli"]"#,
+    ),
+];
+
+pub struct Out {
+    pub columns: Vec<String>,
+    pub types: Vec<String>,
+    pub rows: Vec<Value>,
+    pub has_more: bool,
+    pub hogql: String,
+}
+
+/// Translates and runs one query against a seeded database, decoding cells with `to_json`
+/// and cutting the extra row off like the server does.
+pub trait Runner {
+    fn run(&mut self, q: &str) -> Out;
+}
+
+pub fn finish(t: &groupd_hogql::Translated, mut rows: Vec<Value>) -> Out {
+    let has_more = rows.len() as u64 > t.limit;
+    rows.truncate(t.limit as usize);
+    Out {
+        columns: t.columns.clone(),
+        types: t.types.iter().map(|t| t.clickhouse_name()).collect(),
+        rows,
+        has_more,
+        hogql: t.hogql.clone(),
+    }
+}
+
+fn rows(r: &mut dyn Runner, q: &str) -> Value {
+    Value::Array(r.run(q).rows)
+}
+
+pub const ALL: &[(&str, fn(&mut dyn Runner))] = &[
+    (
+        "spec_example_runs_and_echoes_normalised_hogql",
+        spec_example_runs_and_echoes_normalised_hogql,
+    ),
+    (
+        "other_projects_rows_never_appear",
+        other_projects_rows_never_appear,
+    ),
+    (
+        "group_level_counts_via_implicit_join",
+        group_level_counts_via_implicit_join,
+    ),
+    (
+        "property_values_keep_their_json_type",
+        property_values_keep_their_json_type,
+    ),
+    (
+        "numeric_property_comparisons_compare_numbers",
+        numeric_property_comparisons_compare_numbers,
+    ),
+    (
+        "time_windows_and_date_functions",
+        time_windows_and_date_functions,
+    ),
+    (
+        "aggregates_having_and_positions",
+        aggregates_having_and_positions,
+    ),
+    (
+        "operators_and_scalar_functions",
+        operators_and_scalar_functions,
+    ),
+    ("joins_and_subqueries", joins_and_subqueries),
+    ("limit_offset_and_has_more", limit_offset_and_has_more),
+];
+
+pub fn spec_example_runs_and_echoes_normalised_hogql(r: &mut dyn Runner) {
+    let o = r.run("SELECT key, properties.name FROM groups WHERE index = 0 ORDER BY key LIMIT 10");
+    assert_eq!(o.columns, ["key", "name"]);
+    assert_eq!(o.types, ["String", "String"]);
+    assert_eq!(
+        Value::Array(o.rows),
+        json!([["acme", "Acme"], ["globex", "Globex"]])
+    );
+    assert_eq!(
+        o.hogql,
+        "SELECT key, properties.name AS name FROM groups WHERE equals(index, 0) ORDER BY key ASC LIMIT 10"
+    );
+    assert!(!o.has_more);
+}
+
+pub fn other_projects_rows_never_appear(r: &mut dyn Runner) {
+    assert_eq!(rows(r, "SELECT count() FROM groups"), json!([[3]]));
+    assert_eq!(rows(r, "SELECT count() FROM events"), json!([[4]]));
+    assert_eq!(
+        rows(
+            r,
+            "SELECT key FROM groups WHERE properties.name = 'Evil' OR key = 'hooli'"
+        ),
+        json!([])
+    );
+    // Joins, subqueries, IN-subqueries and CTEs are all filtered.
+    assert_eq!(
+        rows(
+            r,
+            "SELECT count() FROM events e JOIN groups g ON g.key = e.$group_0 AND g.index = 0"
+        ),
+        json!([[3]])
+    );
+    assert_eq!(
+        rows(r, "SELECT count() FROM (SELECT key FROM groups) s"),
+        json!([[3]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT count() FROM events WHERE distinct_id IN (SELECT distinct_id FROM events)"
+        ),
+        json!([[4]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "WITH g AS (SELECT key, properties.seats AS seats FROM groups) SELECT max(seats) FROM g"
+        ),
+        json!([[20]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT group_0.properties.name FROM events WHERE event = 'pageview' ORDER BY timestamp"
+        ),
+        json!([["Acme"], ["Globex"], [null]])
+    );
+}
+
+pub fn group_level_counts_via_implicit_join(r: &mut dyn Runner) {
+    let o = r.run("SELECT group_0.properties.name AS company, count() AS c FROM events GROUP BY company ORDER BY c DESC, company",
+    );
+    assert_eq!(o.columns, ["company", "c"]);
+    assert_eq!(o.types, ["String", "UInt64"]);
+    assert_eq!(
+        Value::Array(o.rows),
+        json!([["Acme", 2], ["Globex", 1], [null, 1]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT $group_1, group_1.key, group_1.properties.name FROM events WHERE $group_1 != ''"
+        ),
+        json!([["initech", "initech", "Initech"]])
+    );
+    assert_eq!(
+        rows(r, "SELECT count() FROM events WHERE $group_0 = ''"),
+        json!([[1]])
+    );
+}
+
+pub fn property_values_keep_their_json_type(r: &mut dyn Runner) {
+    assert_eq!(
+        rows(
+            r,
+            "SELECT properties.seats, properties.flag, properties.score, properties.nested.a.b, properties.$x, properties.tags, properties.missing FROM groups WHERE index = 0 ORDER BY key"
+        ),
+        json!([
+            [20, null, null, "deep", 1, "[\"a\",\"b\"]", null],
+            [5, true, 1.5, null, null, null, null]
+        ])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT properties.$browser, properties.$groups.company FROM events WHERE properties.$browser = 'Chrome'"
+        ),
+        json!([["Chrome", "acme"]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT JSONExtractString(properties, 'name'), JSONExtractString(properties, 'seats') FROM groups WHERE key = 'acme'"
+        ),
+        json!([["Acme", ""]])
+    );
+}
+
+pub fn numeric_property_comparisons_compare_numbers(r: &mut dyn Runner) {
+    assert_eq!(
+        rows(
+            r,
+            "SELECT key FROM groups WHERE properties.seats > 10 ORDER BY key"
+        ),
+        json!([["acme"]])
+    );
+    assert_eq!(
+        rows(r, "SELECT key FROM groups WHERE properties.seats < 10"),
+        json!([["globex"]])
+    );
+    assert_eq!(
+        rows(r, "SELECT key FROM groups WHERE properties.score >= 1.5"),
+        json!([["globex"]])
+    );
+    assert_eq!(
+        rows(r, "SELECT key FROM groups WHERE properties.flag = true"),
+        json!([["globex"]])
+    );
+    assert_eq!(
+        rows(r, "SELECT key FROM groups WHERE properties.seats = '12'"),
+        json!([["initech"]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT sum(properties.amount), avg(properties.amount), any(toInt(properties.amount)) FROM events WHERE event = 'signup'"
+        ),
+        json!([[0, null, 7]])
+    );
+    assert_eq!(
+        rows(r, "SELECT sum(properties.amount) FROM events"),
+        json!([[12.5]])
+    );
+}
+
+pub fn time_windows_and_date_functions(r: &mut dyn Runner) {
+    assert_eq!(
+        rows(
+            r,
+            "SELECT count() FROM events WHERE timestamp > now() - INTERVAL 1 DAY"
+        ),
+        json!([[2]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT count() FROM events WHERE timestamp >= '2026-05-01' AND timestamp < '2026-05-02 12:00:00.5'"
+        ),
+        json!([[1]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT count() FROM events WHERE timestamp BETWEEN toDateTime('2026-05-01T00:00:00Z') AND '2026-05-02T12:00:00.5+00:00'"
+        ),
+        json!([[2]])
+    );
+    let o = r.run("SELECT timestamp, toDate(timestamp), toStartOfDay(timestamp), toStartOfWeek(timestamp), toStartOfMonth(timestamp) FROM events WHERE distinct_id = 'd2'",
+    );
+    assert_eq!(
+        o.types,
+        [
+            "DateTime64(6, 'UTC')",
+            "Date",
+            "DateTime64(6, 'UTC')",
+            "Date",
+            "Date"
+        ]
+    );
+    assert_eq!(
+        Value::Array(o.rows),
+        json!([[
+            "2026-05-02T12:00:00.500000Z",
+            "2026-05-02",
+            "2026-05-02T00:00:00Z",
+            "2026-04-26",
+            "2026-05-01"
+        ]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT dateDiff('day', '2026-04-30 23:59:59', '2026-05-01 00:00:01'), dateDiff('month', '2026-01-31', '2026-03-01'), dateDiff('hour', '2026-05-01 10:59:00', '2026-05-01 11:00:00'), dateDiff('year', '2025-12-31', '2026-01-01')"
+        ),
+        json!([[1, 2, 1, 1]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT now(), today(), now() - INTERVAL 1 MONTH, toString(toDateTime('2026-05-02 10:01:02'))"
+        ),
+        json!([[
+            "2026-05-03T00:00:00Z",
+            "2026-05-03",
+            "2026-04-03T00:00:00Z",
+            "2026-05-02 10:01:02.000000"
+        ]])
+    );
+}
+
+pub fn aggregates_having_and_positions(r: &mut dyn Runner) {
+    assert_eq!(
+        rows(
+            r,
+            "SELECT event, count() AS c, uniq(distinct_id) FROM events GROUP BY event HAVING c > 1 ORDER BY 1"
+        ),
+        json!([["pageview", 3, 3]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT distinct_id, countIf(event = 'pageview'), argMax(event, timestamp), argMin(event, timestamp) FROM events GROUP BY 1 ORDER BY 1"
+        ),
+        json!([
+            ["d1", 1, "pageview", "signup"],
+            ["d2", 1, "pageview", "pageview"],
+            ["d3", 1, "pageview", "pageview"]
+        ])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT min(properties.seats), max(properties.seats), count(DISTINCT index), sumIf(properties.seats, index = 0), avgIf(properties.seats, index = 0), minIf(key, index = 0), maxIf(key, index = 0) FROM groups"
+        ),
+        json!([[5, 20, 2, 25, 12.5, "acme", "globex"]])
+    );
+    assert_eq!(
+        rows(r, "SELECT 7 / 2, 7 % 2, intDiv(7, 2), 1 / 0"),
+        json!([[3.5, 1, 3, null]])
+    );
+}
+
+pub fn operators_and_scalar_functions(r: &mut dyn Runner) {
+    assert_eq!(
+        rows(
+            r,
+            "SELECT key FROM groups WHERE key LIKE 'ac%' OR key ILIKE 'GLO%' ORDER BY key"
+        ),
+        json!([["acme"], ["globex"]])
+    );
+    assert_eq!(
+        rows(r, "SELECT key FROM groups WHERE key LIKE 'AC%'"),
+        json!([])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT key FROM groups WHERE key NOT LIKE 'a%' AND key NOT ILIKE 'I%'"
+        ),
+        json!([["globex"]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT key FROM groups WHERE key IN ('acme', 'initech') AND index NOT IN (1) AND properties.missing IS NULL AND properties.name IS NOT NULL"
+        ),
+        json!([["acme"]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT lower('AbC'), upper(key), length('héllo'), concat(key, '-', toString(index)), trim('  x '), coalesce(properties.missing, 'dflt'), ifNull(NULL, 3), if(index = 0, 'zero', 'other'), toFloat('2.5'), toInt('x') FROM groups WHERE key = 'acme'"
+        ),
+        json!([[
+            "abc", "ACME", 6, "acme-0", "x", "dflt", 3, "zero", 2.5, null
+        ]])
+    );
+    assert_eq!(
+        rows(r, "SELECT DISTINCT event FROM events ORDER BY event DESC"),
+        json!([["signup"], ["pageview"]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT uuid FROM events WHERE uuid = '01010101-0101-0101-0101-010101010101'"
+        ),
+        json!([["01010101-0101-0101-0101-010101010101"]])
+    );
+    assert_eq!(
+        rows(r, "SELECT 'it''s', 'it\\'s', -3, 2.5 * 2, 1 + true"),
+        json!([["it's", "it's", -3, 5, 2]])
+    );
+}
+
+pub fn joins_and_subqueries(r: &mut dyn Runner) {
+    assert_eq!(
+        rows(
+            r,
+            "SELECT e.event, g.properties.name FROM events AS e LEFT JOIN groups AS g ON g.key = e.$group_0 AND g.index = 0 ORDER BY e.timestamp"
+        ),
+        json!([
+            ["signup", "Acme"],
+            ["pageview", "Acme"],
+            ["pageview", "Globex"],
+            ["pageview", null]
+        ])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT s.k, s.n FROM (SELECT key AS k, properties.seats AS n FROM groups WHERE index = 0) AS s WHERE s.n > 10"
+        ),
+        json!([["acme", 20]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT key FROM groups WHERE key IN (SELECT $group_0 FROM events WHERE event = 'signup')"
+        ),
+        json!([["acme"]])
+    );
+    assert_eq!(
+        rows(
+            r,
+            "SELECT key FROM groups WHERE properties.seats IN (SELECT properties.amount FROM events) ORDER BY key"
+        ),
+        json!([])
+    );
+    assert_eq!(
+        rows(r, "SELECT * FROM groups WHERE key = 'initech'"),
+        json!([[
+            1,
+            "initech",
+            "2026-04-20T00:00:00Z",
+            "2026-04-20T00:00:00Z",
+            "{\"name\":\"Initech\",\"seats\":\"12\"}"
+        ]])
+    );
+}
+
+pub fn limit_offset_and_has_more(r: &mut dyn Runner) {
+    let o = r.run("SELECT key FROM groups ORDER BY key LIMIT 2");
+    assert_eq!(Value::Array(o.rows), json!([["acme"], ["globex"]]));
+    assert!(o.has_more);
+    let o = r.run("SELECT key FROM groups ORDER BY key LIMIT 2 OFFSET 2");
+    assert_eq!(Value::Array(o.rows), json!([["initech"]]));
+    assert!(!o.has_more);
+    assert!(o.hogql.ends_with("LIMIT 2 OFFSET 2"), "{}", o.hogql);
+    let o = r.run("SELECT key FROM groups LIMIT 999999");
+    assert_eq!(o.rows.len(), 3);
+    assert!(o.hogql.ends_with("LIMIT 50000"), "{}", o.hogql);
+    let o = r.run("SELECT key FROM groups");
+    assert!(o.hogql.ends_with("LIMIT 100"), "{}", o.hogql);
+}
