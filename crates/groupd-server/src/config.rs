@@ -48,6 +48,23 @@ pub struct ServeConfig {
     #[arg(long, env = "GROUPD_MAX_REST_BODY_BYTES", default_value_t = 10 * 1024 * 1024, global = true)]
     pub max_rest_body_bytes: usize,
 
+    /// Largest capture request body, in bytes.
+    #[arg(long, env = "GROUPD_MAX_CAPTURE_BODY_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
+    pub max_capture_body_bytes: usize,
+
+    /// Largest capture payload after decompression, in bytes.
+    #[arg(long, env = "GROUPD_MAX_DECOMPRESSED_BYTES", default_value_t = 100 * 1024 * 1024, global = true)]
+    pub max_decompressed_bytes: usize,
+
+    /// Largest single captured event, in bytes.
+    #[arg(
+        long,
+        env = "GROUPD_MAX_EVENT_BYTES",
+        default_value_t = 1_000_000,
+        global = true
+    )]
+    pub max_event_bytes: usize,
+
     /// Longest time a request may take before it is answered 503, in seconds.
     #[arg(
         long,
@@ -64,7 +81,20 @@ impl Default for ServeConfig {
             listen: "127.0.0.1:0".into(),
             max_group_types: 5,
             max_rest_body_bytes: 10 * 1024 * 1024,
+            max_capture_body_bytes: 20 * 1024 * 1024,
+            max_decompressed_bytes: 100 * 1024 * 1024,
+            max_event_bytes: 1_000_000,
             request_timeout_secs: 60,
+        }
+    }
+}
+
+impl ServeConfig {
+    /// The capture decoding limits.
+    pub fn capture_limits(&self) -> groupd_core::capture::CaptureLimits {
+        groupd_core::capture::CaptureLimits {
+            max_decompressed_bytes: self.max_decompressed_bytes,
+            max_event_bytes: self.max_event_bytes,
         }
     }
 }

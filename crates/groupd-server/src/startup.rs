@@ -60,6 +60,7 @@ impl Application {
             clock: Arc::new(SystemClock),
             config: Arc::new(config),
             metrics: metrics_handle(),
+            tokens: Default::default(),
         };
         Ok(Self {
             listener,

@@ -22,6 +22,9 @@ pub enum StoreError {
     /// `delete_property` of a property the group lacks.
     #[error("property {0} missing")]
     PropertyMissing(String),
+    /// A unique value (e.g. a project token) is already taken.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
     /// The write queue is full; the caller should retry later.
     #[error("store busy")]
     Busy,

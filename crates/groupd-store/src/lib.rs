@@ -18,7 +18,7 @@ pub mod conformance;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use groupd_core::{Actor, GroupKey, GroupTypeIndex, ProjectId, SecretDigest, merge::PropOp};
+use groupd_core::{Actor, GroupKey, GroupTypeIndex, ProjectId, SecretDigest, capture::CaptureEvent, merge::PropOp};
 
 pub use error::StoreError;
 pub use model::*;
@@ -32,8 +32,9 @@ pub trait Store: Send + Sync + 'static {
     /// Answers when the database does.
     async fn health(&self) -> StoreResult<()>;
 
-    /// Creates a project with a fresh public token.
-    async fn create_project(&self, name: &str, now_us: i64) -> StoreResult<Project>;
+    /// Creates a project with `api_token`, or a fresh public token when `None`. A token already
+    /// in use fails with `Conflict`.
+    async fn create_project(&self, name: &str, api_token: Option<&str>, now_us: i64) -> StoreResult<Project>;
     /// Every project, ordered by id.
     async fn list_projects(&self) -> StoreResult<Vec<Project>>;
     /// One project.
@@ -125,6 +126,23 @@ pub trait Store: Send + Sync + 'static {
         property: &str,
         value_contains: Option<&str>,
     ) -> StoreResult<Vec<ValueCount>>;
+
+    /// Stores one capture request's validated events and applies the group changes they cause,
+    /// in one transaction; events already stored (same uuid and client timestamp) are skipped.
+    async fn ingest(
+        &self,
+        project: ProjectId,
+        events: Vec<CaptureEvent>,
+        max_group_types: u32,
+        now_us: i64,
+    ) -> StoreResult<IngestSummary>;
+    /// The newest ingestion warnings of a project (at most `limit`).
+    async fn ingestion_warnings(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<IngestionWarning>>;
+
+    /// Write jobs waiting to be committed (a gauge for `/metrics`).
+    fn write_queue_depth(&self) -> usize {
+        0
+    }
 }
 
 /// Opens the store a database URL names (`sqlite://path`, `sqlite:///abs/path`), migrating it.

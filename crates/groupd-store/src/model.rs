@@ -157,3 +157,27 @@ pub struct ValueCount {
     /// Groups holding it.
     pub count: i64,
 }
+
+/// What one capture request did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestSummary {
+    /// Events newly stored.
+    pub stored: usize,
+    /// Retries of events already stored (ignored, group changes included).
+    pub duplicates: usize,
+    /// `$groupidentify` events applied.
+    pub group_updates: usize,
+    /// Ingestion warnings recorded.
+    pub warnings: usize,
+}
+
+/// An ingestion warning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestionWarning {
+    /// `group_type_limit_reached`, `invalid_group_identify`.
+    pub kind: String,
+    /// Details object.
+    pub details: Value,
+    /// When it was recorded.
+    pub timestamp: i64,
+}

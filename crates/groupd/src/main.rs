@@ -2,7 +2,10 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use groupd_core::{Clock, PERSONAL_KEY_PREFIX, ScopeSet, SecretDigest, SystemClock, generate_secret, time_fmt::format_us};
+use groupd_core::{
+    Clock, PERSONAL_KEY_PREFIX, ScopeSet, SecretDigest, SystemClock, generate_secret,
+    time_fmt::format_us,
+};
 use groupd_server::{Application, CommonConfig, ServeConfig, telemetry};
 use groupd_store::{NewApiKey, StoreError, redact_url};
 use serde_json::json;
@@ -44,6 +47,10 @@ enum ProjectAction {
         /// Project name.
         #[arg(long)]
         name: String,
+        /// Keep an existing public token (e.g. the `phc_…` your SDKs already send to PostHog)
+        /// instead of generating one.
+        #[arg(long)]
+        api_token: Option<String>,
     },
 }
 
@@ -67,7 +74,10 @@ enum KeyAction {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.common.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -85,7 +95,10 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     // Validate input before touching the database: a refused command creates nothing.
-    if let Command::Key { action: KeyAction::Create { scopes, .. } } = &cli.command {
+    if let Command::Key {
+        action: KeyAction::Create { scopes, .. },
+    } = &cli.command
+    {
         let parsed = ScopeSet::parse_list(scopes)?;
         anyhow::ensure!(!parsed.is_empty(), "--scopes needs at least one scope");
     }
@@ -105,15 +118,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             tracing::info!(database = %redact_url(&cli.common.database_url), "schema is up to date");
         }
-        Command::Project { action: ProjectAction::Create { name } } => {
+        Command::Project {
+            action: ProjectAction::Create { name, api_token },
+        } => {
             anyhow::ensure!(!name.trim().is_empty(), "--name may not be blank");
-            let p = store.create_project(&name, clock.now_us()).await?;
+            if let Some(t) = &api_token {
+                anyhow::ensure!(
+                    (8..=200).contains(&t.len())
+                        && t.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+                    "--api-token must be 8 to 200 characters of letters, digits, '_' or '-'"
+                );
+            }
+            let p = store
+                .create_project(&name, api_token.as_deref(), clock.now_us())
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => {
+                        anyhow::anyhow!("that --api-token is already used by another project")
+                    }
+                    e => e.into(),
+                })?;
             println!(
                 "{}",
                 json!({"id": p.id, "name": p.name, "api_token": p.api_token, "created_at": format_us(p.created_at)})
             );
         }
-        Command::Key { action: KeyAction::Create { label, scopes, projects } } => {
+        Command::Key {
+            action:
+                KeyAction::Create {
+                    label,
+                    scopes,
+                    projects,
+                },
+        } => {
             let scopes = ScopeSet::parse_list(&scopes)?;
             let plaintext = generate_secret(PERSONAL_KEY_PREFIX);
             let projects = (!projects.is_empty()).then_some(projects);

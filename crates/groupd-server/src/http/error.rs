@@ -52,6 +52,19 @@ impl ApiError {
         }
     }
 
+    /// An error with every part given (capture's errors carry their own).
+    pub fn from_parts(
+        status: StatusCode,
+        kind: &'static str,
+        code: &'static str,
+        detail: impl Into<String>,
+        attr: Option<&str>,
+    ) -> Self {
+        let mut e = Self::new(status, kind, code, detail);
+        e.attr = attr.map(str::to_owned);
+        e
+    }
+
     /// 400 `validation_error` with `code` on `attr`.
     pub fn validation(code: &'static str, detail: impl Into<String>, attr: Option<&str>) -> Self {
         let mut e = Self::new(StatusCode::BAD_REQUEST, "validation_error", code, detail);
@@ -201,6 +214,9 @@ impl From<StoreError> for ApiError {
                 "$unset",
                 format!("Property '{p}' does not exist on this group."),
             ),
+            StoreError::Conflict(what) => {
+                Self::invalid(what, format!("This {what} is already in use."))
+            }
             StoreError::Busy => Self::unavailable("The server is busy; retry shortly.", 1),
             e @ (StoreError::Config(_) | StoreError::Internal(_)) => Self::internal(e),
         }

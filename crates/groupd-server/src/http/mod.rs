@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, each exporting `router()`; this module merges them
 //! and adds the layers every route shares.
 pub mod auth;
+mod capture;
 pub mod error;
 mod fields;
 mod group_types;
@@ -11,6 +12,7 @@ mod ops;
 mod projects;
 pub mod request;
 mod routes;
+mod warnings;
 
 use axum::Router;
 
@@ -23,6 +25,7 @@ pub const API_PREFIXES: [&str; 2] = ["/api/projects", "/api/environments"];
 pub fn app(state: AppState) -> Router {
     let per_project = Router::new()
         .merge(groups::router())
+        .merge(warnings::router())
         .merge(group_types::router());
     let mut app = Router::new();
     for prefix in API_PREFIXES {
@@ -30,6 +33,7 @@ pub fn app(state: AppState) -> Router {
     }
     app.merge(projects::router())
         .merge(ops::router())
+        .merge(capture::router())
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -59,7 +59,7 @@ pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl I
     let name = required_string(&body, "name", NAME_MAX)?;
     let p = state
         .store
-        .create_project(&name, state.clock.now_us())
+        .create_project(&name, None, state.clock.now_us())
         .await?;
     Ok((StatusCode::CREATED, Json(project_json(&p))))
 }

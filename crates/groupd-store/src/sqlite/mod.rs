@@ -1,6 +1,7 @@
 //! Embedded SQLite backend: one file in WAL mode, one writer thread with group commit
 //! ([`writer`]), a small pool of read connections ([`pool`]), versioned migrations.
 mod error;
+mod ingest;
 mod pool;
 mod writer;
 
@@ -8,7 +9,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use groupd_core::{
-    Actor, GroupKey, GroupTypeIndex, PROJECT_TOKEN_PREFIX, ProjectId, ScopeSet, SecretDigest,
+    Actor, capture::CaptureEvent, GroupKey, GroupTypeIndex, PROJECT_TOKEN_PREFIX, ProjectId, ScopeSet, SecretDigest,
     generate_secret,
     merge::{self, PropMetaMap, PropOp},
 };
@@ -16,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, Row, functions::FunctionFlags, par
 use serde_json::{Map, Value, json};
 
 use crate::{
-    ActivityEntry, ApiKey, Group, GroupListQuery, GroupType, GroupTypeMetadataUpdate, NewApiKey,
+    ActivityEntry, ApiKey, Group, IngestSummary, IngestionWarning, GroupListQuery, GroupType, GroupTypeMetadataUpdate, NewApiKey,
     NewGroupType, Project, PropertyCount, Store, StoreError, StoreResult, ValueCount,
 };
 use error::is_unique_violation;
@@ -24,7 +25,10 @@ use pool::ReadPool;
 use writer::Writer;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_events.sql"),
+];
 const READERS: usize = 4;
 const WRITE_QUEUE: usize = 8192;
 
@@ -244,15 +248,20 @@ impl Store for SqliteStore {
             .map(|_| ())
     }
 
-    async fn create_project(&self, name: &str, now_us: i64) -> StoreResult<Project> {
+    async fn create_project(&self, name: &str, api_token: Option<&str>, now_us: i64) -> StoreResult<Project> {
         let name = name.to_owned();
+        let token = api_token.map_or_else(|| generate_secret(PROJECT_TOKEN_PREFIX), str::to_owned);
         self.writer
             .write(move |c| {
-                let token = generate_secret(PROJECT_TOKEN_PREFIX);
-                c.prepare_cached(
-                    "INSERT INTO projects (name, api_token, created_at) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![name, token, now_us])?;
+                let inserted = c
+                    .prepare_cached(
+                        "INSERT INTO projects (name, api_token, created_at) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![name, token, now_us]);
+                match inserted {
+                    Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict("api_token")),
+                    other => other?,
+                };
                 Ok(Project {
                     id: c.last_insert_rowid(),
                     name,
@@ -761,5 +770,41 @@ impl Store for SqliteStore {
                 Ok(rows.collect::<rusqlite::Result<_>>()?)
             })
             .await
+    }
+
+    async fn ingest(
+        &self,
+        project: ProjectId,
+        events: Vec<CaptureEvent>,
+        max_group_types: u32,
+        now_us: i64,
+    ) -> StoreResult<IngestSummary> {
+        self.writer
+            .write(move |c| ingest::ingest(c, project.0, &events, max_group_types, now_us))
+            .await
+    }
+
+    async fn ingestion_warnings(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<IngestionWarning>> {
+        self.readers
+            .read(move |c| {
+                let mut st = c.prepare_cached(
+                    "SELECT type, details, timestamp FROM ingestion_warnings
+                     WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2",
+                )?;
+                let rows = st.query_map(params![project.0, limit], |r| {
+                    let details: String = r.get(1)?;
+                    Ok(IngestionWarning {
+                        kind: r.get(0)?,
+                        details: serde_json::from_str(&details).unwrap_or(Value::Null),
+                        timestamp: r.get(2)?,
+                    })
+                })?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .await
+    }
+
+    fn write_queue_depth(&self) -> usize {
+        self.writer.queue_depth()
     }
 }
