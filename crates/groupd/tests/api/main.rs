@@ -3,3 +3,4 @@ mod helpers;
 
 mod groups;
 mod ops;
+mod capture;
