@@ -21,7 +21,11 @@ use crate::value::{US_PER_DAY, floor_day, parse_datetime};
 
 /// Bound on expression nesting in the checker; sqlparser bounds parenthesised nesting but not
 /// left-deep operator chains, so this keeps our own recursion (and the emitters') shallow.
-const MAX_EXPR_DEPTH: usize = 200;
+const MAX_EXPR_DEPTH: usize = 32;
+/// Bound on the depth of one IR expression; emitters and tree walks recurse over it.
+const MAX_IR_DEPTH: u32 = 64;
+/// Bound on the depth of a whole query's IR, subqueries included.
+const MAX_QUERY_IR_DEPTH: u32 = 160;
 /// Bound on nested subqueries/CTE expansions.
 const MAX_QUERY_DEPTH: usize = 16;
 
@@ -482,6 +486,32 @@ impl<'c> Checker<'c> {
             item.group_joins = b.groups.iter().copied().collect();
         }
 
+        let expr_depth = items
+            .iter()
+            .chain(filter.iter())
+            .chain(group_by.iter())
+            .chain(having.iter())
+            .chain(order_by.iter().map(|(o, _)| o))
+            .chain(
+                from_items
+                    .iter()
+                    .filter_map(|f| f.join.as_ref().map(|(_, on)| on)),
+            )
+            .map(|x| x.depth)
+            .max()
+            .unwrap_or(0);
+        let from_depth = from_items
+            .iter()
+            .map(|f| match &f.source {
+                Source::Sub(s) => s.depth,
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0);
+        let depth = 1 + expr_depth.max(from_depth);
+        if depth > MAX_QUERY_IR_DEPTH {
+            bail!("Query is nested too deeply.");
+        }
         let cols = items
             .iter()
             .zip(names.iter())
@@ -502,6 +532,7 @@ impl<'c> Checker<'c> {
                 order_by,
                 limit,
                 offset,
+                depth,
             },
             cols,
             text,
@@ -690,10 +721,29 @@ impl<'c> Checker<'c> {
         }
         let r = self.bind_inner(scope, e, allow);
         self.expr_depth -= 1;
-        r
+        match r {
+            Ok(x) if x.depth > MAX_IR_DEPTH => bail!("Query is nested too deeply."),
+            r => r,
+        }
     }
 
+    /// Dispatch only: the common recursive shapes go through small frames, so deep (but
+    /// allowed) nesting stays far from the stack limit even in debug builds.
     fn bind_inner(&mut self, scope: &mut Scope, e: &ast::Expr, allow: Allow) -> Result<Expr> {
+        use ast::Expr as E;
+        match e {
+            E::Value(v) => literal(&v.value),
+            E::Identifier(id) => self.resolve(scope, std::slice::from_ref(id), allow),
+            E::CompoundIdentifier(parts) => self.resolve(scope, parts, allow),
+            E::Nested(inner) => self.bind(scope, inner, allow),
+            E::BinaryOp { left, op, right } => self.binary(scope, left, op, right, allow),
+            E::Function(f) => self.function(scope, f, allow),
+            _ => self.bind_other(scope, e, allow),
+        }
+    }
+
+    #[inline(never)]
+    fn bind_other(&mut self, scope: &mut Scope, e: &ast::Expr, allow: Allow) -> Result<Expr> {
         use ast::Expr as E;
         match e {
             E::Value(v) => literal(&v.value),
@@ -957,6 +1007,9 @@ impl<'c> Checker<'c> {
         }
     }
 
+    /// Left-deep operator chains (`a + b + c …`) are walked iteratively, so their length
+    /// costs no stack here; the resulting IR depth is still capped.
+    #[inline(never)]
     fn binary(
         &mut self,
         scope: &mut Scope,
@@ -965,24 +1018,50 @@ impl<'c> Checker<'c> {
         right: &ast::Expr,
         allow: Allow,
     ) -> Result<Expr> {
-        // time ± INTERVAL n UNIT
-        if matches!(op, BinaryOperator::Plus | BinaryOperator::Minus) {
-            let interval = match (left, right) {
-                (_, ast::Expr::Interval(iv)) => Some((left, iv, false)),
-                (ast::Expr::Interval(iv), _) if *op == BinaryOperator::Plus => {
-                    Some((right, iv, true))
+        let mut spine = vec![(op, right)];
+        let mut cur = left;
+        while let ast::Expr::BinaryOp {
+            left: l,
+            op: o,
+            right: r,
+        } = cur
+        {
+            spine.push((o, r));
+            cur = l;
+        }
+        spine.reverse();
+        let mut rest = spine.into_iter();
+        let mut acc = match cur {
+            // INTERVAL n UNIT + t
+            ast::Expr::Interval(iv) => {
+                let Some((o, r)) = rest.next() else {
+                    bail!("INTERVAL can only be added to or subtracted from a date or time.");
+                };
+                if *o != BinaryOperator::Plus {
+                    bail!("INTERVAL can only be added to or subtracted from a date or time.");
                 }
-                _ => None,
-            };
-            if let Some((t, iv, flipped)) = interval {
-                let t = self.bind(scope, t, allow)?;
+                let t = self.bind(scope, r, allow)?;
                 let (n, unit) = self.interval(scope, iv, allow)?;
-                return shift(t, n, unit, *op == BinaryOperator::Minus, flipped);
+                shift(t, n, unit, false, true)?
+            }
+            _ => self.bind(scope, cur, allow)?,
+        };
+        for (o, r) in rest {
+            acc = match (o, r) {
+                (BinaryOperator::Plus | BinaryOperator::Minus, ast::Expr::Interval(iv)) => {
+                    let (n, unit) = self.interval(scope, iv, allow)?;
+                    shift(acc, n, unit, *o == BinaryOperator::Minus, false)?
+                }
+                _ => {
+                    let b = self.bind(scope, r, allow)?;
+                    binary_op(o, acc, b)?
+                }
+            };
+            if acc.depth > MAX_IR_DEPTH {
+                bail!("Query is nested too deeply.");
             }
         }
-        let a = self.bind(scope, left, allow)?;
-        let b = self.bind(scope, right, allow)?;
-        binary_op(op, a, b)
+        Ok(acc)
     }
 
     fn interval(
@@ -1235,6 +1314,7 @@ impl<'c> Checker<'c> {
         }
     }
 
+    #[inline(never)]
     fn function(&mut self, scope: &mut Scope, f: &ast::Function, allow: Allow) -> Result<Expr> {
         let name = object_name(&f.name)?;
         if f.uses_odbc_syntax
@@ -1272,6 +1352,34 @@ impl<'c> Checker<'c> {
             }
         }
         let lname = name.to_ascii_lowercase();
+        // plus(t, toIntervalDay(n)) / minus(…): the echo's spelling of `t ± INTERVAL n DAY`.
+        if (lname == "plus" || lname == "minus")
+            && raw_args.len() == 2
+            && let Some((n, unit)) = interval_call(raw_args[1])?
+        {
+            let t = self.bind(scope, raw_args[0], allow)?;
+            let n = self.bind(scope, n, allow)?;
+            return shift(t, n, unit, lname == "minus", false);
+        }
+        // in(x, (a, b)) / notIn(x, (SELECT …)): the echo's spelling of IN.
+        if (lname == "in" || lname == "notin") && raw_args.len() == 2 {
+            let target = match raw_args[1] {
+                ast::Expr::Tuple(v) => InTarget::List(v.clone()),
+                ast::Expr::Subquery(q) => InTarget::Subquery(q.clone()),
+                ast::Expr::Nested(x) => InTarget::List(vec![(**x).clone()]),
+                other => InTarget::List(vec![other.clone()]),
+            };
+            let e = ast::Expr::In {
+                expr: Box::new(raw_args[0].clone()),
+                target,
+                negated: lname == "notin",
+                global: false,
+            };
+            return self.bind(scope, &e, allow);
+        }
+        if lname.starts_with("tointerval") {
+            bail!("{name} can only be added to or subtracted from a date or time.");
+        }
         let is_agg = AGGREGATES.iter().any(|(n, _)| *n == lname);
         if is_agg && !allow.agg {
             bail!("Aggregate function '{name}' is not allowed here.");
@@ -1830,13 +1938,16 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
 // ---------- expression helpers ----------
 
 fn mk(text: String, ty: Ty, nullable: bool, agg: bool, kind: Kind) -> Expr {
-    Expr {
+    let mut x = Expr {
         kind,
         ty,
         nullable,
         agg,
         text,
-    }
+        depth: 1,
+    };
+    x.depth = x.computed_depth();
+    x
 }
 
 fn lit(kind: Kind, ty: Ty, text: String) -> Expr {
@@ -1905,7 +2016,7 @@ fn ident_text(s: &str) -> String {
 }
 
 fn item_text(text: &str, name: &str) -> String {
-    if text == ident_text(name) {
+    if text == ident_text(name) || text == name {
         text.to_string()
     } else {
         format!("{text} AS {}", ident_text(name))
@@ -2356,5 +2467,38 @@ fn check_grouped(x: &Expr, keys: &[&str]) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// `toIntervalDay(n)` and friends: the argument and unit.
+fn interval_call(e: &ast::Expr) -> Result<Option<(&ast::Expr, Unit)>> {
+    let ast::Expr::Function(f) = e else {
+        return Ok(None);
+    };
+    let name = object_name(&f.name)?.to_ascii_lowercase();
+    let Some(u) = name.strip_prefix("tointerval") else {
+        return Ok(None);
+    };
+    let unit = match u {
+        "second" => Unit::Second,
+        "minute" => Unit::Minute,
+        "hour" => Unit::Hour,
+        "day" => Unit::Day,
+        "week" => Unit::Week,
+        "month" => Unit::Month,
+        "quarter" => Unit::Quarter,
+        "year" => Unit::Year,
+        _ => bail!("Unknown function '{}'.", object_name(&f.name)?),
+    };
+    match &f.args {
+        FunctionArguments::List(l)
+            if l.args.len() == 1 && l.duplicate_treatment.is_none() && l.clauses.is_empty() =>
+        {
+            match &l.args[0] {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Ok(Some((x, unit))),
+                _ => bail!("toInterval functions take one number."),
+            }
+        }
+        _ => bail!("toInterval functions take one number."),
     }
 }

@@ -14,6 +14,8 @@ pub(crate) struct Select {
     pub order_by: Vec<(Expr, bool)>,
     pub limit: Option<u64>,
     pub offset: Option<u64>,
+    /// Height of the IR, nested selects included.
+    pub depth: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +61,8 @@ pub(crate) struct Expr {
     pub agg: bool,
     /// Normalised HogQL text, used for the `hogql` echo and for unnamed column names.
     pub text: String,
+    /// Height of this tree, subqueries included; bounded so walks over it stay shallow.
+    pub depth: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,6 +294,15 @@ impl Expr {
                 v
             }
         }
+    }
+
+    /// 1 + the deepest child (or IN-subquery), from the children's stored depths.
+    pub(crate) fn computed_depth(&self) -> u32 {
+        let mut d = self.children().iter().map(|c| c.depth).max().unwrap_or(0);
+        if let Kind::InSub { sub, .. } = &self.kind {
+            d = d.max(sub.depth);
+        }
+        d + 1
     }
 
     pub(crate) fn is_literal(&self) -> bool {

@@ -475,6 +475,7 @@ impl Emitter {
                             nullable: true,
                             agg: false,
                             text: String::new(),
+                            depth: 1,
                         };
                         let c = self.form(*f, &col)?;
                         format!("SELECT {c} FROM ({q}) AS s")

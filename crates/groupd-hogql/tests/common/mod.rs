@@ -148,7 +148,10 @@ fn rows(r: &mut dyn Runner, q: &str) -> Value {
     Value::Array(r.run(q).rows)
 }
 
-pub const ALL: &[(&str, fn(&mut dyn Runner))] = &[
+/// One case of the suite.
+pub type Case = fn(&mut dyn Runner);
+
+pub const ALL: &[(&str, Case)] = &[
     (
         "spec_example_runs_and_echoes_normalised_hogql",
         spec_example_runs_and_echoes_normalised_hogql,
