@@ -1,0 +1,73 @@
+//! The real `posthog` Python SDK (from PyPI; `.ci/run` installs it) pointed at groupd.
+use std::process::Command;
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+const SCRIPT: &str = r#"
+import sys
+from posthog import Posthog
+host, token, gzip = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+errors = []
+ph = Posthog(token, host=host, sync_mode=True, gzip=gzip, on_error=lambda e, batch: errors.append(repr(e)))
+ph.group_identify("company", "acme", {"name": "Acme", "seats": 5, "tags": ["b2b"]}, distinct_id="u1")
+ph.capture("purchase", distinct_id="u1", properties={"amount": 5.5}, groups={"company": "acme", "project": "p1"})
+ph.group_identify("project", "p1", distinct_id="u1")
+ph.group_identify("company", "acme", {"seats": 6}, distinct_id="u1")
+ph.flush()
+ph.shutdown()
+if errors:
+    print("SDK errors:", errors, file=sys.stderr)
+    sys.exit(1)
+"#;
+
+fn run_sdk(gzip: bool) {
+    let app = TestApp::spawn();
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            SCRIPT,
+            &app.server.base,
+            app.project["api_token"].as_str().unwrap(),
+            if gzip { "1" } else { "0" },
+        ])
+        .output()
+        .expect("python3 runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("No module named 'posthog'"),
+        "the posthog SDK is not installed: python3 -m pip install posthog (.ci/run does)"
+    );
+    assert!(out.status.success(), "SDK script failed: {stderr}");
+    let find = |idx: i64, key: &str| {
+        read(
+            app.get(&app.purl(&format!(
+                "/groups/find?group_type_index={idx}&group_key={key}"
+            )))
+            .send()
+            .unwrap(),
+        )
+    };
+    let (status, acme) = find(0, "acme");
+    assert_eq!(status, 200, "{acme}");
+    assert_eq!(
+        acme["group_properties"],
+        json!({"name": "Acme", "seats": 6, "tags": ["b2b"]})
+    );
+    let (status, p1) = find(1, "p1");
+    assert_eq!((status, p1["group_properties"].clone()), (200, json!({})));
+    let (_, types) = read(app.get(&app.purl("/groups_types/")).send().unwrap());
+    assert_eq!(types[0]["group_type"], "company");
+    assert_eq!(types[1]["group_type"], "project");
+}
+
+#[test]
+fn the_python_sdk_creates_and_updates_groups() {
+    run_sdk(false);
+}
+
+#[test]
+fn the_python_sdk_with_gzip_creates_and_updates_groups() {
+    run_sdk(true);
+}
