@@ -105,3 +105,11 @@ sqlite_tests!(
 fn the_suite_list_is_complete() {
     assert_eq!(common::ALL.len(), 10);
 }
+
+#[test]
+fn every_accepted_query_runs() {
+    let mut r = Sqlite(db());
+    for q in common::ACCEPTED {
+        r.run(q);
+    }
+}
