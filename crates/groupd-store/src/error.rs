@@ -25,6 +25,12 @@ pub enum StoreError {
     /// A unique value (e.g. a project token) is already taken.
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// A query ran past its time limit and was cancelled.
+    #[error("query timed out")]
+    QueryTimeout,
+    /// The database refused a (translated) query for a reason of the query's own.
+    #[error("query failed: {0}")]
+    QueryFailed(String),
     /// The write queue is full; the caller should retry later.
     #[error("store busy")]
     Busy,

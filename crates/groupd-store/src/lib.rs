@@ -139,6 +139,17 @@ pub trait Store: Send + Sync + 'static {
     /// The newest ingestion warnings of a project (at most `limit`).
     async fn ingestion_warnings(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<IngestionWarning>>;
 
+    /// The SQL dialect HogQL is translated to for this backend.
+    fn dialect(&self) -> groupd_hogql::Dialect;
+    /// Runs a translated, read-only HogQL query; rows of raw values in column order. Past
+    /// `timeout` the database work is cancelled and `QueryTimeout` returned; a database error
+    /// caused by the query itself (a bad cast, say) is `QueryFailed`.
+    async fn run_query(
+        &self,
+        query: groupd_hogql::Translated,
+        timeout: std::time::Duration,
+    ) -> StoreResult<Vec<Vec<groupd_hogql::SqlValue>>>;
+
     /// Write jobs waiting to be committed (a gauge for `/metrics`).
     fn write_queue_depth(&self) -> usize {
         0

@@ -3,6 +3,7 @@
 mod error;
 mod ingest;
 mod pool;
+mod query;
 mod writer;
 
 use std::{path::Path, sync::Arc, time::Duration};
@@ -801,6 +802,20 @@ impl Store for SqliteStore {
                 })?;
                 Ok(rows.collect::<rusqlite::Result<_>>()?)
             })
+            .await
+    }
+
+    fn dialect(&self) -> groupd_hogql::Dialect {
+        groupd_hogql::Dialect::Sqlite
+    }
+
+    async fn run_query(
+        &self,
+        query: groupd_hogql::Translated,
+        timeout: Duration,
+    ) -> StoreResult<Vec<Vec<groupd_hogql::SqlValue>>> {
+        self.readers
+            .read_mut(move |c| query::run(c, &query, timeout))
             .await
     }
 

@@ -27,6 +27,15 @@ impl ReadPool {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
+        self.read_mut(move |c| f(c)).await
+    }
+
+    /// Like [`Self::read`], for work that configures the connection (e.g. a progress handler).
+    pub(super) async fn read_mut<T, F>(self: &Arc<Self>, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
         let permit = self
             .available
             .acquire()
@@ -34,13 +43,13 @@ impl ReadPool {
             .map_err(|_| StoreError::Internal(anyhow::anyhow!("read pool closed")))?;
         let pool = Arc::clone(self);
         let out = tokio::task::spawn_blocking(move || {
-            let conn = pool
+            let mut conn = pool
                 .conns
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .pop()
                 .ok_or_else(|| StoreError::Internal(anyhow::anyhow!("no read connection")))?;
-            let r = f(&conn);
+            let r = f(&mut conn);
             pool.conns.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
             r
         })
