@@ -466,13 +466,15 @@ impl<'c> Checker<'c> {
                 check_grouped(x, &keys)?;
             }
         }
+        let mut order_columns = Vec::new();
         if distinct {
             for (o, _) in &order_by {
-                if !items
+                let pos = items
                     .iter()
                     .zip(names.iter())
-                    .any(|(i, n)| i.text == o.text || ident_text(n) == o.text)
-                {
+                    .position(|(i, n)| i.text == o.text || ident_text(n) == o.text);
+                order_columns.push(pos);
+                if pos.is_none() {
                     bail!(
                         "With SELECT DISTINCT, ORDER BY expressions must appear in the select list ('{}').",
                         o.text
@@ -530,6 +532,7 @@ impl<'c> Checker<'c> {
                 group_by,
                 having,
                 order_by,
+                order_columns,
                 limit,
                 offset,
                 depth,
@@ -803,7 +806,16 @@ impl<'c> Checker<'c> {
                             Kind::Neg(Box::new(x)),
                         ))
                     }
-                    UnaryOperator::Plus => num(x, "+"),
+                    UnaryOperator::Plus => {
+                        // Its own text: a converted value must not pass for the operand in
+                        // GROUP BY matching.
+                        let text = format!("+{}", x.text);
+                        let mut y = num(x, "+")?;
+                        if matches!(y.kind, Kind::Form(..)) {
+                            y.text = text;
+                        }
+                        Ok(y)
+                    }
                     _ => bail!("Operator {op} is not supported."),
                 }
             }
@@ -916,17 +928,45 @@ impl<'c> Checker<'c> {
                         }
                         // Decide the comparison from the first non-null item; all others
                         // must agree.
+                        let item_texts: Vec<String> =
+                            items.iter().map(|o| o.text.clone()).collect();
+                        let text = format!("{fname}({}, ({}))", x.text, item_texts.join(", "));
                         let mut lhs = x.clone();
+                        let mut sig = None;
+                        let mut mixed = false;
                         let mut out = Vec::new();
-                        for it in items {
-                            let (a, b) = coerce_pair(x.clone(), it)?;
-                            if a.ty != Ty::Null {
+                        for it in &items {
+                            let (a, b) = coerce_pair(x.clone(), it.clone())?;
+                            if a.ty != Ty::Null && b.ty != Ty::Null {
+                                let s = (a.ty, matches!(a.kind, Kind::Form(..)));
+                                mixed |= sig.is_some_and(|p| p != s);
+                                sig = Some(s);
                                 lhs = a;
                             }
                             out.push(b);
                         }
-                        let texts: Vec<&str> = out.iter().map(|o| o.text.as_str()).collect();
-                        let text = format!("{fname}({}, ({}))", x.text, texts.join(", "));
+                        if mixed {
+                            // Items that need the left side read differently (a property
+                            // against both strings and numbers): one equality each.
+                            let eqs = items
+                                .into_iter()
+                                .map(|it| compare(CmpOp::Eq, x.clone(), it))
+                                .collect::<Result<Vec<_>>>()?;
+                            let any = and_or(false, eqs);
+                            let mut r = if *negated {
+                                mk(
+                                    String::new(),
+                                    Ty::Bool,
+                                    any.nullable,
+                                    any.agg,
+                                    Kind::Not(Box::new(any)),
+                                )
+                            } else {
+                                any
+                            };
+                            r.text = text;
+                            return Ok(r);
+                        }
                         let agg = lhs.agg || out.iter().any(|o| o.agg);
                         let nullable = lhs.nullable || out.iter().any(|o| o.nullable);
                         Ok(mk(
@@ -1082,7 +1122,8 @@ impl<'c> Checker<'c> {
         };
         let n = self.bind(scope, &iv.value, allow)?;
         let n = match n.ty {
-            Ty::Int | Ty::UInt64 | Ty::Bool => n,
+            Ty::Int | Ty::UInt64 => n,
+            Ty::Bool => num(n, "INTERVAL")?,
             Ty::Str => match &n.kind {
                 Kind::Str(s) => match s.trim().parse::<i64>() {
                     Ok(i) => lit(Kind::Int(i), Ty::Int, i.to_string()),
@@ -2406,6 +2447,12 @@ fn unify(args: Vec<Expr>, what: &str) -> Result<(Vec<Expr>, Ty)> {
     if target == Ty::Json {
         bail!("{what} cannot take whole JSON objects.");
     }
+    // A property next to numbers or booleans reads as a (possibly fractional) number.
+    let has_dyn = tys.contains(&Ty::Dyn);
+    let target = match target {
+        Ty::Bool | Ty::Int | Ty::UInt64 if has_dyn => Ty::Float,
+        t => t,
+    };
     let out = args
         .into_iter()
         .map(|a| {

@@ -12,6 +12,9 @@ pub(crate) struct Select {
     pub group_by: Vec<Expr>,
     pub having: Option<Expr>,
     pub order_by: Vec<(Expr, bool)>,
+    /// For SELECT DISTINCT: the output column each ORDER BY item repeats (PostgreSQL only
+    /// accepts ORDER BY expressions that appear in the select list).
+    pub order_columns: Vec<Option<usize>>,
     pub limit: Option<u64>,
     pub offset: Option<u64>,
     /// Height of the IR, nested selects included.

@@ -148,13 +148,60 @@ fn the_execution_suite_passes_on_postgres() {
             eprintln!("case {name}");
             case(&mut pg);
         }
-        // PostgreSQL is strict about types: every grammar item must run, not just translate.
+        // PostgreSQL is strict about types: every grammar item must run, not just translate,
+        // and so must every mutation of a valid query that still translates.
         for q in common::ACCEPTED {
             pg.run(q);
         }
+        let mut ran = 0;
+        for q in mutations(6000) {
+            if translate(&q, Dialect::Postgres, &ctx()).is_ok() {
+                pg.run(&q);
+                ran += 1;
+            }
+        }
+        assert!(ran > 50, "only {ran} mutations translated");
     }));
     let _ = rt.block_on(admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")));
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
+}
+
+/// Deterministic mutations of the seed queries: token deletions, insertions, swaps.
+fn mutations(n: usize) -> Vec<String> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |m: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % m.max(1) as u64) as usize
+    };
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let k = next(common::SEEDS.len() + common::ACCEPTED.len());
+        let seed = common::SEEDS
+            .get(k)
+            .copied()
+            .unwrap_or_else(|| common::ACCEPTED[k - common::SEEDS.len()]);
+        let mut toks: Vec<String> = seed.split(' ').map(str::to_string).collect();
+        for _ in 0..1 + next(4) {
+            let i = next(toks.len());
+            match next(3) {
+                0 => {
+                    toks.remove(i);
+                }
+                1 => toks.insert(i, common::VOCAB[next(common::VOCAB.len())].to_string()),
+                _ => {
+                    let j = next(toks.len());
+                    toks.swap(i, j);
+                }
+            }
+            if toks.is_empty() {
+                break;
+            }
+        }
+        out.push(toks.join(" "));
+    }
+    out
 }

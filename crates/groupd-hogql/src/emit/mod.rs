@@ -160,12 +160,14 @@ impl Emitter {
         if !conds.is_empty() {
             sql.push_str(&format!(" WHERE {}", conds.join(" AND ")));
         }
-        if !s.group_by.is_empty() {
-            let g = s
-                .group_by
-                .iter()
-                .map(|g| self.expr(g))
-                .collect::<Result<Vec<_>>>()?;
+        // Constants group and order nothing, and PostgreSQL rejects them there.
+        let g = s
+            .group_by
+            .iter()
+            .filter(|g| !g.is_literal())
+            .map(|g| self.expr(g))
+            .collect::<Result<Vec<_>>>()?;
+        if !g.is_empty() {
             sql.push_str(&format!(" GROUP BY {}", g.join(", ")));
         }
         if let Some(h) = &s.having {
@@ -174,15 +176,21 @@ impl Emitter {
         }
         if !s.order_by.is_empty() {
             let mut o = Vec::new();
-            for (x, desc) in &s.order_by {
-                let v = self.order_key(x)?;
+            for (i, (x, desc)) in s.order_by.iter().enumerate() {
+                let v = match s.order_columns.get(i) {
+                    Some(Some(c)) if s.distinct => sub_column(*c),
+                    _ if x.is_literal() => continue,
+                    _ => self.order_key(x)?,
+                };
                 // ClickHouse puts NULLs last in both directions.
                 o.push(format!(
                     "{v} {} NULLS LAST",
                     if *desc { "DESC" } else { "ASC" }
                 ));
             }
-            sql.push_str(&format!(" ORDER BY {}", o.join(", ")));
+            if !o.is_empty() {
+                sql.push_str(&format!(" ORDER BY {}", o.join(", ")));
+            }
         }
         self.check_len(sql)
     }
@@ -364,8 +372,14 @@ impl Emitter {
             }
             Kind::Neg(inner) => format!("(-{})", self.expr(inner)?),
             Kind::Cmp(op, a, b) => {
-                let a = self.expr(a)?;
-                let b = self.expr(b)?;
+                let both_dyn = a.ty == Ty::Dyn && b.ty == Ty::Dyn;
+                let mut a = self.expr(a)?;
+                let mut b = self.expr(b)?;
+                // Two property values: compare values, not their JSON texts.
+                if both_dyn && !pg {
+                    a = format!("json_extract({a}, '$')");
+                    b = format!("json_extract({b}, '$')");
+                }
                 let o = match op {
                     CmpOp::Eq => "=",
                     CmpOp::NotEq => "<>",
