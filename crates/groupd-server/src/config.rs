@@ -65,6 +65,15 @@ pub struct ServeConfig {
     )]
     pub max_event_bytes: usize,
 
+    /// Longest time a query may run before it is cancelled, in seconds.
+    #[arg(
+        long,
+        env = "GROUPD_QUERY_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub query_timeout_secs: u64,
+
     /// Longest time a request may take before it is answered 503, in seconds.
     #[arg(
         long,
@@ -84,6 +93,7 @@ impl Default for ServeConfig {
             max_capture_body_bytes: 20 * 1024 * 1024,
             max_decompressed_bytes: 100 * 1024 * 1024,
             max_event_bytes: 1_000_000,
+            query_timeout_secs: 30,
             request_timeout_secs: 60,
         }
     }

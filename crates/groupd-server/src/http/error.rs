@@ -217,6 +217,16 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => {
                 Self::invalid(what, format!("This {what} is already in use."))
             }
+            StoreError::QueryTimeout => Self::validation(
+                "query_timeout",
+                "The query ran past its time limit and was cancelled.",
+                Some("query"),
+            ),
+            StoreError::QueryFailed(msg) => Self::validation(
+                "invalid_input",
+                format!("The query failed: {msg}"),
+                Some("query"),
+            ),
             StoreError::Busy => Self::unavailable("The server is busy; retry shortly.", 1),
             e @ (StoreError::Config(_) | StoreError::Internal(_)) => Self::internal(e),
         }

@@ -1,8 +1,8 @@
 //! `/api/projects/:project_id/groups_types/…` (spec groups.md, "Group types").
 use axum::{
     Json, Router,
-    extract::{RawPathParams, State},
-    http::StatusCode,
+    extract::{RawPathParams, State, rejection::RawPathParamsRejection},
+    http::{StatusCode, Uri},
     response::IntoResponse,
 };
 use groupd_core::{GroupTypeIndex, ProjectId, Scope, time_fmt::format_us};
@@ -196,10 +196,11 @@ fn type_not_found(e: groupd_store::StoreError) -> ApiError {
     responses((status = 204, description = "Deleted"), (status = 404, body = super::error::ErrorBody)))]
 pub async fn remove(
     State(state): State<AppState>,
-    params: RawPathParams,
+    params: Result<RawPathParams, RawPathParamsRejection>,
     api: Api,
 ) -> ApiResult<StatusCode> {
     api.require(Scope::GroupWrite)?;
+    let params = params.map_err(|_| undecodable_segment(&api.req.uri))?;
     let raw = params
         .iter()
         .find(|(k, _)| *k == "group_type_index")
@@ -213,4 +214,45 @@ pub async fn remove(
         .await
         .map_err(type_not_found)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The answer when a path segment is not valid UTF-8 once percent-decoded: a non-integer
+/// `group_type_index` (the last segment) is a 400, anything else can only be the project id (404).
+fn undecodable_segment(uri: &Uri) -> ApiError {
+    let last = uri
+        .path()
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
+    if std::str::from_utf8(&percent_decode(last)).is_err() {
+        ApiError::not_an_integer("group_type_index")
+    } else {
+        ApiError::not_found_with("Project not found.")
+    }
+}
+
+/// `%XX` sequences to bytes; anything else as is.
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
 }

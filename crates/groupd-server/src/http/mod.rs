@@ -10,6 +10,7 @@ mod middleware;
 mod openapi;
 mod ops;
 mod projects;
+mod query;
 pub mod request;
 mod routes;
 mod warnings;
@@ -26,6 +27,7 @@ pub fn app(state: AppState) -> Router {
     let per_project = Router::new()
         .merge(groups::router())
         .merge(warnings::router())
+        .merge(query::router())
         .merge(group_types::router());
     let mut app = Router::new();
     for prefix in API_PREFIXES {

@@ -13,7 +13,7 @@ use super::{group_types, groups, projects};
         group_types::list, group_types::create, group_types::update_metadata,
         group_types::set_default_columns, group_types::remove,
         projects::list, projects::create, projects::retrieve, projects::update,
-        super::warnings::list,
+        super::warnings::list, super::query::query,
     ),
     components(schemas(super::error::ErrorBody)),
     modifiers(&BearerAuth),
