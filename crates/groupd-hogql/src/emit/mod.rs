@@ -180,7 +180,15 @@ impl Emitter {
                 let v = match s.order_columns.get(i) {
                     Some(Some(c)) if s.distinct => sub_column(*c),
                     _ if x.is_literal() => continue,
-                    _ => self.order_key(x)?,
+                    // Property values: numbers by value first, then everything else as text,
+                    // the same on both backends (their native JSON orders differ).
+                    _ if x.ty == Ty::Dyn => {
+                        let n = self.form(Form::Num, x)?;
+                        let dir = if *desc { "DESC" } else { "ASC" };
+                        o.push(format!("{n} {dir} NULLS LAST"));
+                        self.form(Form::Text, x)?
+                    }
+                    _ => self.expr(x)?,
                 };
                 // ClickHouse puts NULLs last in both directions.
                 o.push(format!(
@@ -240,15 +248,6 @@ impl Emitter {
         Ok(match self.dialect {
             Dialect::Sqlite => v,
             Dialect::Postgres => postgres::out(&v, x.ty),
-        })
-    }
-
-    fn order_key(&mut self, x: &Expr) -> Result<String> {
-        let v = self.expr(x)?;
-        Ok(match (self.dialect, x.ty) {
-            // Order property values by their value, not their JSON text.
-            (Dialect::Sqlite, Ty::Dyn) => format!("json_extract({v}, '$')"),
-            _ => v,
         })
     }
 

@@ -673,3 +673,78 @@ pub fn limit_offset_and_has_more(r: &mut dyn Runner) {
     let o = r.run("SELECT key FROM groups");
     assert!(o.hogql.ends_with("LIMIT 100"), "{}", o.hogql);
 }
+
+/// An in-memory SQLite with groupd's schema and the suite's data.
+pub fn db() -> rusqlite::Connection {
+    let c = rusqlite::Connection::open_in_memory().unwrap();
+    c.execute_batch(
+        "CREATE TABLE groups(id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, group_type_index INTEGER NOT NULL,
+            group_key TEXT NOT NULL, properties TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+            deleted INTEGER NOT NULL DEFAULT 0);
+         CREATE TABLE events(project_id INTEGER NOT NULL, uuid BLOB NOT NULL, event TEXT NOT NULL, distinct_id TEXT NOT NULL,
+            timestamp INTEGER NOT NULL, created_at INTEGER NOT NULL, properties TEXT NOT NULL, group_keys TEXT NOT NULL);",
+    )
+    .unwrap();
+    for (p, i, k, props, at) in GROUPS {
+        c.execute(
+            "INSERT INTO groups(project_id, group_type_index, group_key, properties, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            rusqlite::params![p, i, k, props, us(at)],
+        )
+        .unwrap();
+    }
+    for (p, u, e, d, ts, props, gk) in EVENTS {
+        c.execute(
+            "INSERT INTO events VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
+            rusqlite::params![p, vec![*u; 16], e, d, us(ts), props, gk],
+        )
+        .unwrap();
+    }
+    c
+}
+
+/// The SQLite runner.
+pub struct Sqlite(pub rusqlite::Connection);
+
+impl Runner for Sqlite {
+    fn run(&mut self, q: &str) -> Out {
+        let t = groupd_hogql::translate(q, groupd_hogql::Dialect::Sqlite, &ctx())
+            .unwrap_or_else(|e| panic!("{q}: {e}"));
+        let mut stmt = self
+            .0
+            .prepare(&t.sql)
+            .unwrap_or_else(|e| panic!("{q}\n{}\n{e}", t.sql));
+        let params: Vec<rusqlite::types::Value> = t
+            .params
+            .iter()
+            .map(|p| match p {
+                groupd_hogql::Param::Null => rusqlite::types::Value::Null,
+                groupd_hogql::Param::Int(i) => rusqlite::types::Value::Integer(*i),
+                groupd_hogql::Param::Float(f) => rusqlite::types::Value::Real(*f),
+                groupd_hogql::Param::Text(s) => rusqlite::types::Value::Text(s.clone()),
+            })
+            .collect();
+        let n = t.columns.len();
+        let rows: Vec<Value> = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                let mut row = Vec::new();
+                for i in 0..n {
+                    let v = match r.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => groupd_hogql::SqlValue::Null,
+                        rusqlite::types::ValueRef::Integer(i) => groupd_hogql::SqlValue::Int(i),
+                        rusqlite::types::ValueRef::Real(f) => groupd_hogql::SqlValue::Float(f),
+                        rusqlite::types::ValueRef::Text(t) => {
+                            groupd_hogql::SqlValue::Text(String::from_utf8_lossy(t).into_owned())
+                        }
+                        rusqlite::types::ValueRef::Blob(b) => {
+                            groupd_hogql::SqlValue::Blob(b.to_vec())
+                        }
+                    };
+                    row.push(groupd_hogql::to_json(&t.types[i], v));
+                }
+                Ok(Value::Array(row))
+            })
+            .and_then(|it| it.collect::<Result<_, _>>())
+            .unwrap_or_else(|e| panic!("{q}\n{}\n{e}", t.sql));
+        finish(&t, rows)
+    }
+}
