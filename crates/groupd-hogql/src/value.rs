@@ -175,6 +175,10 @@ pub(crate) fn format_date(us: i64) -> Option<String> {
 /// epoch; without an offset the text is UTC.
 pub(crate) fn parse_datetime(s: &str) -> Option<i64> {
     let s = s.trim();
+    // Every accepted shape is ASCII; checking first keeps the byte slicing below safe.
+    if !s.is_ascii() {
+        return None;
+    }
     let b = s.as_bytes();
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -268,6 +272,9 @@ mod tests {
         assert_eq!(parse_datetime("2026-13-02"), None);
         assert_eq!(parse_datetime("yesterday"), None);
         assert_eq!(parse_datetime("2026-05-02 10:01"), None);
+        assert_eq!(parse_datetime("é026-05-02 10:01:02"), None);
+        assert_eq!(parse_datetime("2026-05-02 10:01:02.1234567890"), None);
+        assert_eq!(parse_datetime("2026-05-02T10:01:02+2:00"), None);
     }
 
     #[test]

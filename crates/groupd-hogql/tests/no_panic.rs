@@ -136,6 +136,12 @@ proptest! {
     }
 
     #[test]
+    fn any_time_literal_never_panics(s in "\\PC{0,40}", t in "[0-9: .TZ+-]{0,35}") {
+        check(&format!("SELECT count() FROM events WHERE timestamp > '{}'", s.replace('\'', "")));
+        check(&format!("SELECT toDateTime('2026-05-0{t}'), dateDiff('day', '{t}', now())"));
+    }
+
+    #[test]
     fn token_soup_never_panics(toks in prop::collection::vec(prop::sample::select(VOCAB), 0..40)) {
         check(&toks.join(" "));
     }

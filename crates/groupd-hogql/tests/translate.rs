@@ -452,3 +452,151 @@ fn every_nesting_shape_fits_in_a_one_megabyte_stack() {
         .unwrap();
     t.join().expect("translate overflowed a 1 MiB stack");
 }
+
+/// (query, fragments the SQLite SQL must contain, fragments the PostgreSQL SQL must contain)
+const SHAPES: &[(&str, &[&str], &[&str])] = &[
+    ("SELECT count() FROM events", &["count(*)"], &["count(*)"]),
+    (
+        "SELECT count(event) FROM events",
+        &["count(t0.event)"],
+        &["count(t0.event)"],
+    ),
+    (
+        "SELECT uniq(event) FROM events",
+        &["count(DISTINCT t0.event)"],
+        &["count(DISTINCT t0.event)"],
+    ),
+    (
+        "SELECT countIf(event = 'a') FROM events",
+        &["count(CASE WHEN (t0.event = ?"],
+        &["count(CASE WHEN (t0.event = $"],
+    ),
+    (
+        "SELECT sumIf(index, key = 'a') FROM groups",
+        &["coalesce(sum(CASE WHEN"],
+        &["coalesce(sum(CASE WHEN"],
+    ),
+    (
+        "SELECT argMax(key, index) FROM groups",
+        &["max(", "char(1)"],
+        &["array_agg(t0.group_key ORDER BY t0.group_type_index DESC)"],
+    ),
+    (
+        "SELECT any(key) FROM groups",
+        &["min(t0.group_key)"],
+        &["(array_agg(t0.group_key) FILTER (WHERE t0.group_key IS NOT NULL))[1]"],
+    ),
+    (
+        "SELECT 7 / 2",
+        &["CAST(? AS REAL) / ?"],
+        &["::float8 / NULLIF("],
+    ),
+    ("SELECT 7 % 2", &["% ?"], &["mod($"]),
+    (
+        "SELECT event FROM events WHERE event LIKE 'A%'",
+        &["GLOB ?"],
+        &[" LIKE $"],
+    ),
+    (
+        "SELECT event FROM events WHERE event ILIKE 'a%'",
+        &["LIKE ? ESCAPE '\\'"],
+        &[" ILIKE $"],
+    ),
+    (
+        "SELECT event FROM events WHERE event NOT IN ('a', 'b')",
+        &["NOT IN (?"],
+        &["NOT IN ($"],
+    ),
+    (
+        "SELECT event FROM events WHERE event IN (SELECT key FROM groups)",
+        &["IN (SELECT t1.group_key AS c0 FROM groups AS t1 WHERE t1.project_id = ?"],
+        &["IN (SELECT t1.group_key AS c0 FROM groups AS t1 WHERE t1.project_id = $"],
+    ),
+    (
+        "SELECT event FROM events WHERE properties.x IS NOT NULL",
+        &["IS NOT NULL"],
+        &["IS NOT NULL"],
+    ),
+    (
+        "SELECT key FROM groups WHERE properties.seats > 10",
+        &["json_type((t0.properties -> ?"],
+        &["jsonb_typeof((t0.properties -> $"],
+    ),
+    (
+        "SELECT timestamp FROM events WHERE timestamp > now() - INTERVAL 1 MONTH",
+        &["' months'"],
+        &["INTERVAL '1 month'"],
+    ),
+    (
+        "SELECT toStartOfMonth(timestamp) FROM events",
+        &["'start of month'"],
+        &["date_trunc('month'"],
+    ),
+    (
+        "SELECT uuid FROM events",
+        &["hex(t0.uuid)"],
+        &["t0.uuid::text"],
+    ),
+    (
+        "SELECT $group_1 FROM events",
+        &["json_extract(t0.group_keys, ?"],
+        &["t0.group_keys[$"],
+    ),
+    (
+        "SELECT key FROM groups ORDER BY key DESC",
+        &["ORDER BY t0.group_key DESC NULLS LAST"],
+        &["ORDER BY t0.group_key DESC NULLS LAST"],
+    ),
+    (
+        "SELECT DISTINCT key FROM groups",
+        &["SELECT DISTINCT"],
+        &["SELECT DISTINCT"],
+    ),
+    (
+        "SELECT e.event FROM events e LEFT JOIN groups g ON g.key = e.$group_0",
+        &["LEFT JOIN groups AS t1 ON t1.project_id = ? AND"],
+        &["LEFT JOIN groups AS t1 ON t1.project_id = $"],
+    ),
+    (
+        "SELECT e.event FROM events e JOIN groups g ON g.key = e.$group_0",
+        &["INNER JOIN groups AS t1 ON t1.project_id = ? AND"],
+        &["INNER JOIN groups AS t1"],
+    ),
+    (
+        "SELECT k FROM (SELECT key AS k FROM groups) AS s",
+        &["SELECT t1.c0 AS c0 FROM (SELECT t0.group_key AS c0 FROM groups AS t0"],
+        &["FROM (SELECT t0.group_key AS c0 FROM groups AS t0"],
+    ),
+    (
+        "SELECT if(index = 0, 'a', 'b') FROM groups",
+        &["CASE WHEN"],
+        &["CASE WHEN"],
+    ),
+];
+
+#[test]
+fn grammar_items_have_the_expected_sql_shape() {
+    // Placeholder numbers vary with the query; compare with them erased.
+    fn erase(sql: &str) -> String {
+        let mut out = String::new();
+        let mut skip = false;
+        for c in sql.chars() {
+            if skip && c.is_ascii_digit() {
+                continue;
+            }
+            skip = c == '?' || c == '$';
+            out.push(c);
+        }
+        out
+    }
+    for (q, lite, pgs) in SHAPES {
+        let s = erase(&sqlite(q).sql);
+        for f in *lite {
+            assert!(s.contains(f), "SQLite SQL for {q} lacks {f}:\n{s}");
+        }
+        let p = erase(&pg(q).sql);
+        for f in *pgs {
+            assert!(p.contains(f), "PostgreSQL SQL for {q} lacks {f}:\n{p}");
+        }
+    }
+}
