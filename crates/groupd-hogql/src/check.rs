@@ -686,8 +686,15 @@ impl<'c> Checker<'c> {
                     .collect(),
                 BKind::Sub(cols) => cols.iter().map(|c| c.name.clone()).collect(),
             };
+            let qualify = scope.bindings.len() > 1;
+            let prefix = scope.bindings[i].name.clone();
             for c in cols {
-                let x = self.column_in(scope, i, std::slice::from_ref(&c), c.clone())?;
+                // With several tables, keep the echo unambiguous.
+                let shown = match (&prefix, qualify) {
+                    (Some(p), true) => format!("{}.{}", ident_text(p), ident_text(&c)),
+                    _ => ident_text(&c),
+                };
+                let x = self.column_in(scope, i, std::slice::from_ref(&c), shown)?;
                 out.push((x, c));
             }
         }
@@ -781,31 +788,7 @@ impl<'c> Checker<'c> {
                             Kind::Not(Box::new(x)),
                         ))
                     }
-                    UnaryOperator::Minus => {
-                        // Fold negative literals so `-5` stays a plain bound literal.
-                        match x.kind {
-                            Kind::Int(i) if i != i64::MIN => {
-                                return Ok(lit(Kind::Int(-i), Ty::Int, format!("-{}", x.text)));
-                            }
-                            Kind::Float(f) => {
-                                return Ok(lit(Kind::Float(-f), Ty::Float, format!("-{}", x.text)));
-                            }
-                            _ => {}
-                        }
-                        let x = num(x, "-")?;
-                        let ty = if x.ty.is_intlike() {
-                            Ty::Int
-                        } else {
-                            Ty::Float
-                        };
-                        Ok(mk(
-                            format!("negate({})", x.text),
-                            ty,
-                            x.nullable,
-                            x.agg,
-                            Kind::Neg(Box::new(x)),
-                        ))
-                    }
+                    UnaryOperator::Minus => negate(x),
                     UnaryOperator::Plus => {
                         // Its own text: a converted value must not pass for the operand in
                         // GROUP BY matching.
@@ -1402,6 +1385,14 @@ impl<'c> Checker<'c> {
             let n = self.bind(scope, n, allow)?;
             return shift(t, n, unit, lname == "minus", false);
         }
+        if lname == "plus"
+            && raw_args.len() == 2
+            && let Some((n, unit)) = interval_call(raw_args[0])?
+        {
+            let t = self.bind(scope, raw_args[1], allow)?;
+            let n = self.bind(scope, n, allow)?;
+            return shift(t, n, unit, false, true);
+        }
         // in(x, (a, b)) / notIn(x, (SELECT …)): the echo's spelling of IN.
         if (lname == "in" || lname == "notin") && raw_args.len() == 2 {
             let target = match raw_args[1] {
@@ -1874,6 +1865,10 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
             let a = args.pop().expect("arity");
             arith(ArOp::IntDiv, a, b)
         }
+        "negate" => {
+            arity(name, &args, 1)?;
+            negate(args.pop().expect("arity"))
+        }
         // The function-call spelling of operators, as the `hogql` echo prints them.
         "equals" | "notequals" | "less" | "lessorequals" | "greater" | "greaterorequals" => {
             arity(name, &args, 2)?;
@@ -2052,7 +2047,7 @@ fn ident_text(s: &str) -> String {
     if plain {
         s.to_string()
     } else {
-        format!("`{}`", s.replace('\\', "\\\\").replace('`', "\\`"))
+        format!("`{}`", s.replace('`', "``"))
     }
 }
 
@@ -2548,4 +2543,32 @@ fn interval_call(e: &ast::Expr) -> Result<Option<(&ast::Expr, Unit)>> {
         }
         _ => bail!("toInterval functions take one number."),
     }
+}
+
+/// Unary minus; literals fold so `-5` stays one bound value.
+fn negate(x: Expr) -> Result<Expr> {
+    // `--` would start a comment in the echo.
+    let text = if x.text.starts_with('-') {
+        format!("negate({})", x.text)
+    } else {
+        format!("-{}", x.text)
+    };
+    match x.kind {
+        Kind::Int(i) if i != i64::MIN => return Ok(lit(Kind::Int(-i), Ty::Int, text)),
+        Kind::Float(f) => return Ok(lit(Kind::Float(-f), Ty::Float, text)),
+        _ => {}
+    }
+    let x = num(x, "-")?;
+    let ty = if x.ty.is_intlike() {
+        Ty::Int
+    } else {
+        Ty::Float
+    };
+    Ok(mk(
+        format!("negate({})", x.text),
+        ty,
+        x.nullable,
+        x.agg,
+        Kind::Neg(Box::new(x)),
+    ))
 }

@@ -54,6 +54,11 @@ fn check(q: &str) {
             t.sql
         );
         assert_eq!(t.columns.len(), t.types.len());
+        // The echo means the same query.
+        let again = translate(&t.hogql, d, &ctx())
+            .unwrap_or_else(|e| panic!("echo of {q} fails: {}\n{e}", t.hogql));
+        assert_eq!(again.sql, t.sql, "{q}\n{}", t.hogql);
+        assert_eq!(again.params, t.params, "{q}\n{}", t.hogql);
         if d == Dialect::Sqlite {
             DB.with(|db| {
                 let db = db.borrow();

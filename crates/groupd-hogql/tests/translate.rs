@@ -600,3 +600,34 @@ fn grammar_items_have_the_expected_sql_shape() {
         }
     }
 }
+
+#[test]
+fn the_hogql_echo_translates_back_to_the_same_sql() {
+    for q in common::ACCEPTED.iter().chain(common::SEEDS) {
+        let t = sqlite(q);
+        let again = translate(&t.hogql, Dialect::Sqlite, &ctx())
+            .unwrap_or_else(|e| panic!("echo of {q} does not parse: {}\n{e}", t.hogql));
+        assert_eq!(again.sql, t.sql, "{q}\n{}", t.hogql);
+        assert_eq!(again.params, t.params, "{q}\n{}", t.hogql);
+        assert_eq!(again.hogql, t.hogql, "{q}");
+    }
+}
+
+#[test]
+fn tricky_literals_and_names_survive_the_echo() {
+    for q in [
+        "SELECT 'a\\nb', 'tab\\there', 'back\\\\slash', 'quote''s', 'q\\'s', '' FROM events",
+        "SELECT properties.`a b`.`c.d`, properties.`we``ird`, properties.`$x` AS `my col` FROM events",
+        "SELECT - -1, -(-properties.n), - 2.5, 1e3, 0.1 FROM events",
+        "SELECT e.*, g.* FROM events e LEFT JOIN groups g ON g.key = e.$group_0",
+    ] {
+        let t = sqlite(q);
+        let again = translate(&t.hogql, Dialect::Sqlite, &ctx())
+            .unwrap_or_else(|e| panic!("echo of {q} fails: {}\n{e}", t.hogql));
+        assert_eq!(again.sql, t.sql, "{q}\n{}", t.hogql);
+        assert_eq!(again.params, t.params, "{q}\n{}", t.hogql);
+    }
+    let t = sqlite("SELECT 'a\\nb', 'it\\'s'");
+    assert_eq!(t.params[0], Param::Text("a\nb".into()));
+    assert_eq!(t.params[1], Param::Text("it's".into()));
+}
