@@ -22,6 +22,8 @@ pub enum ColumnType {
     /// A whole JSON object (`properties`); the cell holds its JSON text.
     Json,
     /// One JSON property value whose type varies per row; the cell holds the value's JSON text.
+    /// Decoded per the spec: strings stay strings, numbers numbers (integers when integral),
+    /// booleans 0/1 (UInt8), objects and arrays their JSON text, missing/null as null.
     Dynamic,
     /// May be null.
     Nullable(Box<ColumnType>),

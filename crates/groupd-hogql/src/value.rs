@@ -90,6 +90,8 @@ pub fn to_json(ty: &ColumnType, v: SqlValue) -> Value {
             SqlValue::Text(s) => match serde_json::from_str::<Value>(&s) {
                 Ok(j @ (Value::Object(_) | Value::Array(_))) => Value::String(j.to_string()),
                 Ok(Value::Number(n)) => number_json(n),
+                // The spec reads a boolean property as UInt8, which ClickHouse prints as 0/1.
+                Ok(Value::Bool(b)) => Value::from(u8::from(b)),
                 Ok(other) => other,
                 Err(_) => Value::String(s),
             },
@@ -311,7 +313,7 @@ mod tests {
         );
         assert_eq!(
             to_json(&ColumnType::Dynamic, SqlValue::Text("true".into())),
-            json!(true)
+            json!(1)
         );
         assert_eq!(
             to_json(&ColumnType::Dynamic, SqlValue::Text("{\"a\":1}".into())),
