@@ -26,6 +26,11 @@ const MAX_EXPR_DEPTH: usize = 32;
 const MAX_IR_DEPTH: u32 = 64;
 /// Bound on the depth of a whole query's IR, subqueries included.
 const MAX_QUERY_IR_DEPTH: u32 = 160;
+/// Bound on the nodes of one expression (aliases are inlined, so they can compound).
+const MAX_EXPR_NODES: u32 = 20_000;
+/// Bound on the checker's total work (expressions bound, CTE bodies re-checked, aliases
+/// inlined), so no query text makes translation slow.
+const MAX_WORK: usize = 200_000;
 /// Bound on nested subqueries/CTE expansions.
 const MAX_QUERY_DEPTH: usize = 16;
 
@@ -77,6 +82,7 @@ pub(crate) struct Checker<'c> {
     expr_depth: usize,
     query_depth: usize,
     ctes: Vec<Cte>,
+    work: usize,
 }
 
 /// Context flags for binding one expression.
@@ -94,12 +100,16 @@ impl<'c> Checker<'c> {
             expr_depth: 0,
             query_depth: 0,
             ctes: Vec::new(),
+            work: 0,
         }
     }
 
     /// Check one query (top level or nested); returns the IR, its output columns and its
     /// normalised HogQL text.
     pub(crate) fn query(&mut self, q: &ast::Query) -> Result<(Select, Vec<OutColumn>, String)> {
+        // A (sub)query costs far more than one expression; CTEs re-checked per reference
+        // could otherwise multiply.
+        self.spend(100)?;
         self.query_depth += 1;
         if self.query_depth > MAX_QUERY_DEPTH {
             bail!("Query is nested too deeply.");
@@ -723,7 +733,16 @@ impl<'c> Checker<'c> {
         self.bind(scope, e, Allow { agg, aliases: true })
     }
 
+    fn spend(&mut self, n: usize) -> Result<()> {
+        self.work = self.work.saturating_add(n);
+        if self.work > MAX_WORK {
+            bail!("Query is too complex.");
+        }
+        Ok(())
+    }
+
     fn bind(&mut self, scope: &mut Scope, e: &ast::Expr, allow: Allow) -> Result<Expr> {
+        self.spend(1)?;
         self.expr_depth += 1;
         if self.expr_depth > MAX_EXPR_DEPTH {
             self.expr_depth -= 1;
@@ -733,6 +752,7 @@ impl<'c> Checker<'c> {
         self.expr_depth -= 1;
         match r {
             Ok(x) if x.depth > MAX_IR_DEPTH => bail!("Query is nested too deeply."),
+            Ok(x) if x.size > MAX_EXPR_NODES => bail!("Query is too complex."),
             r => r,
         }
     }
@@ -1083,6 +1103,9 @@ impl<'c> Checker<'c> {
             if acc.depth > MAX_IR_DEPTH {
                 bail!("Query is nested too deeply.");
             }
+            if acc.size > MAX_EXPR_NODES {
+                bail!("Query is too complex.");
+            }
         }
         Ok(acc)
     }
@@ -1131,7 +1154,12 @@ impl<'c> Checker<'c> {
             && names.len() == 1
             && let Some((_, x)) = scope.aliases.iter().rev().find(|(a, _)| *a == names[0])
         {
+            let size = x.size as usize;
+            if size > MAX_EXPR_NODES as usize {
+                bail!("Query is too complex.");
+            }
             let mut x = x.clone();
+            self.spend(size)?;
             if x.agg && !allow.agg {
                 bail!("Aggregate functions are not allowed here ('{}').", names[0]);
             }
@@ -1981,8 +2009,10 @@ fn mk(text: String, ty: Ty, nullable: bool, agg: bool, kind: Kind) -> Expr {
         agg,
         text,
         depth: 1,
+        size: 1,
     };
     x.depth = x.computed_depth();
+    x.size = x.computed_size();
     x
 }
 

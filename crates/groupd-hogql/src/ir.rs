@@ -66,6 +66,9 @@ pub(crate) struct Expr {
     pub text: String,
     /// Height of this tree, subqueries included; bounded so walks over it stay shallow.
     pub depth: u32,
+    /// Nodes in this tree (saturating); bounded so alias inlining cannot grow it
+    /// exponentially.
+    pub size: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,6 +300,13 @@ impl Expr {
                 v
             }
         }
+    }
+
+    /// 1 + the children's sizes.
+    pub(crate) fn computed_size(&self) -> u32 {
+        self.children()
+            .iter()
+            .fold(1u32, |acc, c| acc.saturating_add(c.size))
     }
 
     /// 1 + the deepest child (or IN-subquery), from the children's stored depths.

@@ -631,3 +631,30 @@ fn tricky_literals_and_names_survive_the_echo() {
     assert_eq!(t.params[0], Param::Text("a\nb".into()));
     assert_eq!(t.params[1], Param::Text("it's".into()));
 }
+
+#[test]
+fn exponential_queries_are_refused_quickly() {
+    let start = std::time::Instant::now();
+    // Each alias doubles the expression it inlines.
+    let mut items = vec!["event AS a0".to_string()];
+    for i in 1..60 {
+        items.push(format!("concat(a{}, a{}) AS a{i}", i - 1, i - 1));
+    }
+    let q = format!("SELECT {} FROM events", items.join(", "));
+    assert!(translate(&q, Dialect::Sqlite, &ctx()).is_err());
+    // Each CTE reads the previous one twice.
+    let mut ctes = vec!["c0 AS (SELECT key FROM groups)".to_string()];
+    for i in 1..40 {
+        ctes.push(format!(
+            "c{i} AS (SELECT x.key FROM c{p} AS x JOIN c{p} AS y ON x.key = y.key)",
+            p = i - 1
+        ));
+    }
+    let q = format!("WITH {} SELECT key FROM c39", ctes.join(", "));
+    assert!(translate(&q, Dialect::Sqlite, &ctx()).is_err());
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}

@@ -489,6 +489,7 @@ impl Emitter {
                             agg: false,
                             text: String::new(),
                             depth: 1,
+                            size: 1,
                         };
                         let c = self.form(*f, &col)?;
                         format!("SELECT {c} FROM ({q}) AS s")
