@@ -12,7 +12,21 @@
 //! - output cells are integers, floats, text or NULL (times as microseconds); decode each with
 //!   [`to_json`] and the column's [`ColumnType`].
 //!
-//! Inputs never panic and never overflow the stack; anything else is a [`QueryError`].
+//! Inputs never panic and never overflow the stack (checked on a 1 MiB stack); size, nesting
+//! and total work are bounded; anything else is a [`QueryError`].
+//!
+//! Semantics worth knowing (ClickHouse's where it differs from SQL):
+//! - `/` is float division; `x / 0`, `x % 0`, `intDiv(x, 0)` are NULL on both backends;
+//! - a property (`properties.a.b`) is compared as a number against numbers/booleans and as
+//!   text against strings; a value of the other kind does not match; `min`/`max`/`sum`/`avg`
+//!   of a property read numbers (use `toString` for text);
+//! - ORDER BY a property sorts numbers by value, then other values as text; NULLs sort last;
+//! - `toStartOfWeek` starts on Sunday (mode 0); `dateDiff('week', …)` counts Monday
+//!   boundaries like ClickHouse's relative week number; all calendar math is in UTC;
+//! - `count()`/`uniq` are UInt64, `length` counts bytes; `toInt`/`toFloat` of text that is not
+//!   a number give NULL;
+//! - case-sensitive `LIKE` with a non-literal pattern falls back to SQLite's ASCII
+//!   case-insensitive LIKE (literal patterns are exact via GLOB).
 #![warn(missing_docs)]
 
 mod check;
