@@ -2068,18 +2068,79 @@ fn quote_str(s: &str) -> String {
 
 /// An identifier as HogQL prints it: bare when plain, else in backticks.
 fn ident_text(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
-        && s.chars()
+    // `$name` reads back as a word; a lone `$` or `$1` would read as a placeholder.
+    let body = s.strip_prefix('$').unwrap_or(s);
+    let plain = body
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && body
+            .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
-    if plain {
+    if plain && !RESERVED.iter().any(|k| k.eq_ignore_ascii_case(s)) {
         s.to_string()
     } else {
         format!("`{}`", s.replace('`', "``"))
     }
 }
+
+/// Words that would not read back as a name in the echo (`key`, `index`, `event` do).
+const RESERVED: &[&str] = &[
+    "all",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "between",
+    "by",
+    "case",
+    "cross",
+    "desc",
+    "distinct",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "false",
+    "final",
+    "format",
+    "from",
+    "full",
+    "global",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "inner",
+    "intersect",
+    "interval",
+    "is",
+    "join",
+    "left",
+    "like",
+    "limit",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "or",
+    "order",
+    "outer",
+    "prewhere",
+    "right",
+    "sample",
+    "select",
+    "settings",
+    "then",
+    "true",
+    "union",
+    "using",
+    "when",
+    "where",
+    "window",
+    "with",
+];
 
 fn item_text(text: &str, name: &str) -> String {
     if text == ident_text(name) || text == name {

@@ -658,3 +658,14 @@ fn exponential_queries_are_refused_quickly() {
         start.elapsed()
     );
 }
+
+#[test]
+fn keyword_names_are_quoted_in_the_echo() {
+    let q = "SELECT key AS `from`, properties.`select`, properties.`order`.`by` AS `as` FROM groups AS `join` WHERE `join`.index = 0";
+    let t = sqlite(q);
+    assert_eq!(
+        t.hogql,
+        "SELECT key AS `from`, properties.`select` AS `select`, properties.`order`.`by` AS `as` FROM groups AS `join` WHERE equals(`join`.index, 0) LIMIT 100"
+    );
+    assert_eq!(sqlite(&t.hogql).sql, t.sql);
+}
