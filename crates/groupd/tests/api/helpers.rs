@@ -236,3 +236,98 @@ pub fn assert_error(got: &(u16, Value), status: u16, code: &str, detail: &str, a
     );
     assert!(got.1["type"].is_string(), "type; body: {}", got.1);
 }
+
+/// Stderr lines of a server started with [`TestServer::start_capturing`].
+pub type LogLines = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+impl TestServer {
+    /// Like [`TestServer::start`], but keeps every stderr line for the test to inspect.
+    pub fn start_capturing(db: &TestDb, extra: &[&str]) -> (Self, LogLines) {
+        let mut child = Command::new(groupd_bin())
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--database", &db.url])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .env("GROUPD_LOG_FORMAT", "text")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start groupd serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let lines: LogLines = Default::default();
+        let keep = lines.clone();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(pos) = line.find("listening on http://") {
+                    let addr = line[pos + "listening on ".len()..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_owned();
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr);
+                    }
+                }
+                keep.lock().unwrap().push(line);
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("groupd did not report its address");
+        (Self { base, child }, lines)
+    }
+}
+
+impl TestApp {
+    /// Like [`TestApp::spawn_with`], also returning the server's captured stderr lines.
+    pub fn spawn_capturing(extra: &[&str]) -> (Self, LogLines) {
+        let db = TestDb::new();
+        let project = db.create_project("Test project");
+        let key = db.create_key("ci-key", "*", &[]);
+        let (server, lines) = TestServer::start_capturing(&db, extra);
+        let client = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        (
+            Self {
+                db,
+                server,
+                project,
+                key,
+                client,
+            },
+            lines,
+        )
+    }
+
+    /// A request with any method, authenticated with the app's key.
+    pub fn request(&self, method: &str, url: &str) -> RequestBuilder {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        self.client.request(method, url).bearer_auth(&self.key)
+    }
+}
+
+/// Asserts a client error (4xx) in the spec's error envelope: `type`, `code`, `detail` strings and
+/// an `attr` that is a string or null.
+#[track_caller]
+pub fn assert_client_error(got: &(u16, Value)) {
+    assert!(
+        (400..500).contains(&got.0),
+        "status {}; body: {}",
+        got.0,
+        got.1
+    );
+    for field in ["type", "code", "detail"] {
+        assert!(got.1[field].is_string(), "{field}; body: {}", got.1);
+    }
+    assert!(
+        got.1
+            .get("attr")
+            .is_some_and(|a| a.is_null() || a.is_string()),
+        "attr; body: {}",
+        got.1
+    );
+}

@@ -4,3 +4,7 @@ mod helpers;
 mod groups;
 mod ops;
 mod capture;
+mod auth;
+mod group_types;
+mod projects;
+mod robustness;
