@@ -74,6 +74,11 @@ pub struct ServeConfig {
     )]
     pub query_timeout_secs: u64,
 
+    /// Serve `POST /_bench/noop` (reads the body, answers 200): the HTTP floor benchmarks compare
+    /// capture against. Off by default.
+    #[arg(long, env = "GROUPD_ENABLE_BENCH_ROUTES", global = true, hide = true)]
+    pub enable_bench_routes: bool,
+
     /// Longest time a request may take before it is answered 503, in seconds.
     #[arg(
         long,
@@ -94,6 +99,7 @@ impl Default for ServeConfig {
             max_decompressed_bytes: 100 * 1024 * 1024,
             max_event_bytes: 1_000_000,
             query_timeout_secs: 30,
+            enable_bench_routes: false,
             request_timeout_secs: 60,
         }
     }

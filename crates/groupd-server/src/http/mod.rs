@@ -24,6 +24,7 @@ pub const API_PREFIXES: [&str; 2] = ["/api/projects", "/api/environments"];
 
 /// The whole application.
 pub fn app(state: AppState) -> Router {
+    let bench = state.config.enable_bench_routes;
     let per_project = Router::new()
         .merge(groups::router())
         .merge(warnings::router())
@@ -36,6 +37,11 @@ pub fn app(state: AppState) -> Router {
     app.merge(projects::router())
         .merge(ops::router())
         .merge(capture::router())
+        .merge(if bench {
+            ops::bench_router()
+        } else {
+            Router::new()
+        })
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

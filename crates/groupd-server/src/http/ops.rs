@@ -19,6 +19,16 @@ pub fn router() -> Router<AppState> {
         .merge(route("/api/schema", get(schema)))
 }
 
+/// `POST /_bench/noop`: the same server and layers as capture, minus decoding and storage.
+pub fn bench_router() -> Router<AppState> {
+    route("/_bench/noop", axum::routing::post(noop))
+}
+
+async fn noop(body: axum::body::Bytes) -> Response {
+    std::hint::black_box(&body);
+    Json(json!({"status": 1})).into_response()
+}
+
 /// 200 when the database answers, 503 otherwise.
 async fn health(State(state): State<AppState>) -> Response {
     match state.store.health().await {
