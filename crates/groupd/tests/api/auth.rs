@@ -869,3 +869,34 @@ fn the_database_holds_only_a_digest_of_the_key() {
     }
     assert!(seen > 0, "no database files found in {}", dir.display());
 }
+
+#[test]
+fn cli_logs_go_to_stderr_and_stdout_holds_only_the_json_line() {
+    let db = TestDb::new();
+    db.create_project("p");
+    for format in ["text", "json"] {
+        let out = Command::new(groupd_bin())
+            .args([
+                "--log-format",
+                format,
+                "key",
+                "create",
+                "--label",
+                "l",
+                "--scopes",
+                "group:read",
+            ])
+            .env("GROUPD_DATABASE_URL", &db.url)
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{format}: {stderr}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(stdout.lines().count(), 1, "{format}: {stdout:?}");
+        let v: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+        let key = v["key"].as_str().unwrap();
+        assert!(is_key(key), "{v}");
+        assert!(!stderr.contains(&key[4..]), "the key was logged: {stderr}");
+    }
+}
