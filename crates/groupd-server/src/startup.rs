@@ -13,7 +13,12 @@ use groupd_store::Store;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
-use crate::{config::ServeConfig, http, state::AppState};
+use crate::{
+    config::ServeConfig,
+    http,
+    state::{AppState, TtlCache},
+};
+use std::time::Duration;
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -60,7 +65,9 @@ impl Application {
             clock: Arc::new(SystemClock),
             config: Arc::new(config),
             metrics: metrics_handle(),
-            tokens: Default::default(),
+            tokens: Arc::new(TtlCache::new(Duration::from_secs(3600))),
+            keys: Arc::new(TtlCache::new(Duration::from_secs(1))),
+            projects: Arc::new(TtlCache::new(Duration::from_secs(1))),
         };
         Ok(Self {
             listener,

@@ -1,11 +1,13 @@
 //! The state every handler shares: built once in `startup`, cloned per request (all `Arc`s).
 use std::{
     collections::HashMap,
+    hash::Hash,
     sync::{Arc, RwLock},
+    time::{Duration, Instant},
 };
 
 use groupd_core::Clock;
-use groupd_store::Store;
+use groupd_store::{ApiKey, Project, Store};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::ServeConfig;
@@ -21,33 +23,53 @@ pub struct AppState {
     pub config: Arc<ServeConfig>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
-    /// Project tokens already resolved.
-    pub tokens: Arc<TokenCache>,
+    /// Public token → project id (tokens never change: an hour's life only bounds memory).
+    pub tokens: Arc<TtlCache<String, i64>>,
+    /// Key digest → key, for one second: the spec lets a new key take up to a second to work,
+    /// and no key is ever changed, so a hit is never wrong for long.
+    pub keys: Arc<TtlCache<[u8; 32], ApiKey>>,
+    /// Project id → project, for one second; only used to check access (never to show a name).
+    pub projects: Arc<TtlCache<i64, Project>>,
 }
 
-/// Public token → project id. Only found tokens are kept (a project created a moment ago must
-/// work at once), and tokens never change, so an entry is never stale.
-#[derive(Default)]
-pub struct TokenCache(RwLock<HashMap<String, i64>>);
+/// A small map whose entries expire. Only found values are kept (a miss always asks the store).
+pub struct TtlCache<K, V> {
+    map: RwLock<HashMap<K, (Instant, V)>>,
+    ttl: Duration,
+}
 
-impl TokenCache {
+impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     const MAX_ENTRIES: usize = 10_000;
 
-    /// The project of `token`, if cached.
-    pub fn get(&self, token: &str) -> Option<i64> {
-        self.0
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(token)
-            .copied()
+    /// An empty cache whose entries live `ttl`.
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            map: RwLock::new(HashMap::new()),
+            ttl,
+        }
     }
 
-    /// Remembers `token` → `project`.
-    pub fn insert(&self, token: &str, project: i64) {
-        let mut m = self.0.write().unwrap_or_else(|p| p.into_inner());
+    /// The fresh value of `k`, if any.
+    pub fn get<Q>(&self, k: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let m = self.map.read().unwrap_or_else(|p| p.into_inner());
+        m.get(k)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Remembers `k` → `v`.
+    pub fn insert(&self, k: K, v: V) {
+        let mut m = self.map.write().unwrap_or_else(|p| p.into_inner());
         if m.len() >= Self::MAX_ENTRIES {
-            m.clear();
+            m.retain(|_, (at, _)| at.elapsed() < self.ttl);
+            if m.len() >= Self::MAX_ENTRIES {
+                m.clear();
+            }
         }
-        m.insert(token.to_owned(), project);
+        m.insert(k, (Instant::now(), v));
     }
 }

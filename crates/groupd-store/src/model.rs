@@ -98,12 +98,20 @@ pub struct Group {
     pub index: i64,
     /// Key.
     pub key: String,
-    /// Current properties, in stored order.
-    pub properties: Map<String, Value>,
+    /// Current properties as stored JSON object text (key order kept). Kept as text so list
+    /// pages are written out without parsing and re-serialising every property.
+    pub properties_json: String,
     /// Earliest known time of the group.
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+}
+
+impl Group {
+    /// The properties, parsed.
+    pub fn properties(&self) -> Map<String, Value> {
+        serde_json::from_str(&self.properties_json).unwrap_or_default()
+    }
 }
 
 /// Parameters of a group list page.

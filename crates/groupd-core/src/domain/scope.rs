@@ -9,8 +9,6 @@ pub enum Scope {
     GroupWrite,
     /// `activity_log:read`
     ActivityLogRead,
-    /// `activity_log:write`
-    ActivityLogWrite,
     /// `query:read`
     QueryRead,
     /// `project:read`
@@ -29,11 +27,10 @@ pub enum Scope {
 pub struct UnknownScope(pub String);
 
 impl Scope {
-    const ALL: [Scope; 8] = [
+    const ALL: [Scope; 7] = [
         Scope::GroupRead,
         Scope::GroupWrite,
         Scope::ActivityLogRead,
-        Scope::ActivityLogWrite,
         Scope::QueryRead,
         Scope::ProjectRead,
         Scope::ProjectWrite,
@@ -46,7 +43,6 @@ impl Scope {
             Scope::GroupRead => "group:read",
             Scope::GroupWrite => "group:write",
             Scope::ActivityLogRead => "activity_log:read",
-            Scope::ActivityLogWrite => "activity_log:write",
             Scope::QueryRead => "query:read",
             Scope::ProjectRead => "project:read",
             Scope::ProjectWrite => "project:write",
@@ -66,7 +62,6 @@ impl Scope {
     fn implied_by(self) -> Option<Scope> {
         match self {
             Scope::GroupRead => Some(Scope::GroupWrite),
-            Scope::ActivityLogRead => Some(Scope::ActivityLogWrite),
             Scope::ProjectRead => Some(Scope::ProjectWrite),
             _ => None,
         }

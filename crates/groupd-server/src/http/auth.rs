@@ -91,22 +91,38 @@ impl FromRequest<AppState> for Api {
         let path_params = RawPathParams::from_request_parts(&mut parts, state)
             .await
             .ok();
-        let project_param = path_params.as_ref().and_then(|p| {
-            p.iter()
+        let route_has_project = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .is_some_and(|m| m.as_str().contains("{project_id}"));
+        let project_param = match &path_params {
+            Some(p) => p
+                .iter()
                 .find(|(name, _)| *name == "project_id")
-                .map(|(_, v)| v.to_owned())
-        });
+                .map(|(_, v)| v.to_owned()),
+            // Some segment is not UTF-8 once decoded: read the project's own segment directly.
+            None if route_has_project => Some(project_segment(&parts)),
+            None => None,
+        };
         let info = RequestInfo::read(parts, body, state.config.max_rest_body_bytes).await?;
 
         // 1. Credentials.
         let body_json = info.body_for_auth();
         let (plaintext, place) = find_key(&info.headers, &body_json, &info.query)
             .ok_or_else(ApiError::not_authenticated)?;
-        let key = state
-            .store
-            .api_key_by_digest(&SecretDigest::of(&plaintext))
-            .await?
-            .ok_or_else(|| ApiError::authentication_failed(place))?;
+        let digest = SecretDigest::of(&plaintext);
+        let key = match state.keys.get(&digest.0) {
+            Some(k) => k,
+            None => {
+                let k = state
+                    .store
+                    .api_key_by_digest(&digest)
+                    .await?
+                    .ok_or_else(|| ApiError::authentication_failed(place))?;
+                state.keys.insert(digest.0, k.clone());
+                k
+            }
+        };
 
         // 2. Project.
         let project = match project_param {
@@ -126,6 +142,34 @@ impl FromRequest<AppState> for Api {
 
 use axum::extract::FromRequestParts;
 
+/// The decoded `:project_id` segment of the request's path (`""` when it is not UTF-8, which
+/// names no project), for when the router could not decode every path parameter.
+fn project_segment(parts: &axum::http::request::Parts) -> String {
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| parts.uri.path().to_owned(), |o| o.0.path().to_owned());
+    let raw = path.split('/').nth(3).unwrap_or("");
+    percent_decode(raw).unwrap_or_default()
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// `:project_id` → a project the key may access: an integer id or `@current` (the lowest id the
 /// key can access).
 async fn resolve_project(state: &AppState, key: &ApiKey, param: &str) -> ApiResult<Project> {
@@ -138,11 +182,18 @@ async fn resolve_project(state: &AppState, key: &ApiKey, param: &str) -> ApiResu
             .ok_or_else(not_found);
     }
     let id: i64 = param.parse().map_err(|_| not_found())?;
-    let project = state
-        .store
-        .get_project(groupd_core::ProjectId(id))
-        .await?
-        .ok_or_else(not_found)?;
+    let project = match state.projects.get(&id) {
+        Some(p) => p,
+        None => {
+            let p = state
+                .store
+                .get_project(groupd_core::ProjectId(id))
+                .await?
+                .ok_or_else(not_found)?;
+            state.projects.insert(id, p.clone());
+            p
+        }
+    };
     if !key.may_access(project.id) {
         return Err(ApiError::permission_denied(format!(
             "API key does not have access to the requested project: ID {}.",

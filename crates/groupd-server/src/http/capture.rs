@@ -14,10 +14,9 @@ use groupd_core::{
     ProjectId,
     capture::{CaptureError, RawCapture, decode, is_beacon, parse_request},
 };
-use http_body_util::BodyExt;
 use serde_json::json;
 
-use super::{error::ApiError, routes::route};
+use super::{error::ApiError, request::read_bounded, routes::route};
 use crate::state::AppState;
 
 /// The capture paths, each also with a trailing slash.
@@ -91,37 +90,6 @@ fn capture_error(e: CaptureError) -> ApiError {
     )
 }
 
-/// Reads at most `limit` bytes of body. Beyond it, reads and discards up to another `limit` so
-/// the client gets to read the 413 instead of a reset connection.
-async fn read_bounded(mut body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let mut buf = Vec::new();
-    let mut over = 0usize;
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return Err(ApiError::validation(
-                "invalid_payload",
-                "The request body could not be read.",
-                None,
-            ));
-        };
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        if over > 0 || buf.len() + data.len() > limit {
-            over += data.len();
-            if over > limit {
-                break;
-            }
-            continue;
-        }
-        buf.extend_from_slice(&data);
-    }
-    if over > 0 {
-        return Err(capture_error(CaptureError::body_too_large(limit)));
-    }
-    Ok(buf)
-}
-
 async fn handle(
     state: &AppState,
     method: &Method,
@@ -134,7 +102,15 @@ async fn handle(
     let body = if method == Method::GET {
         Vec::new()
     } else {
-        read_bounded(body, state.config.max_capture_body_bytes).await?
+        read_bounded(body, state.config.max_capture_body_bytes)
+            .await
+            .map_err(|e| {
+                e.unwrap_or_else(|| {
+                    capture_error(CaptureError::body_too_large(
+                        state.config.max_capture_body_bytes,
+                    ))
+                })
+            })?
     };
     let header_str = |name| {
         headers
@@ -186,6 +162,6 @@ async fn project_for_token(state: &AppState, token: &str) -> Result<i64, ApiErro
         .project_by_token(token)
         .await?
         .ok_or_else(|| capture_error(CaptureError::InvalidApiKey))?;
-    state.tokens.insert(token, project.id);
+    state.tokens.insert(token.to_owned(), project.id);
     Ok(project.id)
 }

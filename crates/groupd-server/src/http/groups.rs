@@ -4,7 +4,7 @@ use groupd_core::{
     GroupKey, GroupTypeIndex, ProjectId, Scope, cursor::Cursor, merge::PropOp, time_fmt::format_us,
 };
 use groupd_store::{ActivityEntry, Group, GroupListQuery};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value, json, value::RawValue};
 
 use super::{
     auth::Api,
@@ -31,14 +31,36 @@ pub fn router() -> Router<AppState> {
         .merge(route("/groups/property_values", get(property_values)))
 }
 
-/// The group object of every response.
+/// The group object of every response: properties go out as stored text, unparsed.
+#[derive(serde::Serialize)]
+pub struct GroupOut<'a> {
+    group_type_index: i64,
+    group_key: &'a str,
+    group_properties: &'a RawValue,
+    created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notebook: Option<()>,
+}
+
+impl<'a> GroupOut<'a> {
+    /// The wire form of `g`.
+    pub fn new(g: &'a Group) -> Self {
+        // Stored text is always a JSON object; fall back to `{}` rather than fail a read.
+        let props: &RawValue = serde_json::from_str(&g.properties_json)
+            .unwrap_or_else(|_| serde_json::from_str("{}").expect("valid JSON"));
+        Self {
+            group_type_index: g.index,
+            group_key: &g.key,
+            group_properties: props,
+            created_at: format_us(g.created_at),
+            notebook: None,
+        }
+    }
+}
+
+/// The group object as a JSON value.
 pub fn group_json(g: &Group) -> Value {
-    json!({
-        "group_type_index": g.index,
-        "group_key": g.key,
-        "group_properties": g.properties,
-        "created_at": format_us(g.created_at),
-    })
+    serde_json::to_value(GroupOut::new(g)).unwrap_or(Value::Null)
 }
 
 const LIST_INDEX_REQUIRED: &str = "You must pass ?group_type_index= in this URL. To get a list of valid group types, call /api/:project_id/groups_types/.";
@@ -50,7 +72,7 @@ const LIST_INDEX_REQUIRED: &str = "You must pass ?group_type_index= in this URL.
            ("group_key" = Option<String>, Query), ("cursor" = Option<String>, Query),
            ("limit" = Option<u32>, Query, description = "1–1000, default 100 (groupd extension)")),
     responses((status = 200, description = "A page of groups"), (status = 400, body = super::error::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<axum::response::Response> {
     api.require(Scope::GroupRead)?;
     let req = &api.req;
     let index = match req.non_empty_param("group_type_index") {
@@ -114,11 +136,23 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Val
         }
         _ => Value::Null,
     };
-    Ok(Json(json!({
-        "next": next,
-        "previous": null,
-        "results": rows.iter().map(group_json).collect::<Vec<_>>(),
-    })))
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        next: Value,
+        previous: Option<()>,
+        results: Vec<GroupOut<'a>>,
+    }
+    let body = serde_json::to_vec(&Page {
+        next,
+        previous: None,
+        results: rows.iter().map(GroupOut::new).collect(),
+    })
+    .map_err(ApiError::internal)?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// POST /groups/ — create a group.
@@ -190,12 +224,17 @@ async fn addressed_group(state: &AppState, api: &Api, key_params: &[&str]) -> Ap
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups/find", tag = "groups",
     params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
     responses((status = 200, description = "The group"), (status = 404, body = super::error::ErrorBody)))]
-pub async fn find(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
+pub async fn find(State(state): State<AppState>, api: Api) -> ApiResult<axum::response::Response> {
     api.require(Scope::GroupRead)?;
     let group = addressed_group(&state, &api, &["group_key"]).await?;
-    let mut v = group_json(&group);
-    v["notebook"] = Value::Null;
-    Ok(Json(v))
+    let mut out = GroupOut::new(&group);
+    out.notebook = Some(());
+    let body = serde_json::to_vec(&out).map_err(ApiError::internal)?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// POST /groups/update_property — set one property.
@@ -243,7 +282,7 @@ pub async fn delete_property(State(state): State<AppState>, api: Api) -> ApiResu
             "This field is required and must be a string (the property name to delete).",
         ));
     };
-    if !group.properties.contains_key(property) {
+    if !group.properties().contains_key(property) {
         return Err(ApiError::invalid(
             "$unset",
             format!("Property '{property}' does not exist on this group."),

@@ -67,9 +67,15 @@ pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl I
 /// GET /api/projects/:project_id/ — one project.
 #[utoipa::path(get, path = "/api/projects/{project_id}/", tag = "projects",
     params(("project_id" = String, Path)), responses((status = 200, description = "The project"), (status = 404, body = super::error::ErrorBody)))]
-pub async fn retrieve(api: Api) -> ApiResult<Json<Value>> {
+pub async fn retrieve(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
     api.require(Scope::ProjectRead)?;
-    Ok(Json(project_json(api.project())))
+    // Read afresh: the access check may have used a cached copy, a rename must show at once.
+    let p = state
+        .store
+        .get_project(ProjectId(api.project().id))
+        .await?
+        .ok_or_else(|| ApiError::not_found_with("Project not found."))?;
+    Ok(Json(project_json(&p)))
 }
 
 /// PATCH /api/projects/:project_id/ — rename.
@@ -80,7 +86,12 @@ pub async fn update(State(state): State<AppState>, api: Api) -> ApiResult<Json<V
     let body = fields::object(api.req.json_body()?)?;
     let project = api.project();
     let name = match optional_string(&body, "name", NAME_MAX)? {
-        None => return Ok(Json(project_json(project))),
+        None => {
+            let p = state.store.get_project(ProjectId(project.id)).await?;
+            return p
+                .map(|p| Json(project_json(&p)))
+                .ok_or_else(|| ApiError::not_found_with("Project not found."));
+        }
         Some(None) => {
             return Err(ApiError::validation(
                 "null",

@@ -4,9 +4,42 @@ use axum::{
     body::{Body, Bytes},
     http::{HeaderMap, Uri, header, request::Parts},
 };
+use http_body_util::BodyExt;
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, ApiResult};
+
+/// Reads at most `limit` bytes of body. Beyond it, reads and discards up to another `limit` so
+/// the client gets to read the 413 instead of a reset connection; `Err(None)` = too large.
+pub async fn read_bounded(mut body: Body, limit: usize) -> Result<Vec<u8>, Option<ApiError>> {
+    let mut buf = Vec::new();
+    let mut over = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(Some(ApiError::validation(
+                "invalid_input",
+                "The request body could not be read.",
+                None,
+            )));
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if over > 0 || buf.len() + data.len() > limit {
+            over += data.len();
+            if over > limit {
+                break;
+            }
+            continue;
+        }
+        buf.extend_from_slice(&data);
+    }
+    if over > 0 {
+        // Too large: the caller answers 413 in its own words.
+        return Err(None);
+    }
+    Ok(buf)
+}
 
 /// The parts of a request a REST handler reads.
 pub struct RequestInfo {
@@ -23,9 +56,9 @@ pub struct RequestInfo {
 impl RequestInfo {
     /// Reads the request's body up to `limit` bytes (413 beyond).
     pub async fn read(parts: Parts, body: Body, limit: usize) -> ApiResult<Self> {
-        let body = axum::body::to_bytes(body, limit)
-            .await
-            .map_err(|_| ApiError::payload_too_large("The request body", limit))?;
+        let body = Bytes::from(read_bounded(body, limit).await.map_err(|e| {
+            e.unwrap_or_else(|| ApiError::payload_too_large("The request body", limit))
+        })?);
         let query = parts
             .uri
             .query()

@@ -159,12 +159,11 @@ const GROUP_TYPE_COLS: &str =
     "group_type_index, group_type, name_singular, name_plural, default_columns, created_at";
 
 fn group_from_row(r: &Row) -> rusqlite::Result<Group> {
-    let props: String = r.get(3)?;
     Ok(Group {
         id: r.get(0)?,
         index: r.get(1)?,
         key: r.get(2)?,
-        properties: serde_json::from_str(&props).unwrap_or_default(),
+        properties_json: r.get(3)?,
         created_at: r.get(4)?,
         updated_at: r.get(5)?,
     })
@@ -573,6 +572,7 @@ impl Store for SqliteStore {
                     .into_iter()
                     .filter_map(|(k, v)| merge::apply(&mut props, &mut meta, &k, PropOp::Set(v), now_us))
                     .collect();
+                let props_json = to_json_text(&props)?;
                 let inserted = c
                     .prepare_cached(
                         "INSERT INTO groups (project_id, group_type_index, group_key, properties, props_meta, created_at, updated_at)
@@ -582,7 +582,7 @@ impl Store for SqliteStore {
                         project.0,
                         index.0,
                         key.as_str(),
-                        to_json_text(&props)?,
+                        props_json,
                         to_json_text(&meta)?,
                         now_us
                     ]);
@@ -599,7 +599,7 @@ impl Store for SqliteStore {
                     id,
                     index: index.0,
                     key: key.into_string(),
-                    properties: props,
+                    properties_json: props_json,
                     created_at: now_us,
                     updated_at: now_us,
                 })
@@ -646,10 +646,11 @@ impl Store for SqliteStore {
                 if change.is_some() {
                     updated_at = now_us;
                 }
+                let props_json = to_json_text(&props)?;
                 c.prepare_cached(
                     "UPDATE groups SET properties = ?2, props_meta = ?3, updated_at = ?4 WHERE id = ?1",
                 )?
-                .execute(params![id, to_json_text(&props)?, to_json_text(&meta)?, updated_at])?;
+                .execute(params![id, props_json, to_json_text(&meta)?, updated_at])?;
                 if let Some(ch) = change {
                     let (activity, action) = match (&ch.before, &ch.after) {
                         (None, _) => ("create_property", "created"),
@@ -663,7 +664,7 @@ impl Store for SqliteStore {
                     id,
                     index: index.0,
                     key: key.into_string(),
-                    properties: props,
+                    properties_json: props_json,
                     created_at,
                     updated_at,
                 })

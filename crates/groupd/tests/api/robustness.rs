@@ -1038,7 +1038,6 @@ fn query_strings_with_invalid_percent_encoding_are_4xx_or_harmless() {
 }
 
 #[test]
-#[ignore = "server bug: RawPathParams fails on an undecodable :project_id, auth.rs leaves the project unset and handlers panic (500)"]
 fn invalid_utf8_in_the_project_segment_is_404() {
     let (app, lines) = seeded();
     for path in [
