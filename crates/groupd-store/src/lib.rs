@@ -10,6 +10,7 @@
 
 mod error;
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
 
 #[cfg(any(test, feature = "testsuite"))]
@@ -156,14 +157,20 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
-/// Opens the store a database URL names (`sqlite://path`, `sqlite:///abs/path`), migrating it.
+/// Opens the store a database URL names (`sqlite://path`, `sqlite:///abs/path`,
+/// `postgres://…` or `postgresql://…`), migrating it. A PostgreSQL database the server lacks is
+/// created.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let store = sqlite::SqliteStore::open(path).await?;
         return Ok(Arc::new(store));
     }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = postgres::PgStore::open(url).await?;
+        return Ok(Arc::new(store));
+    }
     Err(StoreError::Config(format!(
-        "unsupported database URL (expected sqlite://PATH): {}",
+        "unsupported database URL (expected sqlite://PATH or postgres://USER@HOST:PORT/DB): {}",
         redact_url(url)
     )))
 }

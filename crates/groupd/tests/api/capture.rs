@@ -47,21 +47,9 @@ fn post_json(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
     post(app, path, "application/json", body.to_string())
 }
 
-/// Events stored for `project`, read straight from the SQLite file: (event, group_keys, uuid).
+/// Events stored for `project`, read from the database: (event, group_keys, uuid).
 fn stored_events(app: &TestApp, project: i64) -> Vec<(String, Vec<String>, String)> {
-    let path = app.db.url.strip_prefix("sqlite://").unwrap();
-    let conn = rusqlite::Connection::open(path).unwrap();
-    let mut st = conn
-        .prepare("SELECT event, group_keys, uuid FROM events WHERE project_id = ?1 ORDER BY timestamp, rowid")
-        .unwrap();
-    st.query_map([project], |r| {
-        let keys: String = r.get(1)?;
-        let uuid: Vec<u8> = r.get(2)?;
-        Ok((r.get(0)?, serde_json::from_str(&keys).unwrap(), uuid::Uuid::from_slice(&uuid).unwrap().to_string()))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
+    app.db.stored_events(Some(project))
 }
 
 fn find(app: &TestApp, project: i64, index: i64, key: &str) -> (u16, Value) {

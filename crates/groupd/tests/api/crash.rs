@@ -65,14 +65,7 @@ fn sigkill_mid_stream_loses_no_acknowledged_event() {
     let TestApp { db, server, .. } = app;
     drop(server);
     let _restarted = TestServer::start(&db, &[]);
-    let path = db.url.strip_prefix("sqlite://").unwrap();
-    let conn = rusqlite::Connection::open(path).unwrap();
-    let mut st = conn.prepare("SELECT uuid FROM events").unwrap();
-    let stored: HashSet<String> = st
-        .query_map([], |r| r.get::<_, Vec<u8>>(0))
-        .unwrap()
-        .map(|b| uuid::Uuid::from_slice(&b.unwrap()).unwrap().to_string())
-        .collect();
+    let stored: HashSet<String> = db.stored_events(None).into_iter().map(|e| e.2).collect();
     eprintln!(
         "acknowledged {} events, {} stored after the restart",
         acked.len(),

@@ -1,0 +1,55 @@
+//! tokio-postgres errors stop here. SQLSTATE decides: a unique violation becomes the neutral
+//! conflict error of the operation (the caller names it), `57014 query_canceled` a query timeout,
+//! deadlocks and serialization failures are retried by the caller, the rest is `Internal`.
+use tokio_postgres::error::SqlState;
+
+use crate::StoreError;
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StoreError::Internal(anyhow::Error::new(e).context("postgres"))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Internal(anyhow::Error::new(e).context("postgres pool"))
+    }
+}
+
+/// The SQLSTATE of a database error, if it is one.
+pub(super) fn sql_state(e: &tokio_postgres::Error) -> Option<&SqlState> {
+    e.code()
+}
+
+/// True when `e` is a UNIQUE / PRIMARY KEY violation.
+pub(super) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
+    sql_state(e) == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+/// True when a transaction that failed with `e` may simply be run again: a deadlock the server
+/// broke, or a serialization failure.
+pub(super) fn is_retryable(e: &StoreError) -> bool {
+    let StoreError::Internal(any) = e else {
+        return false;
+    };
+    any.downcast_ref::<tokio_postgres::Error>()
+        .and_then(sql_state)
+        .is_some_and(|s| {
+            *s == SqlState::T_R_DEADLOCK_DETECTED || *s == SqlState::T_R_SERIALIZATION_FAILURE
+        })
+}
+
+/// Maps an error raised while running a translated HogQL query: a cancelled statement is a
+/// timeout, any other error the server reports about the statement is the query's own
+/// (`QueryFailed`), a broken connection is `Internal`.
+pub(super) fn query_error(e: tokio_postgres::Error) -> StoreError {
+    match sql_state(&e) {
+        Some(s) if *s == SqlState::QUERY_CANCELED => StoreError::QueryTimeout,
+        Some(_) => StoreError::QueryFailed(
+            e.as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
+        ),
+        None => e.into(),
+    }
+}
