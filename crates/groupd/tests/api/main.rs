@@ -8,3 +8,4 @@ mod auth;
 mod group_types;
 mod projects;
 mod robustness;
+mod multi_process;
