@@ -39,9 +39,11 @@ impl Cursor {
         let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         let key = v.get("k")?.as_str()?.to_owned();
         let c = v.get("c")?;
-        let c = c
-            .as_i64()
-            .or_else(|| c.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e18).map(|f| f as i64))?;
+        let c = c.as_i64().or_else(|| {
+            c.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e18)
+                .map(|f| f as i64)
+        })?;
         let created_at_us = if (0..MILLIS_BELOW).contains(&c) {
             c.checked_mul(1000)?
         } else {
@@ -83,9 +85,18 @@ mod tests {
     #[test]
     fn encodes_like_python() {
         // base64.urlsafe_b64encode(json.dumps({"c": 1777680000000000, "k": "acme"}).encode())
-        let c = Cursor { created_at_us: 1_777_680_000_000_000, key: "acme".into() };
-        assert_eq!(c.encode(), URL_SAFE.encode(r#"{"c": 1777680000000000, "k": "acme"}"#));
-        let c = Cursor { created_at_us: 1, key: "é😀\"".into() };
+        let c = Cursor {
+            created_at_us: 1_777_680_000_000_000,
+            key: "acme".into(),
+        };
+        assert_eq!(
+            c.encode(),
+            URL_SAFE.encode(r#"{"c": 1777680000000000, "k": "acme"}"#)
+        );
+        let c = Cursor {
+            created_at_us: 1,
+            key: "é😀\"".into(),
+        };
         assert_eq!(
             String::from_utf8(URL_SAFE.decode(c.encode()).unwrap()).unwrap(),
             r#"{"c": 1, "k": "\u00e9\ud83d\ude00\""}"#
@@ -95,7 +106,10 @@ mod tests {
     #[test]
     fn small_values_are_milliseconds() {
         let s = URL_SAFE.encode(r#"{"c": 1777680000000, "k": "a"}"#);
-        assert_eq!(Cursor::decode(&s).unwrap().created_at_us, 1_777_680_000_000_000);
+        assert_eq!(
+            Cursor::decode(&s).unwrap().created_at_us,
+            1_777_680_000_000_000
+        );
     }
 
     #[test]
@@ -103,7 +117,10 @@ mod tests {
         assert_eq!(Cursor::decode("not base64!"), None);
         assert_eq!(Cursor::decode(&URL_SAFE.encode("[1]")), None);
         assert_eq!(Cursor::decode(&URL_SAFE.encode(r#"{"c": 5}"#)), None);
-        assert_eq!(Cursor::decode(&URL_SAFE.encode(r#"{"c": "x", "k": "a"}"#)), None);
+        assert_eq!(
+            Cursor::decode(&URL_SAFE.encode(r#"{"c": "x", "k": "a"}"#)),
+            None
+        );
     }
 
     proptest! {

@@ -32,11 +32,20 @@ impl TypeMap {
         let by_name = st
             .query_map([project], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        Ok(Self { by_name, max: i64::from(max) })
+        Ok(Self {
+            by_name,
+            max: i64::from(max),
+        })
     }
 
     /// The type's index, creating the type when there is room; `None` when the project is full.
-    fn resolve(&mut self, c: &Connection, project: i64, name: &str, now: i64) -> StoreResult<Option<i64>> {
+    fn resolve(
+        &mut self,
+        c: &Connection,
+        project: i64,
+        name: &str,
+        now: i64,
+    ) -> StoreResult<Option<i64>> {
         if let Some(i) = self.by_name.get(name) {
             return Ok(Some(*i));
         }
@@ -148,14 +157,26 @@ fn limit_warning(group_type: &str, ev: &CaptureEvent, max: u32) -> (&'static str
 
 /// Creates the group if needed and applies `$group_set_once`, `$group_set`, `$group_unset` at
 /// event time `t` through the merge rules; `created_at` becomes the earliest time seen.
-fn apply_identify(c: &Connection, project: i64, index: i64, gi: &GroupIdentify, t: i64, now: i64) -> StoreResult<()> {
+fn apply_identify(
+    c: &Connection,
+    project: i64,
+    index: i64,
+    gi: &GroupIdentify,
+    t: i64,
+    now: i64,
+) -> StoreResult<()> {
     let row = c
         .prepare_cached(
             "SELECT id, properties, props_meta, created_at FROM groups
              WHERE project_id = ?1 AND group_type_index = ?2 AND group_key = ?3",
         )?
         .query_row(params![project, index, gi.group_key], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
         })
         .optional()?;
     let (id, mut props, mut meta, created_at, is_new) = match row {
@@ -172,15 +193,26 @@ fn apply_identify(c: &Connection, project: i64, index: i64, gi: &GroupIdentify, 
                  VALUES (?1, ?2, ?3, '{}', '{}', ?4, ?5)",
             )?
             .execute(params![project, index, gi.group_key, t, now])?;
-            (c.last_insert_rowid(), Map::new(), PropMetaMap::new(), t, true)
+            (
+                c.last_insert_rowid(),
+                Map::new(),
+                PropMetaMap::new(),
+                t,
+                true,
+            )
         }
     };
     let ops = gi
         .set_once
         .iter()
         .map(|(k, v)| (k.as_str(), PropOp::SetOnce(v.clone())))
-        .chain(gi.set.iter().map(|(k, v)| (k.as_str(), PropOp::Set(v.clone()))))
+        .chain(
+            gi.set
+                .iter()
+                .map(|(k, v)| (k.as_str(), PropOp::Set(v.clone()))),
+        )
         .chain(gi.unset.iter().map(|k| (k.as_str(), PropOp::Unset)));
+    let old = (!is_new).then(|| props.clone());
     let mut changed = false;
     for (k, op) in ops {
         if let Some(ch) = merge::apply(&mut props, &mut meta, k, op, t) {
@@ -196,10 +228,30 @@ fn apply_identify(c: &Connection, project: i64, index: i64, gi: &GroupIdentify, 
         }
     }
     let created_at = created_at.min(t);
+    let props_json = to_json_text(&props)?;
+    if is_new || changed {
+        super::index::reindex(
+            c,
+            project,
+            index,
+            id,
+            &gi.group_key,
+            old.as_ref(),
+            &props,
+            &props_json,
+        )?;
+    }
     c.prepare_cached(
         "UPDATE groups SET properties = ?2, props_meta = ?3, created_at = ?4,
            updated_at = CASE WHEN ?5 THEN ?6 ELSE updated_at END WHERE id = ?1",
     )?
-    .execute(params![id, to_json_text(&props)?, to_json_text(&meta)?, created_at, changed, now])?;
+    .execute(params![
+        id,
+        props_json,
+        to_json_text(&meta)?,
+        created_at,
+        changed,
+        now
+    ])?;
     Ok(())
 }

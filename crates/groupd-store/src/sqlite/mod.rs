@@ -1,6 +1,7 @@
 //! Embedded SQLite backend: one file in WAL mode, one writer thread with group commit
 //! ([`writer`]), a small pool of read connections ([`pool`]), versioned migrations.
 mod error;
+mod index;
 mod ingest;
 mod pool;
 mod query;
@@ -10,7 +11,8 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use groupd_core::{
-    Actor, capture::CaptureEvent, GroupKey, GroupTypeIndex, PROJECT_TOKEN_PREFIX, ProjectId, ScopeSet, SecretDigest,
+    Actor, GroupKey, GroupTypeIndex, PROJECT_TOKEN_PREFIX, ProjectId, ScopeSet, SecretDigest,
+    capture::CaptureEvent,
     generate_secret,
     merge::{self, PropMetaMap, PropOp},
 };
@@ -18,8 +20,9 @@ use rusqlite::{Connection, OptionalExtension, Row, functions::FunctionFlags, par
 use serde_json::{Map, Value, json};
 
 use crate::{
-    ActivityEntry, ApiKey, Group, IngestSummary, IngestionWarning, GroupListQuery, GroupType, GroupTypeMetadataUpdate, NewApiKey,
-    NewGroupType, Project, PropertyCount, Store, StoreError, StoreResult, ValueCount,
+    ActivityEntry, ApiKey, Group, GroupListQuery, GroupType, GroupTypeMetadataUpdate,
+    IngestSummary, IngestionWarning, NewApiKey, NewGroupType, Project, PropertyCount, Store,
+    StoreError, StoreResult, ValueCount,
 };
 use error::is_unique_violation;
 use pool::ReadPool;
@@ -29,9 +32,12 @@ use writer::Writer;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_events.sql"),
+    include_str!("migrations/0003_group_indexes.sql"),
 ];
 const READERS: usize = 4;
 const WRITE_QUEUE: usize = 8192;
+/// Most trigram candidates a search reads by id before walking the list order instead.
+const FTS_CANDIDATES_MAX: i64 = 2000;
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -50,9 +56,8 @@ impl SqliteStore {
 
     fn open_blocking(path: &Path) -> StoreResult<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Config(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
         }
         let write = connect(path)?;
         migrate(&write)?;
@@ -73,11 +78,13 @@ impl SqliteStore {
 
 fn connect(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open(path).map_err(|e| {
-        StoreError::Config(format!("cannot open SQLite database {}: {e}", path.display()))
+        StoreError::Config(format!(
+            "cannot open SQLite database {}: {e}",
+            path.display()
+        ))
     })?;
     conn.busy_timeout(Duration::from_secs(10))?;
-    let mode: String =
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Config(format!(
             "SQLite refused WAL mode (got {mode})"
@@ -91,11 +98,7 @@ fn connect(path: &Path) -> StoreResult<Connection> {
         "groupd_lower",
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            Ok(ctx
-                .get::<Option<String>>(0)?
-                .map(|s| s.to_lowercase()))
-        },
+        |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|s| s.to_lowercase())),
     )?;
     Ok(conn)
 }
@@ -188,7 +191,12 @@ fn group_type(conn: &Connection, project: i64, index: i64) -> StoreResult<Option
         .optional()?)
 }
 
-fn find_group(conn: &Connection, project: i64, index: i64, key: &str) -> StoreResult<Option<Group>> {
+fn find_group(
+    conn: &Connection,
+    project: i64,
+    index: i64,
+    key: &str,
+) -> StoreResult<Option<Group>> {
     Ok(conn
         .prepare_cached(&format!(
             "SELECT {GROUP_COLS} FROM groups WHERE project_id = ?1 AND group_type_index = ?2 AND group_key = ?3"
@@ -248,7 +256,12 @@ impl Store for SqliteStore {
             .map(|_| ())
     }
 
-    async fn create_project(&self, name: &str, api_token: Option<&str>, now_us: i64) -> StoreResult<Project> {
+    async fn create_project(
+        &self,
+        name: &str,
+        api_token: Option<&str>,
+        now_us: i64,
+    ) -> StoreResult<Project> {
         let name = name.to_owned();
         let token = api_token.map_or_else(|| generate_secret(PROJECT_TOKEN_PREFIX), str::to_owned);
         self.writer
@@ -259,7 +272,9 @@ impl Store for SqliteStore {
                     )?
                     .execute(params![name, token, now_us]);
                 match inserted {
-                    Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict("api_token")),
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(StoreError::Conflict("api_token"));
+                    }
                     other => other?,
                 };
                 Ok(Project {
@@ -286,9 +301,11 @@ impl Store for SqliteStore {
     async fn get_project(&self, id: ProjectId) -> StoreResult<Option<Project>> {
         self.readers
             .read(move |c| {
-                Ok(c.prepare_cached(&format!("SELECT {PROJECT_COLS} FROM projects WHERE id = ?1"))?
-                    .query_row([id.0], project_from_row)
-                    .optional()?)
+                Ok(c.prepare_cached(&format!(
+                    "SELECT {PROJECT_COLS} FROM projects WHERE id = ?1"
+                ))?
+                .query_row([id.0], project_from_row)
+                .optional()?)
             })
             .await
     }
@@ -299,9 +316,11 @@ impl Store for SqliteStore {
             .write(move |c| {
                 c.prepare_cached("UPDATE projects SET name = ?2 WHERE id = ?1")?
                     .execute(params![id.0, name])?;
-                Ok(c.prepare_cached(&format!("SELECT {PROJECT_COLS} FROM projects WHERE id = ?1"))?
-                    .query_row([id.0], project_from_row)
-                    .optional()?)
+                Ok(c.prepare_cached(&format!(
+                    "SELECT {PROJECT_COLS} FROM projects WHERE id = ?1"
+                ))?
+                .query_row([id.0], project_from_row)
+                .optional()?)
             })
             .await
     }
@@ -399,9 +418,7 @@ impl Store for SqliteStore {
     }
 
     async fn list_group_types(&self, project: ProjectId) -> StoreResult<Vec<GroupType>> {
-        self.readers
-            .read(move |c| group_types(c, project.0))
-            .await
+        self.readers.read(move |c| group_types(c, project.0)).await
     }
 
     async fn create_group_type(
@@ -481,22 +498,31 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn delete_group_type(&self, project: ProjectId, index: GroupTypeIndex) -> StoreResult<()> {
+    async fn delete_group_type(
+        &self,
+        project: ProjectId,
+        index: GroupTypeIndex,
+    ) -> StoreResult<()> {
         self.writer
             .write(move |c| {
                 let n = c
-                    .prepare_cached("DELETE FROM group_types WHERE project_id = ?1 AND group_type_index = ?2")?
+                    .prepare_cached(
+                        "DELETE FROM group_types WHERE project_id = ?1 AND group_type_index = ?2",
+                    )?
                     .execute(params![project.0, index.0])?;
                 if n == 0 {
                     return Err(StoreError::NotFound);
                 }
+                index::drop_type(c, project.0, index.0)?;
                 c.prepare_cached(
                     "DELETE FROM group_activity WHERE group_id IN
                        (SELECT id FROM groups WHERE project_id = ?1 AND group_type_index = ?2)",
                 )?
                 .execute(params![project.0, index.0])?;
-                c.prepare_cached("DELETE FROM groups WHERE project_id = ?1 AND group_type_index = ?2")?
-                    .execute(params![project.0, index.0])?;
+                c.prepare_cached(
+                    "DELETE FROM groups WHERE project_id = ?1 AND group_type_index = ?2",
+                )?
+                .execute(params![project.0, index.0])?;
                 Ok(())
             })
             .await
@@ -505,10 +531,27 @@ impl Store for SqliteStore {
     async fn list_groups(&self, project: ProjectId, q: GroupListQuery) -> StoreResult<Vec<Group>> {
         self.readers
             .read(move |c| {
+                // A selective search (few trigram candidates) reads only its candidates; a
+                // common one walks the list order, where matches come quickly.
+                let fts = q.search.as_deref().and_then(index::fts_query);
+                let use_fts = match &fts {
+                    Some(f) => {
+                        let n: i64 = c
+                            .prepare_cached(
+                                "SELECT count(*) FROM (SELECT rowid FROM groups_fts WHERE groups_fts MATCH ?1 LIMIT ?2)",
+                            )?
+                            .query_row(params![f, FTS_CANDIDATES_MAX + 1], |r| r.get(0))?;
+                        n <= FTS_CANDIDATES_MAX
+                    }
+                    None => false,
+                };
                 // Fixed fragments only; every value is a bound parameter.
                 let mut sql = format!(
                     "SELECT {GROUP_COLS} FROM groups WHERE project_id = ?1 AND group_type_index = ?2"
                 );
+                if use_fts {
+                    sql.push_str(" AND id IN (SELECT rowid FROM groups_fts WHERE groups_fts MATCH ?8)");
+                }
                 if q.search.is_some() {
                     sql.push_str(
                         " AND (instr(groupd_lower(properties), ?3) > 0 OR groupd_lower(group_key) = ?3)",
@@ -523,19 +566,21 @@ impl Store for SqliteStore {
                 sql.push_str(" ORDER BY created_at DESC, group_key DESC LIMIT ?7");
                 let (after_c, after_k) = q.after.unzip();
                 let mut st = c.prepare_cached(&sql)?;
-                let rows = st.query_map(
-                    params![
-                        project.0,
-                        q.index,
-                        q.search,
-                        q.key_contains,
-                        after_c,
-                        after_k,
-                        i64::try_from(q.limit).unwrap_or(i64::MAX)
-                    ],
-                    group_from_row,
-                )?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
+                let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+                let rows = if use_fts {
+                    st.query_map(
+                        params![project.0, q.index, q.search, q.key_contains, after_c, after_k, limit, fts],
+                        group_from_row,
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+                } else {
+                    st.query_map(
+                        params![project.0, q.index, q.search, q.key_contains, after_c, after_k, limit],
+                        group_from_row,
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+                };
+                Ok(rows)
             })
             .await
     }
@@ -591,6 +636,7 @@ impl Store for SqliteStore {
                     other => other?,
                 };
                 let id = c.last_insert_rowid();
+                index::reindex(c, project.0, index.0, id, key.as_str(), None, &props, &props_json)?;
                 for ch in changes {
                     let detail = activity_detail(&ch.key, "created", None, ch.after);
                     insert_activity(c, project.0, id, "create_group", &detail, &actor, now_us)?;
@@ -642,6 +688,7 @@ impl Store for SqliteStore {
                 if op == PropOp::Unset && !props.contains_key(&property) {
                     return Err(StoreError::PropertyMissing(property));
                 }
+                let old = props.clone();
                 let change = merge::apply(&mut props, &mut meta, &property, op, now_us);
                 if change.is_some() {
                     updated_at = now_us;
@@ -651,6 +698,7 @@ impl Store for SqliteStore {
                     "UPDATE groups SET properties = ?2, props_meta = ?3, updated_at = ?4 WHERE id = ?1",
                 )?
                 .execute(params![id, props_json, to_json_text(&meta)?, updated_at])?;
+                index::reindex(c, project.0, index.0, id, key.as_str(), Some(&old), &props, &props_json)?;
                 if let Some(ch) = change {
                     let (activity, action) = match (&ch.before, &ch.after) {
                         (None, _) => ("create_property", "created"),
@@ -721,11 +769,9 @@ impl Store for SqliteStore {
         self.readers
             .read(move |c| {
                 let mut st = c.prepare_cached(
-                    "SELECT g.group_type_index, j.key, count(*) AS n
-                     FROM groups g, json_each(g.properties) j
-                     WHERE g.project_id = ?1
-                     GROUP BY g.group_type_index, j.key
-                     ORDER BY g.group_type_index, n DESC, j.key",
+                    "SELECT group_type_index, key, groups FROM group_prop_keys
+                     WHERE project_id = ?1 AND groups > 0
+                     ORDER BY group_type_index, groups DESC, key",
                 )?;
                 let rows = st.query_map([project.0], |r| {
                     Ok(PropertyCount {
@@ -750,18 +796,11 @@ impl Store for SqliteStore {
         let filter = value_contains.map(str::to_lowercase);
         self.readers
             .read(move |c| {
-                // The value as text: strings bare, everything else as its JSON text.
                 let mut st = c.prepare_cached(
-                    "SELECT name, count(*) AS n FROM (
-                       SELECT CASE j.type WHEN 'text' THEN j.value
-                                          WHEN 'true' THEN 'true' WHEN 'false' THEN 'false'
-                                          WHEN 'null' THEN 'null'
-                                          WHEN 'real' THEN json_quote(j.value)
-                                          ELSE CAST(j.value AS TEXT) END AS name
-                       FROM groups g, json_each(g.properties) j
-                       WHERE g.project_id = ?1 AND g.group_type_index = ?2 AND j.key = ?3)
-                     WHERE ?4 IS NULL OR instr(groupd_lower(name), ?4) > 0
-                     GROUP BY name ORDER BY n DESC, name LIMIT 20",
+                    "SELECT value, groups FROM group_prop_values
+                     WHERE project_id = ?1 AND group_type_index = ?2 AND key = ?3 AND groups > 0
+                       AND (?4 IS NULL OR instr(groupd_lower(value), ?4) > 0)
+                     ORDER BY groups DESC, value LIMIT 20",
                 )?;
                 let rows = st.query_map(params![project.0, index.0, property, filter], |r| {
                     Ok(ValueCount {
@@ -786,7 +825,11 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn ingestion_warnings(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<IngestionWarning>> {
+    async fn ingestion_warnings(
+        &self,
+        project: ProjectId,
+        limit: u32,
+    ) -> StoreResult<Vec<IngestionWarning>> {
         self.readers
             .read(move |c| {
                 let mut st = c.prepare_cached(

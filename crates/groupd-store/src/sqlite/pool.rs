@@ -50,7 +50,10 @@ impl ReadPool {
                 .pop()
                 .ok_or_else(|| StoreError::Internal(anyhow::anyhow!("no read connection")))?;
             let r = f(&mut conn);
-            pool.conns.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+            pool.conns
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(conn);
             r
         })
         .await

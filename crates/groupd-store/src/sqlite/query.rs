@@ -10,7 +10,11 @@ use crate::{StoreError, StoreResult};
 /// Virtual-machine steps between deadline checks.
 const CHECK_EVERY: i32 = 10_000;
 
-pub(super) fn run(c: &mut Connection, q: &Translated, timeout: Duration) -> StoreResult<Vec<Vec<SqlValue>>> {
+pub(super) fn run(
+    c: &mut Connection,
+    q: &Translated,
+    timeout: Duration,
+) -> StoreResult<Vec<Vec<SqlValue>>> {
     let deadline = Instant::now() + timeout;
     c.progress_handler(CHECK_EVERY, Some(move || Instant::now() > deadline))?;
     let result = execute(c, q);

@@ -881,3 +881,93 @@ pub fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[test]
+fn definitions_values_and_search_follow_every_change() {
+    let app = TestApp::spawn();
+    app.create_type("company");
+    app.create_group(0, "a", json!({"plan": "pro", "tier": "gold"}));
+    app.create_group(0, "b", json!({"plan": "pro"}));
+    let values = |key: &str| {
+        read(
+            app.get(&app.purl(&format!(
+                "/groups/property_values?group_type_index=0&key={key}"
+            )))
+            .send()
+            .unwrap(),
+        )
+        .1["results"]
+            .clone()
+    };
+    let defs = || {
+        read(
+            app.get(&app.purl("/groups/property_definitions"))
+                .send()
+                .unwrap(),
+        )
+        .1
+    };
+    let search = |q: &str| {
+        keys(
+            &read(
+                app.get(&app.purl(&format!("/groups/?group_type_index=0&search={q}")))
+                    .send()
+                    .unwrap(),
+            )
+            .1,
+        )
+    };
+    assert_eq!(values("plan"), json!([{"name": "pro", "count": 2}]));
+    // Change a value: one count moves.
+    app.post(
+        &app.purl("/groups/update_property?group_type_index=0&group_key=b"),
+        &json!({"key": "plan", "value": "free"}),
+    )
+    .send()
+    .unwrap();
+    assert_eq!(
+        values("plan"),
+        json!([{"name": "free", "count": 1}, {"name": "pro", "count": 1}])
+    );
+    assert_eq!(search("free"), ["b"]);
+    assert_eq!(search("pro"), ["a"]);
+    // Remove a property: its name and value counts go.
+    app.post(
+        &app.purl("/groups/delete_property?group_type_index=0&group_key=a"),
+        &json!({"$unset": "tier"}),
+    )
+    .send()
+    .unwrap();
+    assert_eq!(values("tier"), json!([]));
+    assert_eq!(defs(), json!({"0": [{"name": "plan", "count": 2}]}));
+    assert_eq!(search("gold"), Vec::<String>::new());
+    // Through capture too.
+    let t = app.project["api_token"].as_str().unwrap();
+    let ev = json!({"api_key": t, "event": "$groupidentify", "distinct_id": "u",
+                    "properties": {"$group_type": "company", "$group_key": "a", "$group_set": {"plan": "free"}}});
+    assert_eq!(
+        app.client
+            .post(app.url("/e/"))
+            .json(&ev)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(values("plan"), json!([{"name": "free", "count": 2}]));
+    assert_eq!(search("free").len(), 2);
+    // Deleting the type forgets everything.
+    assert_eq!(
+        app.client
+            .delete(app.purl("/groups_types/0"))
+            .bearer_auth(&app.key)
+            .send()
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(defs(), json!({}));
+    app.create_type("company");
+    assert_eq!(values("plan"), json!([]));
+    assert_eq!(search("free"), Vec::<String>::new());
+}
