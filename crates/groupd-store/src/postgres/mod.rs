@@ -715,17 +715,11 @@ async fn lock_group_types(c: &impl GenericClient, project: i64) -> StoreResult<(
     Ok(())
 }
 
-/// SQLite's text for a JSON value in `property_values`: strings bare, everything else as JSON.
+/// A property value as `property_values` shows it (as the SQLite backend does): strings bare,
+/// anything else as compact JSON.
 fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        Value::Number(n) if n.is_i64() => n.to_string(),
-        Value::Number(n) => match n.as_f64() {
-            // SQLite renders a REAL with a decimal point (`100.0`).
-            Some(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.1}"),
-            Some(f) => format!("{f}"),
-            None => n.to_string(),
-        },
         other => other.to_string(),
     }
 }
