@@ -61,7 +61,6 @@ pub(super) fn reindex(
     project: i64,
     index: i64,
     id: i64,
-    group_key: &str,
     old: Option<&Map<String, Value>>,
     new: &Map<String, Value>,
     props_text: &str,
@@ -95,8 +94,8 @@ pub(super) fn reindex(
         c.prepare_cached("DELETE FROM groups_fts WHERE rowid = ?1")?
             .execute([id])?;
     }
-    c.prepare_cached("INSERT INTO groups_fts (rowid, props, key) VALUES (?1, ?2, ?3)")?
-        .execute(params![id, props_text, group_key])?;
+    c.prepare_cached("INSERT INTO groups_fts (rowid, props) VALUES (?1, ?2)")?
+        .execute(params![id, props_text])?;
     Ok(())
 }
 
@@ -150,14 +149,14 @@ mod tests {
         let c = rusqlite::Connection::open_in_memory().unwrap();
         c.execute_batch(
             include_str!("migrations/0003_group_indexes.sql")
-                .split("INSERT INTO group_prop_keys")
+                .split("-- `search` also")
                 .next()
                 .unwrap(),
         )
         .unwrap_or(());
         for (id, text) in rows {
             c.execute(
-                "INSERT INTO groups_fts (rowid, props, key) VALUES (?1, ?2, '')",
+                "INSERT INTO groups_fts (rowid, props) VALUES (?1, ?2)",
                 rusqlite::params![id, text],
             )
             .unwrap();

@@ -230,16 +230,7 @@ fn apply_identify(
     let created_at = created_at.min(t);
     let props_json = to_json_text(&props)?;
     if is_new || changed {
-        super::index::reindex(
-            c,
-            project,
-            index,
-            id,
-            &gi.group_key,
-            old.as_ref(),
-            &props,
-            &props_json,
-        )?;
+        super::index::reindex(c, project, index, id, old.as_ref(), &props, &props_json)?;
     }
     c.prepare_cached(
         "UPDATE groups SET properties = ?2, props_meta = ?3, created_at = ?4,

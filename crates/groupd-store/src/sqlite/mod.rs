@@ -546,12 +546,20 @@ impl Store for SqliteStore {
                     None => false,
                 };
                 // Fixed fragments only; every value is a bound parameter.
-                let mut sql = format!(
-                    "SELECT {GROUP_COLS} FROM groups WHERE project_id = ?1 AND group_type_index = ?2"
-                );
-                if use_fts {
-                    sql.push_str(" AND id IN (SELECT rowid FROM groups_fts WHERE groups_fts MATCH ?8)");
-                }
+                let mut sql = if use_fts {
+                    // CROSS JOIN makes SQLite loop over the few candidates rather than walk the
+                    // whole list index testing membership.
+                    format!(
+                        "SELECT {GROUP_COLS} FROM (
+                           SELECT rowid AS rid FROM groups_fts WHERE groups_fts MATCH ?8
+                           UNION SELECT id FROM groups
+                             WHERE project_id = ?1 AND group_type_index = ?2 AND groupd_lower(group_key) = ?3) f
+                         CROSS JOIN groups ON groups.id = f.rid
+                         WHERE project_id = ?1 AND group_type_index = ?2"
+                    )
+                } else {
+                    format!("SELECT {GROUP_COLS} FROM groups WHERE project_id = ?1 AND group_type_index = ?2")
+                };
                 if q.search.is_some() {
                     sql.push_str(
                         " AND (instr(groupd_lower(properties), ?3) > 0 OR groupd_lower(group_key) = ?3)",
@@ -636,7 +644,7 @@ impl Store for SqliteStore {
                     other => other?,
                 };
                 let id = c.last_insert_rowid();
-                index::reindex(c, project.0, index.0, id, key.as_str(), None, &props, &props_json)?;
+                index::reindex(c, project.0, index.0, id, None, &props, &props_json)?;
                 for ch in changes {
                     let detail = activity_detail(&ch.key, "created", None, ch.after);
                     insert_activity(c, project.0, id, "create_group", &detail, &actor, now_us)?;
@@ -698,7 +706,7 @@ impl Store for SqliteStore {
                     "UPDATE groups SET properties = ?2, props_meta = ?3, updated_at = ?4 WHERE id = ?1",
                 )?
                 .execute(params![id, props_json, to_json_text(&meta)?, updated_at])?;
-                index::reindex(c, project.0, index.0, id, key.as_str(), Some(&old), &props, &props_json)?;
+                index::reindex(c, project.0, index.0, id, Some(&old), &props, &props_json)?;
                 if let Some(ch) = change {
                     let (activity, action) = match (&ch.before, &ch.after) {
                         (None, _) => ("create_property", "created"),

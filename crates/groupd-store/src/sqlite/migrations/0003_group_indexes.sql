@@ -19,14 +19,15 @@ CREATE TABLE group_prop_values (
     groups INTEGER NOT NULL,
     PRIMARY KEY (project_id, group_type_index, key, value)
 ) WITHOUT ROWID;
-CREATE INDEX group_prop_values_top ON group_prop_values (project_id, group_type_index, key, groups DESC, value);
 
--- Trigram index over each group's properties text and key: candidates for `search`, which the
--- exact predicate then confirms. Contentless: the text lives in `groups` only.
+-- Trigram index over each group's properties text: candidates for `search`, which the exact
+-- predicate then confirms. Contentless: the text lives in `groups` only.
 CREATE VIRTUAL TABLE groups_fts USING fts5(
-    props, key, content = '', contentless_delete = 1,
+    props, content = '', contentless_delete = 1,
     tokenize = 'trigram case_sensitive 0', detail = 'none'
 );
+-- `search` also matches a key equal to it, case-insensitively (groupd_lower is Unicode-aware).
+CREATE INDEX groups_key_lower ON groups (project_id, group_type_index, groupd_lower(group_key));
 
 INSERT INTO group_prop_keys (project_id, group_type_index, key, groups)
 SELECT g.project_id, g.group_type_index, j.key, count(*)
@@ -40,4 +41,4 @@ SELECT g.project_id, g.group_type_index, j.key,
        count(*)
 FROM groups g, json_each(g.properties) j GROUP BY 1, 2, 3, 4;
 
-INSERT INTO groups_fts (rowid, props, key) SELECT id, properties, group_key FROM groups;
+INSERT INTO groups_fts (rowid, props) SELECT id, properties FROM groups;
