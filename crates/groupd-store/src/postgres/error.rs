@@ -13,7 +13,13 @@ impl From<tokio_postgres::Error> for StoreError {
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError::Internal(anyhow::Error::new(e).context("postgres pool"))
+        match e {
+            // Every connection stayed busy: the caller should retry later (503).
+            deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait) => {
+                StoreError::Busy
+            }
+            e => StoreError::Internal(anyhow::Error::new(e).context("postgres pool")),
+        }
     }
 }
 

@@ -45,6 +45,21 @@ fn group_pairs(ev: &CaptureEvent) -> impl Iterator<Item = (&str, &str)> {
         .map(|(n, k)| (n.as_str(), k.as_str()))
 }
 
+/// The event's group keys by type index (`''` for none), for types that have an index.
+fn group_keys_of<'a>(ev: &'a CaptureEvent, types: &TypeMap) -> Vec<&'a str> {
+    let mut gk: Vec<&str> = Vec::new();
+    for (name, key) in group_pairs(ev) {
+        if let Some(t) = types.get(name) {
+            let t = t as usize;
+            if gk.len() <= t {
+                gk.resize(t + 1, "");
+            }
+            gk[t] = key;
+        }
+    }
+    gk
+}
+
 /// A PostgreSQL array literal of texts.
 fn array_literal(items: &[&str]) -> String {
     let mut s = String::from("{");
@@ -121,19 +136,9 @@ impl TypeMap {
     }
 }
 
-/// Writes one request's events and applies their group changes, in one transaction.
-pub(super) async fn ingest(
-    store: &PgStore,
-    project: i64,
-    events: &[CaptureEvent],
-    max_group_types: u32,
-    now: i64,
-) -> StoreResult<IngestSummary> {
-    let mut client = store.client().await?;
-    let c = client.transaction().await?;
+/// The first occurrence of each idempotency key in the request, and which events repeat one.
+fn keys_and_dups(events: &[CaptureEvent]) -> (Vec<(i64, uuid::Uuid)>, Vec<bool>) {
     let keys: Vec<(i64, uuid::Uuid)> = events.iter().map(|ev| (sent_ts(ev), ev.uuid)).collect();
-
-    // Retries within the request: the first occurrence is the one stored.
     let mut dup = vec![false; events.len()];
     let mut seen = HashSet::with_capacity(events.len());
     for (i, k) in keys.iter().enumerate() {
@@ -141,8 +146,54 @@ pub(super) async fn ingest(
             dup[i] = true;
         }
     }
+    (keys, dup)
+}
 
-    let mut types = TypeMap::load(&c, project, max_group_types).await?;
+/// The common request, plain events of known types, needs no transaction: one multi-row insert
+/// is atomic by itself. `None` when the request changes groups or types (see [`ingest_in`]).
+pub(super) async fn plain(
+    store: &PgStore,
+    project: i64,
+    events: &[CaptureEvent],
+    max_group_types: u32,
+) -> StoreResult<Option<IngestSummary>> {
+    let client = store.client().await?;
+    let types = TypeMap::load(&client, project, max_group_types).await?;
+    let simple = events.iter().all(|ev| {
+        ev.group_identify.is_none() && group_pairs(ev).all(|(n, _)| types.get(n).is_some())
+    });
+    if !simple {
+        return Ok(None);
+    }
+    let (keys, dup) = keys_and_dups(events);
+    let mut rows = EventRows::default();
+    for (i, ev) in events.iter().enumerate() {
+        if !dup[i] {
+            rows.push(keys[i], ev, array_literal(&group_keys_of(ev, &types)));
+        }
+    }
+    let inserted = rows.insert(&client, project).await?;
+    let stored = (0..events.len())
+        .filter(|i| !dup[*i] && inserted.contains(&keys[*i]))
+        .count();
+    Ok(Some(IngestSummary {
+        stored,
+        duplicates: events.len() - stored,
+        ..IngestSummary::default()
+    }))
+}
+
+/// Writes one request's events and applies their group changes within the caller's transaction
+/// (the batch writer's savepoint).
+pub(super) async fn ingest_in(
+    c: &impl GenericClient,
+    project: i64,
+    events: &[CaptureEvent],
+    max_group_types: u32,
+    now: i64,
+) -> StoreResult<IngestSummary> {
+    let (keys, mut dup) = keys_and_dups(events);
+    let mut types = TypeMap::load(c, project, max_group_types).await?;
     let unknown = events.iter().any(|ev| {
         group_pairs(ev).any(|(n, _)| types.get(n).is_none())
             || matches!(&ev.group_identify, Some(Ok(gi)) if types.get(&gi.group_type).is_none())
@@ -167,14 +218,14 @@ pub(super) async fn ingest(
         for (i, k) in keys.iter().enumerate() {
             dup[i] |= stored.contains(k);
         }
-        lock_group_types(&c, project).await?;
-        types = TypeMap::load(&c, project, max_group_types).await?;
+        lock_group_types(c, project).await?;
+        types = TypeMap::load(c, project, max_group_types).await?;
         for (i, ev) in events.iter().enumerate() {
             for (name, _) in group_pairs(ev) {
-                types.create(&c, project, name, now).await?;
+                types.create(c, project, name, now).await?;
             }
             if let (false, Some(Ok(gi))) = (dup[i], &ev.group_identify) {
-                types.create(&c, project, &gi.group_type, now).await?;
+                types.create(c, project, &gi.group_type, now).await?;
             }
         }
     }
@@ -201,7 +252,7 @@ pub(super) async fn ingest(
         }
         rows.push(keys[i], ev, array_literal(&gk));
     }
-    let inserted = rows.insert(&c, project).await?;
+    let inserted = rows.insert(c, project).await?;
 
     let mut summary = IngestSummary::default();
     let mut warnings: Vec<(&'static str, Value)> = Vec::new();
@@ -230,7 +281,7 @@ pub(super) async fn ingest(
     }
 
     if !identifies.is_empty() {
-        apply_identifies(&c, project, &identifies, now).await?;
+        apply_identifies(c, project, &identifies, now).await?;
     }
 
     if !warnings.is_empty() {
@@ -256,7 +307,6 @@ pub(super) async fn ingest(
         c.execute(&st, &[&project, &(WARNINGS_KEPT - 1)]).await?;
         summary.warnings = warnings.len();
     }
-    c.commit().await?;
     Ok(summary)
 }
 

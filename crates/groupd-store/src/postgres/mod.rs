@@ -9,8 +9,16 @@
 mod error;
 mod ingest;
 mod query;
+mod writer;
 
-use std::{borrow::Cow, time::Duration};
+use std::{
+    borrow::Cow,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use bytes::BytesMut;
@@ -37,8 +45,12 @@ use error::{is_retryable, is_unique_violation};
 
 /// Schema migrations, applied in order; `schema_migrations` records the versions applied.
 const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+/// Capture requests that change groups waiting for the writer before callers get `Busy`.
+const WRITE_QUEUE: usize = 8192;
 /// Connections per process.
 const POOL_SIZE: usize = 12;
+/// How long a request waits for a pooled connection before it is answered `Busy` (503, retry).
+const POOL_WAIT: Duration = Duration::from_secs(10);
 /// Advisory lock namespaces (the first key of `pg_advisory_xact_lock(int, int)`).
 const LOCK_MIGRATIONS: i32 = 0x6770_0001;
 const LOCK_GROUP_TYPES: i32 = 0x6770_0002;
@@ -48,6 +60,52 @@ const ATTEMPTS: u32 = 8;
 /// The PostgreSQL store.
 pub struct PgStore {
     pool: Pool,
+    writer: writer::Writer,
+    stats: Arc<StatsKeeper>,
+}
+
+/// Keeps planner statistics of fast-growing tables fresh. A new database grows from nothing
+/// faster than autovacuum analyses it, and without statistics the planner may pick the list
+/// index for a point lookup; so after every doubling of the rows this process wrote, it runs
+/// `ANALYZE` in the background (autovacuum takes over for large tables).
+#[derive(Default)]
+struct StatsKeeper {
+    written: AtomicU64,
+    next: AtomicU64,
+}
+
+/// Rows written before the first ANALYZE; later ones come after each doubling, up to the cap.
+const ANALYZE_FIRST: u64 = 500;
+const ANALYZE_CAP: u64 = 50_000_000;
+
+impl StatsKeeper {
+    fn wrote(self: &Arc<Self>, pool: &Pool, rows: u64) {
+        let total = self.written.fetch_add(rows, Ordering::Relaxed) + rows;
+        let next = self.next.load(Ordering::Relaxed).max(ANALYZE_FIRST);
+        if total < next || next > ANALYZE_CAP {
+            return;
+        }
+        if self
+            .next
+            .compare_exchange(
+                self.next.load(Ordering::Relaxed),
+                total * 2,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            return;
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            if let Ok(c) = pool.get().await {
+                if let Err(e) = c.batch_execute("ANALYZE groups, group_activity").await {
+                    tracing::warn!(error = %e, "ANALYZE failed");
+                }
+            }
+        });
+    }
 }
 
 /// Runs `$body` (an expression awaiting one transaction) again while it fails with a deadlock or
@@ -84,6 +142,10 @@ impl PgStore {
         );
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .create_timeout(Some(Duration::from_secs(10)))
+            .recycle_timeout(Some(Duration::from_secs(10)))
+            .wait_timeout(Some(POOL_WAIT))
             .build()
             .map_err(|e| StoreError::Config(format!("PostgreSQL pool: {e}")))?;
         let mut client = pool.get().await.map_err(|e| {
@@ -94,7 +156,12 @@ impl PgStore {
         })?;
         migrate(&mut client).await?;
         drop(client);
-        Ok(Self { pool })
+        let writer = writer::Writer::start(pool.clone(), WRITE_QUEUE);
+        Ok(Self {
+            pool,
+            writer,
+            stats: Arc::default(),
+        })
     }
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
@@ -1031,10 +1098,13 @@ impl Store for PgStore {
         actor: Actor,
         now_us: i64,
     ) -> StoreResult<Group> {
-        retrying!(
+        let rows = 1 + properties.len() as u64;
+        let group = retrying!(
             self.tx_create_group(project.0, index, &key, &properties, &actor, now_us)
                 .await
-        )
+        )?;
+        self.stats.wrote(&self.pool, rows);
+        Ok(group)
     }
 
     async fn update_group_property(
@@ -1047,10 +1117,12 @@ impl Store for PgStore {
         actor: Actor,
         now_us: i64,
     ) -> StoreResult<Group> {
-        retrying!(
+        let group = retrying!(
             self.tx_update_group_property(project.0, index, &key, &property, &op, &actor, now_us)
                 .await
-        )
+        )?;
+        self.stats.wrote(&self.pool, 1);
+        Ok(group)
     }
 
     async fn group_activity(
@@ -1179,7 +1251,19 @@ impl Store for PgStore {
         max_group_types: u32,
         now_us: i64,
     ) -> StoreResult<IngestSummary> {
-        retrying!(ingest::ingest(self, project.0, &events, max_group_types, now_us).await)
+        if let Some(summary) =
+            retrying!(ingest::plain(self, project.0, &events, max_group_types).await)?
+        {
+            return Ok(summary);
+        }
+        let identifies = events.iter().filter(|e| e.group_identify.is_some()).count() as u64;
+        let summary = self
+            .writer
+            .ingest(project.0, events, max_group_types, now_us)
+            .await?;
+        // Groups and their activity grow with identifies.
+        self.stats.wrote(&self.pool, identifies * 2);
+        Ok(summary)
     }
 
     async fn ingestion_warnings(
@@ -1219,6 +1303,10 @@ impl Store for PgStore {
     ) -> StoreResult<Vec<Vec<groupd_hogql::SqlValue>>> {
         let mut c = self.client().await?;
         query::run(&mut c, &query, timeout).await
+    }
+
+    fn write_queue_depth(&self) -> usize {
+        self.writer.queue_depth()
     }
 }
 

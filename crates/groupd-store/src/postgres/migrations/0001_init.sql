@@ -51,10 +51,10 @@ CREATE TABLE groups (
 );
 -- The list order: newest first, then key descending.
 CREATE INDEX groups_list ON groups (project_id, group_type_index, created_at DESC, group_key DESC);
--- `search` and `key` filters are substring matches: trigram indexes answer them without a scan.
+-- `search` and `key` filters are substring matches (and `search` an exact lower-cased key too):
+-- trigram indexes answer them without a scan.
 CREATE INDEX groups_search ON groups USING gin (search_text gin_trgm_ops);
 CREATE INDEX groups_key_search ON groups USING gin (key_lower gin_trgm_ops);
-CREATE INDEX groups_key_lower ON groups (project_id, group_type_index, key_lower);
 
 CREATE TABLE group_activity (
     project_id BIGINT NOT NULL,
