@@ -99,10 +99,15 @@ impl StatsKeeper {
         }
         let pool = pool.clone();
         tokio::spawn(async move {
-            if let Ok(c) = pool.get().await {
-                if let Err(e) = c.batch_execute("ANALYZE groups, group_activity").await {
-                    tracing::warn!(error = %e, "ANALYZE failed");
-                }
+            let analysed = match pool.get().await {
+                Ok(c) => c
+                    .batch_execute("ANALYZE groups, group_activity")
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = analysed {
+                tracing::warn!(error = %e, "ANALYZE failed");
             }
         });
     }
