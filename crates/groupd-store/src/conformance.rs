@@ -1224,4 +1224,56 @@ mod sqlite_backend {
 #[cfg(test)]
 mod postgres_backend {
     crate::conformance_tests!(crate::conformance::pg::open);
+
+    /// Several processes starting at once on a database that does not exist yet: it is created
+    /// once, migrated once, and every one of them opens it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_opens_create_and_migrate_once() {
+        let Some(probe) = super::pg::open().await else {
+            return;
+        };
+        drop(probe);
+        let admin = super::pg::admin_url();
+        let name = format!("groupd_test_{}", uuid::Uuid::new_v4().simple());
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        let url = format!("{base}/{name}");
+        let opened = futures_join(&url).await;
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let task = tokio::spawn(conn);
+        let versions: i64 = client
+            .query_one("SELECT count(*) FROM schema_migrations", &[])
+            .await
+            .unwrap()
+            .get(0);
+        drop(client);
+        let _ = task.await;
+        drop(opened);
+        let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let task = tokio::spawn(conn);
+        client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .unwrap();
+        drop(client);
+        let _ = task.await;
+        assert_eq!(versions, 1);
+    }
+
+    async fn futures_join(url: &str) -> Vec<std::sync::Arc<dyn crate::Store>> {
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.to_owned();
+                tokio::spawn(async move { crate::open(&url).await })
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for t in tasks {
+            stores.push(t.await.unwrap().expect("every concurrent open succeeds"));
+        }
+        stores
+    }
 }

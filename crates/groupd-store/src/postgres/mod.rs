@@ -178,8 +178,9 @@ impl PgStore {
 async fn ensure_database(config: &tokio_postgres::Config, url: &str) -> StoreResult<()> {
     let unreachable = |e: tokio_postgres::Error| {
         StoreError::Config(format!(
-            "cannot connect to PostgreSQL at {}: {e}",
-            redact_url(url)
+            "cannot connect to PostgreSQL at {}: {}",
+            redact_url(url),
+            pg_message(&e)
         ))
     };
     match config.connect(NoTls).await {
@@ -194,12 +195,18 @@ async fn ensure_database(config: &tokio_postgres::Config, url: &str) -> StoreRes
             admin.dbname("postgres");
             let (client, conn) = admin.connect(NoTls).await.map_err(unreachable)?;
             let task = tokio::spawn(conn);
-            let created = client
-                .batch_execute(&format!(
-                    "CREATE DATABASE \"{}\"",
-                    name.replace('"', "\"\"")
-                ))
-                .await;
+            let create = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+            let mut attempt = 0;
+            let created = loop {
+                match client.batch_execute(&create).await {
+                    // The template is briefly in use while another process creates a database.
+                    Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) && attempt < 50 => {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    other => break other,
+                }
+            };
             drop(client);
             let _ = task.await;
             match created {
@@ -207,11 +214,18 @@ async fn ensure_database(config: &tokio_postgres::Config, url: &str) -> StoreRes
                     tracing::info!(database = %name, "created the PostgreSQL database");
                     Ok(())
                 }
-                // Another process created it first.
-                Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(()),
+                // Another process created it first (a race on the catalog shows as a unique
+                // violation).
+                Err(e)
+                    if e.code() == Some(&SqlState::DUPLICATE_DATABASE)
+                        || e.code() == Some(&SqlState::UNIQUE_VIOLATION) =>
+                {
+                    Ok(())
+                }
                 Err(e) => Err(StoreError::Config(format!(
-                    "cannot create database {name} at {}: {e}",
-                    redact_url(url)
+                    "cannot create database {name} at {}: {}",
+                    redact_url(url),
+                    pg_message(&e)
                 ))),
             }
         }
@@ -337,6 +351,17 @@ fn contains_pattern(needle: &str) -> String {
     }
     p.push('%');
     p
+}
+
+/// A driver error in words: the server's message, or the error with its cause.
+fn pg_message(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return db.message().to_owned();
+    }
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
 }
 
 fn internal(e: impl std::fmt::Display) -> StoreError {

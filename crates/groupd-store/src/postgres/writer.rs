@@ -101,6 +101,8 @@ async fn run_batch(pool: &Pool, jobs: &[Job]) -> Vec<StoreResult<IngestSummary>>
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 7)).await;
             }
+            // No connection freed up in time: the callers should retry later (503).
+            Err(StoreError::Busy) => return jobs.iter().map(|_| Err(StoreError::Busy)).collect(),
             Err(e) => {
                 tracing::error!(error = %e, jobs = jobs.len(), "write batch failed");
                 let msg = e.to_string();
