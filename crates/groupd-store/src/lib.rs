@@ -19,7 +19,9 @@ pub mod conformance;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use groupd_core::{Actor, GroupKey, GroupTypeIndex, ProjectId, SecretDigest, capture::CaptureEvent, merge::PropOp};
+use groupd_core::{
+    Actor, GroupKey, GroupTypeIndex, ProjectId, SecretDigest, capture::CaptureEvent, merge::PropOp,
+};
 
 pub use error::StoreError;
 pub use model::*;
@@ -35,7 +37,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates a project with `api_token`, or a fresh public token when `None`. A token already
     /// in use fails with `Conflict`.
-    async fn create_project(&self, name: &str, api_token: Option<&str>, now_us: i64) -> StoreResult<Project>;
+    async fn create_project(
+        &self,
+        name: &str,
+        api_token: Option<&str>,
+        now_us: i64,
+    ) -> StoreResult<Project>;
     /// Every project, ordered by id.
     async fn list_projects(&self) -> StoreResult<Vec<Project>>;
     /// One project.
@@ -75,7 +82,8 @@ pub trait Store: Send + Sync + 'static {
         columns: Vec<String>,
     ) -> StoreResult<GroupType>;
     /// Deletes a type, its groups and their activity in one transaction.
-    async fn delete_group_type(&self, project: ProjectId, index: GroupTypeIndex) -> StoreResult<()>;
+    async fn delete_group_type(&self, project: ProjectId, index: GroupTypeIndex)
+    -> StoreResult<()>;
 
     /// One page of groups in list order (`created_at` desc, `group_key` desc).
     async fn list_groups(&self, project: ProjectId, q: GroupListQuery) -> StoreResult<Vec<Group>>;
@@ -138,7 +146,11 @@ pub trait Store: Send + Sync + 'static {
         now_us: i64,
     ) -> StoreResult<IngestSummary>;
     /// The newest ingestion warnings of a project (at most `limit`).
-    async fn ingestion_warnings(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<IngestionWarning>>;
+    async fn ingestion_warnings(
+        &self,
+        project: ProjectId,
+        limit: u32,
+    ) -> StoreResult<Vec<IngestionWarning>>;
 
     /// The SQL dialect HogQL is translated to for this backend.
     fn dialect(&self) -> groupd_hogql::Dialect;
