@@ -143,7 +143,8 @@ def main():
             f"(wrk -t2 -c{a.conns}, {a.duration} s per scenario) on the same cores. groupd release build, "
             f"SQLite backend, RUST_LOG={a.log_level}. Seed {a.seed}.\n")
         out("Regenerate: `cargo build --release && python3 bench/run.py` (options: `--sizes`, `--events`, "
-            "`--duration`). Latencies are wrk's, end to end on loopback.\n")
+            "`--duration`). Latencies are wrk's, end to end on loopback, at saturation (closed loop). "
+            "How these figures compare with the targets and what bounds them: `ANALYSIS.md`.\n")
 
         # Capture, each paired with the floor.
         single = json.dumps({"api_key": token, "event": "$pageview", "distinct_id": "user-1",
