@@ -96,7 +96,7 @@ impl TestDb {
                 let mut st = conn
                     .prepare(
                         "SELECT event, group_keys, uuid FROM events
-                         WHERE ?1 IS NULL OR project_id = ?1 ORDER BY timestamp, rowid",
+                         WHERE ?1 IS NULL OR project_id = ?1 ORDER BY timestamp, created_at",
                     )
                     .unwrap();
                 st.query_map([project], |r| {

@@ -1,6 +1,7 @@
--- Events from capture. The idempotency key (project, client timestamp as sent, uuid) is also the
--- table's only secondary index: client timestamps grow roughly in order, so inserts append to the
--- index instead of dirtying a random page per event (random v4 uuids first would).
+-- Events from capture, keyed by the idempotency key (project, client timestamp as sent, uuid) and
+-- stored in that key's B-tree (WITHOUT ROWID): one tree per insert instead of a rowid table plus a
+-- unique index. Client timestamps grow roughly in order, so inserts append instead of dirtying a
+-- random page per event (random v4 uuids first would).
 CREATE TABLE events (
     project_id INTEGER NOT NULL,
     sent_ts INTEGER NOT NULL,      -- client timestamp as sent, µs; i64::MIN when absent
@@ -11,8 +12,8 @@ CREATE TABLE events (
     created_at INTEGER NOT NULL,   -- received_at, µs
     properties TEXT NOT NULL,      -- the JSON object as sent
     group_keys TEXT NOT NULL,      -- JSON array: position = group type index, '' = none
-    UNIQUE (project_id, sent_ts, uuid)
-);
+    PRIMARY KEY (project_id, sent_ts, uuid)
+) WITHOUT ROWID;
 
 CREATE TABLE ingestion_warnings (
     id INTEGER PRIMARY KEY,
