@@ -661,6 +661,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[allow(clippy::too_many_arguments)] // the group's address, the change, who and when
     async fn update_group_property(
         &self,
         project: ProjectId,
