@@ -1,11 +1,14 @@
 //! Black-box tests of groupd's REST API: the real binary, a real database, real HTTP.
 mod helpers;
 
-mod groups;
-mod ops;
-mod capture;
 mod auth;
+mod capture;
+mod crash;
 mod group_types;
-mod projects;
-mod robustness;
+mod groups;
 mod multi_process;
+mod ops;
+mod projects;
+mod query;
+mod robustness;
+mod sdk;

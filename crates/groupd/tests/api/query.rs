@@ -25,17 +25,33 @@ fn loaded() -> TestApp {
     let app = TestApp::spawn();
     let t = app.project["api_token"].as_str().unwrap().to_owned();
     let mut batch = vec![];
-    for (key, name, seats) in [("acme", "Acme", 12), ("globex", "Globex", 3), ("initech", "Initech", 40)] {
+    for (key, name, seats) in [
+        ("acme", "Acme", 12),
+        ("globex", "Globex", 3),
+        ("initech", "Initech", 40),
+    ] {
         batch.push(json!({"event": "$groupidentify", "distinct_id": "admin", "timestamp": "2026-05-01T00:00:00Z",
             "properties": {"$group_type": "company", "$group_key": key, "$group_set": {"name": name, "seats": seats}}}));
     }
-    let visits = [("acme", "2026-05-01T10:00:00Z"), ("acme", "2026-05-01T11:00:00Z"), ("acme", "2026-05-02T09:00:00Z"),
-                  ("globex", "2026-05-02T10:00:00Z"), ("initech", "2026-05-03T10:00:00Z")];
+    let visits = [
+        ("acme", "2026-05-01T10:00:00Z"),
+        ("acme", "2026-05-01T11:00:00Z"),
+        ("acme", "2026-05-02T09:00:00Z"),
+        ("globex", "2026-05-02T10:00:00Z"),
+        ("initech", "2026-05-03T10:00:00Z"),
+    ];
     for (i, (key, ts)) in visits.iter().enumerate() {
-        batch.push(json!({"event": "$pageview", "distinct_id": format!("u{i}"), "timestamp": ts,
-            "properties": {"$groups": {"company": key}, "amount": i}}));
+        batch.push(
+            json!({"event": "$pageview", "distinct_id": format!("u{i}"), "timestamp": ts,
+            "properties": {"$groups": {"company": key}, "amount": i}}),
+        );
     }
-    let r = app.client.post(app.url("/batch/")).json(&json!({"api_key": t, "batch": batch})).send().unwrap();
+    let r = app
+        .client
+        .post(app.url("/batch/"))
+        .json(&json!({"api_key": t, "batch": batch}))
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 200);
     app
 }
@@ -43,19 +59,46 @@ fn loaded() -> TestApp {
 #[test]
 fn the_spec_example_answers_exactly() {
     let app = loaded();
-    let (status, body) = q(&app, 1, "SELECT key, properties.name FROM groups WHERE index = 0 ORDER BY key LIMIT 10");
+    let (status, body) = q(
+        &app,
+        1,
+        "SELECT key, properties.name FROM groups WHERE index = 0 ORDER BY key LIMIT 10",
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["columns"], json!(["key", "name"]));
-    assert_eq!(body["types"], json!([["key", "String"], ["name", "String"]]));
-    assert_eq!(body["results"], json!([["acme", "Acme"], ["globex", "Globex"], ["initech", "Initech"]]));
-    assert_eq!(body["hogql"], "SELECT key, properties.name AS name FROM groups WHERE equals(index, 0) ORDER BY key ASC LIMIT 10");
-    assert_eq!((body["hasMore"].clone(), body["limit"].clone(), body["offset"].clone()), (json!(false), json!(10), json!(0)));
+    assert_eq!(
+        body["types"],
+        json!([["key", "String"], ["name", "String"]])
+    );
+    assert_eq!(
+        body["results"],
+        json!([
+            ["acme", "Acme"],
+            ["globex", "Globex"],
+            ["initech", "Initech"]
+        ])
+    );
+    assert_eq!(
+        body["hogql"],
+        "SELECT key, properties.name AS name FROM groups WHERE equals(index, 0) ORDER BY key ASC LIMIT 10"
+    );
+    assert_eq!(
+        (
+            body["hasMore"].clone(),
+            body["limit"].clone(),
+            body["offset"].clone()
+        ),
+        (json!(false), json!(10), json!(0))
+    );
 }
 
 #[test]
 fn group_level_counts_join_through_group_n() {
     let app = loaded();
-    let got = rows(&app, "SELECT group_0.properties.name, count() FROM events WHERE event = '$pageview' GROUP BY 1 ORDER BY 2 DESC, 1");
+    let got = rows(
+        &app,
+        "SELECT group_0.properties.name, count() FROM events WHERE event = '$pageview' GROUP BY 1 ORDER BY 2 DESC, 1",
+    );
     assert_eq!(got, json!([["Acme", 3], ["Globex", 1], ["Initech", 1]]));
 }
 
@@ -63,28 +106,53 @@ fn group_level_counts_join_through_group_n() {
 fn numeric_property_comparisons_compare_numbers() {
     let app = loaded();
     // As text '3' > '12'; as numbers 3 < 12.
-    let got = rows(&app, "SELECT key FROM groups WHERE properties.seats > 10 ORDER BY key");
+    let got = rows(
+        &app,
+        "SELECT key FROM groups WHERE properties.seats > 10 ORDER BY key",
+    );
     assert_eq!(got, json!([["acme"], ["initech"]]));
 }
 
 #[test]
 fn time_windows_having_and_subqueries() {
     let app = loaded();
-    let got = rows(&app, "SELECT count() FROM events WHERE event = '$pageview' AND timestamp >= '2026-05-02 00:00:00' AND timestamp < toDateTime('2026-05-03T00:00:00Z')");
+    let got = rows(
+        &app,
+        "SELECT count() FROM events WHERE event = '$pageview' AND timestamp >= '2026-05-02 00:00:00' AND timestamp < toDateTime('2026-05-03T00:00:00Z')",
+    );
     assert_eq!(got, json!([[2]]));
-    let got = rows(&app, "SELECT $group_0 AS k, count() AS c FROM events WHERE event = '$pageview' GROUP BY k HAVING c > 1");
+    let got = rows(
+        &app,
+        "SELECT $group_0 AS k, count() AS c FROM events WHERE event = '$pageview' GROUP BY k HAVING c > 1",
+    );
     assert_eq!(got, json!([["acme", 3]]));
-    let got = rows(&app, "SELECT key FROM groups WHERE key IN (SELECT $group_0 FROM events WHERE timestamp > '2026-05-02 12:00:00') ORDER BY key");
+    let got = rows(
+        &app,
+        "SELECT key FROM groups WHERE key IN (SELECT $group_0 FROM events WHERE timestamp > '2026-05-02 12:00:00') ORDER BY key",
+    );
     assert_eq!(got, json!([["initech"]]));
 }
 
 #[test]
 fn limit_and_has_more() {
     let app = loaded();
-    let (_, body) = q(&app, 1, "SELECT event FROM events ORDER BY timestamp LIMIT 2");
-    assert_eq!((body["results"].as_array().unwrap().len(), body["hasMore"].clone()), (2, json!(true)));
+    let (_, body) = q(
+        &app,
+        1,
+        "SELECT event FROM events ORDER BY timestamp LIMIT 2",
+    );
+    assert_eq!(
+        (
+            body["results"].as_array().unwrap().len(),
+            body["hasMore"].clone()
+        ),
+        (2, json!(true))
+    );
     let (_, body) = q(&app, 1, "SELECT event FROM events");
-    assert_eq!((body["limit"].clone(), body["hasMore"].clone()), (json!(100), json!(false)));
+    assert_eq!(
+        (body["limit"].clone(), body["hasMore"].clone()),
+        (json!(100), json!(false))
+    );
     let (_, body) = q(&app, 1, "SELECT event FROM events LIMIT 1000000");
     assert_eq!(body["limit"], 50000);
 }
@@ -111,7 +179,10 @@ fn no_query_sees_another_project() {
 #[test]
 fn injection_attempts_are_values_or_400s_never_sql() {
     let app = loaded();
-    let got = rows(&app, "SELECT count() FROM groups WHERE key = 'acme'' OR 1=1 --'");
+    let got = rows(
+        &app,
+        "SELECT count() FROM groups WHERE key = 'acme'' OR 1=1 --'",
+    );
     assert_eq!(got, json!([[0]]));
     for text in [
         "SELECT 1; DROP TABLE events",
@@ -137,20 +208,51 @@ fn errors_point_at_the_problem() {
     ];
     for (text, detail) in cases {
         let (status, body) = q(&app, 1, text);
-        assert_eq!((status, body["detail"].clone()), (400, json!(detail)), "{text}");
+        assert_eq!(
+            (status, body["detail"].clone()),
+            (400, json!(detail)),
+            "{text}"
+        );
     }
     let (status, body) = q(&app, 1, "SELEC key FROM groups");
     assert_eq!(status, 400);
-    assert!(body["detail"].as_str().unwrap().starts_with("Syntax error"), "{body}");
-    let got = read(app.post(&app.purl("/query/"), &json!({"query": {"kind": "EventsQuery"}})).send().unwrap());
-    assert_error(&got, 400, "invalid_input", "Unsupported query kind: EventsQuery", Some("kind"));
+    assert!(
+        body["detail"].as_str().unwrap().starts_with("Syntax error"),
+        "{body}"
+    );
+    let got = read(
+        app.post(
+            &app.purl("/query/"),
+            &json!({"query": {"kind": "EventsQuery"}}),
+        )
+        .send()
+        .unwrap(),
+    );
+    assert_error(
+        &got,
+        400,
+        "invalid_input",
+        "Unsupported query kind: EventsQuery",
+        Some("kind"),
+    );
 }
 
 #[test]
 fn the_query_scope_is_required() {
     let app = loaded();
     let key = app.db.create_key("reader", "group:read", &[]);
-    let r = app.client.post(app.purl("/query/")).bearer_auth(key)
-        .json(&json!({"query": {"kind": "HogQLQuery", "query": "SELECT 1"}})).send().unwrap();
-    assert_error(&read(r), 403, "permission_denied", "API key missing required scope 'query:read'", None);
+    let r = app
+        .client
+        .post(app.purl("/query/"))
+        .bearer_auth(key)
+        .json(&json!({"query": {"kind": "HogQLQuery", "query": "SELECT 1"}}))
+        .send()
+        .unwrap();
+    assert_error(
+        &read(r),
+        403,
+        "permission_denied",
+        "API key missing required scope 'query:read'",
+        None,
+    );
 }
