@@ -256,3 +256,30 @@ fn the_query_scope_is_required() {
         None,
     );
 }
+
+#[test]
+fn a_query_past_its_time_limit_is_cancelled_with_a_400() {
+    let app = TestApp::spawn_with(&["--query-timeout-secs", "1"]);
+    let t = app.project["api_token"].as_str().unwrap().to_owned();
+    let batch: Vec<Value> = (0..300)
+        .map(|i| json!({"event": "e", "distinct_id": format!("u{i}"), "properties": {"n": i}}))
+        .collect();
+    let r = app
+        .client
+        .post(app.url("/batch/"))
+        .json(&json!({"api_key": t, "batch": batch}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // 300^4 rows: far more than a second of work.
+    let started = std::time::Instant::now();
+    let (status, body) = q(
+        &app,
+        1,
+        "SELECT count() FROM events a JOIN events b ON 1 = 1 JOIN events c ON 1 = 1 JOIN events d ON 1 = 1",
+    );
+    assert_eq!((status, body["code"].clone()), (400, json!("query_timeout")), "{body}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "cancelled promptly");
+    // The database work stopped: the next query answers at once.
+    assert_eq!(rows(&app, "SELECT count() FROM events"), json!([[300]]));
+}
