@@ -35,6 +35,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_group_indexes.sql"),
 ];
 const READERS: usize = 4;
+/// Write jobs that may wait for the writer before callers get `Busy` (503 + Retry-After).
+/// `GROUPD_WRITE_QUEUE` overrides it (tests use a tiny queue to see the backpressure).
 const WRITE_QUEUE: usize = 8192;
 /// Most trigram candidates a search reads by id before walking the list order instead.
 const FTS_CANDIDATES_MAX: i64 = 2000;
@@ -65,7 +67,7 @@ impl SqliteStore {
             .map(|_| connect(path))
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(Self {
-            writer: Writer::start(write, WRITE_QUEUE),
+            writer: Writer::start(write, crate::write_queue_len(WRITE_QUEUE)),
             readers: ReadPool::new(readers),
         })
     }

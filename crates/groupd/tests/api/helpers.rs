@@ -184,10 +184,16 @@ pub struct TestServer {
 impl TestServer {
     /// Starts `groupd serve` on `db` with extra flags.
     pub fn start(db: &TestDb, extra: &[&str]) -> Self {
+        Self::start_with_env(db, extra, &[])
+    }
+
+    /// Starts `groupd serve` on `db` with extra flags and environment variables.
+    pub fn start_with_env(db: &TestDb, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(groupd_bin())
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--database", &db.url])
             .args(extra)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .env("GROUPD_LOG_FORMAT", "text")
             .stdout(Stdio::null())

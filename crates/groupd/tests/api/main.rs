@@ -2,6 +2,7 @@
 mod helpers;
 
 mod auth;
+mod backpressure;
 mod capture;
 mod crash;
 mod group_types;
