@@ -107,6 +107,7 @@ pub trait Store: Send + Sync + 'static {
     /// Applies one property operation to an existing group through the merge rules, recording
     /// activity when the value changed. An `Unset` of an absent property fails with
     /// `PropertyMissing`.
+    #[allow(clippy::too_many_arguments)] // the group's address, the change, who and when
     async fn update_group_property(
         &self,
         project: ProjectId,
@@ -185,6 +186,15 @@ pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
         "unsupported database URL (expected sqlite://PATH or postgres://USER@HOST:PORT/DB): {}",
         redact_url(url)
     )))
+}
+
+/// The write queue length: `GROUPD_WRITE_QUEUE` when set to a positive integer, else `default`.
+pub(crate) fn write_queue_len(default: usize) -> usize {
+    std::env::var("GROUPD_WRITE_QUEUE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n: &usize| *n > 0)
+        .unwrap_or(default)
 }
 
 /// A database URL with any password removed, safe to log.
