@@ -265,21 +265,27 @@ impl TestApp {
     }
 
     pub fn spawn_with(extra: &[&str]) -> Self {
+        Self::assemble(|db| (TestServer::start(db, extra), ())).0
+    }
+
+    /// A fresh database with project 1 and a `*` key, and a server `start` runs on it.
+    fn assemble<T>(start: impl FnOnce(&TestDb) -> (TestServer, T)) -> (Self, T) {
         let db = TestDb::new();
         let project = db.create_project("Test project");
         let key = db.create_key("ci-key", "*", &[]);
-        let server = TestServer::start(&db, extra);
+        let (server, extra) = start(&db);
         let client = Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
-        Self {
+        let app = Self {
             db,
             server,
             project,
             key,
             client,
-        }
+        };
+        (app, extra)
     }
 
     pub fn project_id(&self) -> i64 {
@@ -397,24 +403,7 @@ impl TestServer {
 impl TestApp {
     /// Like [`TestApp::spawn_with`], also returning the server's captured stderr lines.
     pub fn spawn_capturing(extra: &[&str]) -> (Self, LogLines) {
-        let db = TestDb::new();
-        let project = db.create_project("Test project");
-        let key = db.create_key("ci-key", "*", &[]);
-        let (server, lines) = TestServer::start_capturing(&db, extra);
-        let client = Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("client");
-        (
-            Self {
-                db,
-                server,
-                project,
-                key,
-                client,
-            },
-            lines,
-        )
+        Self::assemble(|db| TestServer::start_capturing(db, extra))
     }
 
     /// A request with any method, authenticated with the app's key.
