@@ -45,7 +45,9 @@ use error::{is_retryable, is_unique_violation};
 
 /// Schema migrations, applied in order; `schema_migrations` records the versions applied.
 const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
-/// Capture requests that change groups waiting for the writer before callers get `Busy`.
+/// Capture requests that change groups waiting for the writer before callers get `Busy`
+/// (`GROUPD_WRITE_QUEUE` overrides). Requests of plain events do not queue: they take a pooled
+/// connection, and get `Busy` when none frees up in time.
 const WRITE_QUEUE: usize = 8192;
 /// Connections per process.
 const POOL_SIZE: usize = 12;
@@ -161,7 +163,7 @@ impl PgStore {
         })?;
         migrate(&mut client).await?;
         drop(client);
-        let writer = writer::Writer::start(pool.clone(), WRITE_QUEUE);
+        let writer = writer::Writer::start(pool.clone(), crate::write_queue_len(WRITE_QUEUE));
         Ok(Self {
             pool,
             writer,
