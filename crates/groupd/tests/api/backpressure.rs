@@ -20,7 +20,9 @@ fn a_full_write_queue_answers_503_with_retry_after() {
     let project = db.create_project("p");
     let token = project["api_token"].as_str().unwrap().to_owned();
     let server = TestServer::start_with_env(&db, &[], &[("GROUPD_WRITE_QUEUE", "1")]);
-    let outcomes: Arc<Mutex<Vec<(u16, Option<String>, Vec<String>)>>> = Arc::default();
+    // (status, Retry-After, the batch's uuids) per request.
+    type Outcome = (u16, Option<String>, Vec<String>);
+    let outcomes: Arc<Mutex<Vec<Outcome>>> = Arc::default();
     let threads: Vec<_> = (0..16)
         .map(|_| {
             let (base, token, outcomes) = (server.base.clone(), token.clone(), outcomes.clone());

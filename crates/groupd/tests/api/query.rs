@@ -278,8 +278,15 @@ fn a_query_past_its_time_limit_is_cancelled_with_a_400() {
         1,
         "SELECT count() FROM events a JOIN events b ON 1 = 1 JOIN events c ON 1 = 1 JOIN events d ON 1 = 1",
     );
-    assert_eq!((status, body["code"].clone()), (400, json!("query_timeout")), "{body}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "cancelled promptly");
+    assert_eq!(
+        (status, body["code"].clone()),
+        (400, json!("query_timeout")),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "cancelled promptly"
+    );
     // The database work stopped: the next query answers at once.
     assert_eq!(rows(&app, "SELECT count() FROM events"), json!([[300]]));
 }
