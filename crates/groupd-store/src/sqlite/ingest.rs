@@ -72,6 +72,12 @@ pub(super) fn ingest(
     let mut types = TypeMap::load(c, project, max_group_types)?;
     let mut summary = IngestSummary::default();
     let mut warnings: Vec<(&'static str, Value)> = Vec::new();
+    // Prepared once per request, not looked up in the statement cache per event.
+    let mut insert_event = c.prepare_cached(
+        "INSERT OR IGNORE INTO events
+           (project_id, sent_ts, uuid, event, distinct_id, timestamp, created_at, properties, group_keys)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
     for ev in events {
         let mut pending: Vec<(&'static str, Value)> = Vec::new();
         let mut keys: Vec<&str> = Vec::new();
@@ -95,23 +101,17 @@ pub(super) fn ingest(
             .as_deref()
             .and_then(parse_time_us)
             .unwrap_or(NO_TIMESTAMP);
-        let inserted = c
-            .prepare_cached(
-                "INSERT OR IGNORE INTO events
-                   (project_id, sent_ts, uuid, event, distinct_id, timestamp, created_at, properties, group_keys)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                project,
-                sent_ts,
-                ev.uuid.as_bytes().as_slice(),
-                ev.event,
-                ev.distinct_id,
-                ev.timestamp_us,
-                ev.received_at_us,
-                ev.properties_json,
-                to_json_text(&keys)?,
-            ])?;
+        let inserted = insert_event.execute(params![
+            project,
+            sent_ts,
+            ev.uuid.as_bytes().as_slice(),
+            ev.event,
+            ev.distinct_id,
+            ev.timestamp_us,
+            ev.received_at_us,
+            ev.properties_json,
+            to_json_text(&keys)?,
+        ])?;
         if inserted == 0 {
             // A retry of an event already stored: its group changes were applied then.
             summary.duplicates += 1;
