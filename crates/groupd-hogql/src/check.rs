@@ -826,25 +826,7 @@ impl<'c> Checker<'c> {
             E::IsNull(x) | E::IsNotNull(x) => {
                 let negated = matches!(e, E::IsNotNull(_));
                 let x = self.bind(scope, x, allow)?;
-                let x = if x.ty == Ty::Dyn {
-                    form(Form::Text, x)
-                } else {
-                    x
-                };
-                Ok(mk(
-                    format!(
-                        "{}({})",
-                        if negated { "isNotNull" } else { "isNull" },
-                        x.text
-                    ),
-                    Ty::Bool,
-                    false,
-                    x.agg,
-                    Kind::IsNull {
-                        expr: Box::new(x),
-                        negated,
-                    },
-                ))
+                Ok(is_null(x, negated))
             }
             E::Between {
                 expr,
@@ -1949,26 +1931,7 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
         "isnull" | "isnotnull" => {
             arity(name, &args, 1)?;
             let x = args.pop().expect("arity");
-            let negated = lname == "isnotnull";
-            let x = if x.ty == Ty::Dyn {
-                form(Form::Text, x)
-            } else {
-                x
-            };
-            Ok(mk(
-                format!(
-                    "{}({})",
-                    if negated { "isNotNull" } else { "isNull" },
-                    x.text
-                ),
-                Ty::Bool,
-                false,
-                x.agg,
-                Kind::IsNull {
-                    expr: Box::new(x),
-                    negated,
-                },
-            ))
+            Ok(is_null(x, lname == "isnotnull"))
         }
         "like" | "ilike" | "notlike" | "notilike" => {
             arity(name, &args, 2)?;
@@ -2000,6 +1963,26 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
 }
 
 // ---------- expression helpers ----------
+
+/// `isNull(x)` / `isNotNull(x)` (also `x IS [NOT] NULL`); a dynamic value is tested in its text form.
+fn is_null(x: Expr, negated: bool) -> Expr {
+    let x = if x.ty == Ty::Dyn {
+        form(Form::Text, x)
+    } else {
+        x
+    };
+    let name = if negated { "isNotNull" } else { "isNull" };
+    mk(
+        format!("{name}({})", x.text),
+        Ty::Bool,
+        false,
+        x.agg,
+        Kind::IsNull {
+            expr: Box::new(x),
+            negated,
+        },
+    )
+}
 
 fn mk(text: String, ty: Ty, nullable: bool, agg: bool, kind: Kind) -> Expr {
     let mut x = Expr {
