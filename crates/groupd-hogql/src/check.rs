@@ -1214,19 +1214,11 @@ impl<'c> Checker<'c> {
             BKind::Events => match first {
                 "uuid" => no_rest(col(Col::Uuid, Ty::Str, nullable, &shown)),
                 "event" | "distinct_id" => {
-                    let c = if first == "event" {
-                        "event"
-                    } else {
-                        "distinct_id"
-                    };
+                    let c = schema_name(first, ["event", "distinct_id"]);
                     no_rest(col(Col::Plain(c), Ty::Str, nullable, &shown))
                 }
                 "timestamp" | "created_at" => {
-                    let c = if first == "timestamp" {
-                        "timestamp"
-                    } else {
-                        "created_at"
-                    };
+                    let c = schema_name(first, ["timestamp", "created_at"]);
                     no_rest(col(Col::Plain(c), Ty::DateTime, nullable, &shown))
                 }
                 "properties" => Ok(props(
@@ -1308,11 +1300,7 @@ impl<'c> Checker<'c> {
                 )),
                 "key" => no_rest(col(Col::Plain("group_key"), Ty::Str, nullable, &shown)),
                 "created_at" | "updated_at" => {
-                    let c = if first == "created_at" {
-                        "created_at"
-                    } else {
-                        "updated_at"
-                    };
+                    let c = schema_name(first, ["created_at", "updated_at"]);
                     no_rest(col(Col::Plain(c), Ty::DateTime, nullable, &shown))
                 }
                 "properties" => Ok(props(
@@ -1963,6 +1951,12 @@ fn scalar(ctx: &QueryContext, name: &str, lname: &str, mut args: Vec<Expr>) -> R
 }
 
 // ---------- expression helpers ----------
+
+/// The schema's own (`'static`) spelling of a column the caller already matched against `names`:
+/// identifiers in emitted SQL always come from groupd's schema, never from the query text.
+fn schema_name(first: &str, names: [&'static str; 2]) -> &'static str {
+    names.into_iter().find(|n| *n == first).unwrap_or(names[0])
+}
 
 /// `isNull(x)` / `isNotNull(x)` (also `x IS [NOT] NULL`); a dynamic value is tested in its text form.
 fn is_null(x: Expr, negated: bool) -> Expr {
