@@ -13,6 +13,17 @@ impl fmt::Display for ProjectId {
     }
 }
 
+/// An integer from text as DRF's IntegerField reads it: optional sign, ASCII digits, surrounding
+/// whitespace allowed. Floats, exponents and values beyond `i64` are `None`.
+pub fn parse_int(s: &str) -> Option<i64> {
+    let t = s.trim();
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse().ok()
+}
+
 /// A group type's index inside a project. Any integer parses (an index with no type is a lookup
 /// miss, not a syntax error); only `0..max_group_types` can ever hold a type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,12 +33,7 @@ impl GroupTypeIndex {
     /// Parses a query-string or path value the way DRF's IntegerField does: optional sign, ASCII
     /// digits, surrounding whitespace allowed. Anything else (floats, huge numbers) is `None`.
     pub fn parse_str(s: &str) -> Option<Self> {
-        let t = s.trim();
-        let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        t.parse::<i64>().ok().map(Self)
+        parse_int(s).map(Self)
     }
 
     /// Parses a JSON value: an integer, an integral float, or a string holding an integer.

@@ -5,7 +5,7 @@ mod scope;
 mod secret;
 
 pub use group_key::{GROUP_KEY_MAX_CHARS, GroupKey, GroupKeyError};
-pub use ids::{GroupTypeIndex, MAX_GROUP_TYPES_LIMIT, ProjectId};
+pub use ids::{GroupTypeIndex, MAX_GROUP_TYPES_LIMIT, ProjectId, parse_int};
 pub use scope::{Scope, ScopeSet, UnknownScope};
 pub use secret::{PERSONAL_KEY_PREFIX, PROJECT_TOKEN_PREFIX, SecretDigest, generate_secret};
 

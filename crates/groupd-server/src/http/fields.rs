@@ -1,5 +1,5 @@
 //! Reading fields of JSON bodies and query parameters with DRF's messages and codes.
-use groupd_core::{GROUP_KEY_MAX_CHARS, GroupKey, GroupKeyError, GroupTypeIndex};
+use groupd_core::{GROUP_KEY_MAX_CHARS, GroupKey, GroupKeyError, GroupTypeIndex, parse_int};
 use serde_json::{Map, Value};
 
 use super::{
@@ -150,9 +150,7 @@ pub fn positive_param(req: &RequestInfo, name: &str, default: u64) -> ApiResult<
     match req.non_empty_param(name) {
         None => Ok(default),
         Some(raw) => {
-            let n = GroupTypeIndex::parse_str(raw)
-                .ok_or_else(|| ApiError::not_an_integer(name))?
-                .0;
+            let n = parse_int(raw).ok_or_else(|| ApiError::not_an_integer(name))?;
             if n < 1 {
                 return Err(ApiError::invalid(
                     name,

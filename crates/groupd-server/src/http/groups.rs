@@ -82,7 +82,7 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<axum::re
     };
     let limit = match req.non_empty_param("limit") {
         None => 100,
-        Some(raw) => match GroupTypeIndex::parse_str(raw).map(|n| n.0) {
+        Some(raw) => match groupd_core::parse_int(raw) {
             Some(n @ 1..=1000) => n as u64,
             _ => {
                 return Err(ApiError::invalid(
