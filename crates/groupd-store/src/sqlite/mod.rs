@@ -71,11 +71,6 @@ impl SqliteStore {
             readers: ReadPool::new(readers),
         })
     }
-
-    /// Jobs waiting for the writer (exported as a metric).
-    pub fn queue_depth(&self) -> usize {
-        self.writer.queue_depth()
-    }
 }
 
 fn connect(path: &Path) -> StoreResult<Connection> {
