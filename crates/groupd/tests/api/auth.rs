@@ -252,15 +252,7 @@ fn the_body_is_looked_at_before_the_query_string() {
 fn group_read_may_list_and_find_but_not_write() {
     let app = app_with_group();
     let key = app.db.create_key("reader", "group:read", &[]);
-    let get = |path: &str| {
-        read(
-            app.client
-                .get(app.purl(path))
-                .bearer_auth(&key)
-                .send()
-                .unwrap(),
-        )
-    };
+    let get = |path: &str| app.get_as(&key, &app.purl(path));
     for path in [
         "/groups_types/",
         "/groups/?group_type_index=0",
@@ -339,15 +331,7 @@ fn group_read_may_list_and_find_but_not_write() {
 fn group_write_implies_group_read() {
     let app = app_with_group();
     let key = app.db.create_key("writer", "group:write", &[]);
-    let get = |path: &str| {
-        read(
-            app.client
-                .get(app.purl(path))
-                .bearer_auth(&key)
-                .send()
-                .unwrap(),
-        )
-    };
+    let get = |path: &str| app.get_as(&key, &app.purl(path));
     assert_eq!(get("/groups_types/").0, 200);
     assert_eq!(get("/groups/?group_type_index=0").0, 200);
     assert_eq!(get("/groups/find?group_type_index=0&group_key=acme").0, 200);
@@ -374,15 +358,7 @@ fn group_write_implies_group_read() {
 fn activity_needs_activity_log_read_and_nothing_else() {
     let app = app_with_group();
     let key = app.db.create_key("auditor", "activity_log:read", &[]);
-    let get = |path: &str| {
-        read(
-            app.client
-                .get(app.purl(path))
-                .bearer_auth(&key)
-                .send()
-                .unwrap(),
-        )
-    };
+    let get = |path: &str| app.get_as(&key, &app.purl(path));
     let (status, body) = get("/groups/activity?group_type_index=0&group_key=acme");
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["total_count"], 1);

@@ -301,6 +301,11 @@ impl TestApp {
         self.url(&format!("/api/projects/{}{}", self.project_id(), rest))
     }
 
+    /// GET `url` with another key; status and JSON body.
+    pub fn get_as(&self, key: &str, url: &str) -> (u16, Value) {
+        read(self.client.get(url).bearer_auth(key).send().unwrap())
+    }
+
     pub fn get(&self, url: &str) -> RequestBuilder {
         self.client.get(url).bearer_auth(&self.key)
     }
