@@ -4,7 +4,7 @@ use groupd_core::{
     GroupKey, GroupTypeIndex, ProjectId, Scope, cursor::Cursor, merge::PropOp, time_fmt::format_us,
 };
 use groupd_store::{ActivityEntry, Group, GroupListQuery};
-use serde_json::{Map, Value, json, value::RawValue};
+use serde_json::{Map, Value, json};
 
 use super::{
     auth::Api,
@@ -31,36 +31,44 @@ pub fn router() -> Router<AppState> {
         .merge(route("/groups/property_values", get(property_values)))
 }
 
-/// The group object of every response: properties go out as stored text, unparsed.
-#[derive(serde::Serialize)]
-pub struct GroupOut<'a> {
-    group_type_index: i64,
-    group_key: &'a str,
-    group_properties: &'a RawValue,
-    created_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    notebook: Option<()>,
-}
-
-impl<'a> GroupOut<'a> {
-    /// The wire form of `g`.
-    pub fn new(g: &'a Group) -> Self {
-        // Stored text is always a JSON object; fall back to `{}` rather than fail a read.
-        let props: &RawValue = serde_json::from_str(&g.properties_json)
-            .unwrap_or_else(|_| serde_json::from_str("{}").expect("valid JSON"));
-        Self {
-            group_type_index: g.index,
-            group_key: &g.key,
-            group_properties: props,
-            created_at: format_us(g.created_at),
-            notebook: None,
-        }
+/// Appends the group object of every response to `out`. Properties go out as the stored text,
+/// always a JSON object written by serde_json, without re-parsing: validating it through
+/// `RawValue` took a tenth of a list page's CPU.
+fn write_group(out: &mut Vec<u8>, g: &Group, notebook: bool) {
+    use std::io::Write as _;
+    let props = g.properties_json.trim();
+    let props = if props.starts_with('{') && props.ends_with('}') {
+        props
+    } else {
+        "{}" // never fail a read over a damaged row
+    };
+    // Writes into a Vec cannot fail; a key is a plain string.
+    let _ = write!(out, "{{\"group_type_index\":{},\"group_key\":", g.index);
+    let _ = serde_json::to_writer(&mut *out, &g.key);
+    out.extend_from_slice(b",\"group_properties\":");
+    out.extend_from_slice(props.as_bytes());
+    let _ = write!(out, ",\"created_at\":\"{}\"", format_us(g.created_at));
+    if notebook {
+        out.extend_from_slice(b",\"notebook\":null");
     }
+    out.push(b'}');
 }
 
-/// The group object as a JSON value.
-pub fn group_json(g: &Group) -> Value {
-    serde_json::to_value(GroupOut::new(g)).unwrap_or(Value::Null)
+/// A JSON response of already serialised bytes.
+fn json_bytes(status: StatusCode, body: Vec<u8>) -> axum::response::Response {
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// The group object as a response.
+fn group_response(status: StatusCode, g: &Group, notebook: bool) -> axum::response::Response {
+    let mut body = Vec::with_capacity(g.properties_json.len() + 128);
+    write_group(&mut body, g, notebook);
+    json_bytes(status, body)
 }
 
 const LIST_INDEX_REQUIRED: &str = "You must pass ?group_type_index= in this URL. To get a list of valid group types, call /api/:project_id/groups_types/.";
@@ -136,23 +144,18 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<axum::re
         }
         _ => Value::Null,
     };
-    #[derive(serde::Serialize)]
-    struct Page<'a> {
-        next: Value,
-        previous: Option<()>,
-        results: Vec<GroupOut<'a>>,
+    let mut body = Vec::with_capacity(rows.iter().map(|g| g.properties_json.len() + 128).sum::<usize>() + 256);
+    body.extend_from_slice(b"{\"next\":");
+    serde_json::to_writer(&mut body, &next).map_err(ApiError::internal)?;
+    body.extend_from_slice(b",\"previous\":null,\"results\":[");
+    for (i, g) in rows.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        write_group(&mut body, g, false);
     }
-    let body = serde_json::to_vec(&Page {
-        next,
-        previous: None,
-        results: rows.iter().map(GroupOut::new).collect(),
-    })
-    .map_err(ApiError::internal)?;
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response())
+    body.extend_from_slice(b"]}");
+    Ok(json_bytes(StatusCode::OK, body))
 }
 
 /// POST /groups/ — create a group.
@@ -197,7 +200,7 @@ pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl I
             state.clock.now_us(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(group_json(&group))))
+    Ok(group_response(StatusCode::CREATED, &group, false))
 }
 
 /// The group addressed by `group_type_index` and `group_key` (or `id`) query parameters.
@@ -227,21 +230,14 @@ async fn addressed_group(state: &AppState, api: &Api, key_params: &[&str]) -> Ap
 pub async fn find(State(state): State<AppState>, api: Api) -> ApiResult<axum::response::Response> {
     api.require(Scope::GroupRead)?;
     let group = addressed_group(&state, &api, &["group_key"]).await?;
-    let mut out = GroupOut::new(&group);
-    out.notebook = Some(());
-    let body = serde_json::to_vec(&out).map_err(ApiError::internal)?;
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response())
+    Ok(group_response(StatusCode::OK, &group, true))
 }
 
 /// POST /groups/update_property — set one property.
 #[utoipa::path(post, path = "/api/projects/{project_id}/groups/update_property", tag = "groups",
     params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
     responses((status = 200, description = "The updated group"), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
-pub async fn update_property(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
+pub async fn update_property(State(state): State<AppState>, api: Api) -> ApiResult<axum::response::Response> {
     api.require(Scope::GroupWrite)?;
     let group = addressed_group(&state, &api, &["group_key"]).await?;
     let body = fields::object(api.req.json_body()?)?;
@@ -272,7 +268,7 @@ pub async fn update_property(State(state): State<AppState>, api: Api) -> ApiResu
 #[utoipa::path(post, path = "/api/projects/{project_id}/groups/delete_property", tag = "groups",
     params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
     responses((status = 200, description = "The group without the property"), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
-pub async fn delete_property(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
+pub async fn delete_property(State(state): State<AppState>, api: Api) -> ApiResult<axum::response::Response> {
     api.require(Scope::GroupWrite)?;
     let group = addressed_group(&state, &api, &["group_key"]).await?;
     let body = fields::object(api.req.json_body()?)?;
@@ -297,7 +293,7 @@ async fn write_property(
     group: Group,
     property: String,
     op: PropOp,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<axum::response::Response> {
     let key = GroupKey::parse(group.key).map_err(|_| ApiError::not_found())?;
     let updated = state
         .store
@@ -311,7 +307,7 @@ async fn write_property(
             state.clock.now_us(),
         )
         .await?;
-    Ok(Json(group_json(&updated)))
+    Ok(group_response(StatusCode::OK, &updated, false))
 }
 
 fn activity_json(e: &ActivityEntry) -> Value {
