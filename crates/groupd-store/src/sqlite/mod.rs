@@ -248,7 +248,7 @@ fn to_json_text<T: serde::Serialize>(v: &T) -> StoreResult<String> {
 impl Store for SqliteStore {
     async fn health(&self) -> StoreResult<()> {
         self.readers
-            .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .read_inline(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
             .await
             .map(|_| ())
     }
@@ -297,7 +297,7 @@ impl Store for SqliteStore {
 
     async fn get_project(&self, id: ProjectId) -> StoreResult<Option<Project>> {
         self.readers
-            .read(move |c| {
+            .read_inline(move |c| {
                 Ok(c.prepare_cached(&format!(
                     "SELECT {PROJECT_COLS} FROM projects WHERE id = ?1"
                 ))?
@@ -325,7 +325,7 @@ impl Store for SqliteStore {
     async fn project_by_token(&self, token: &str) -> StoreResult<Option<Project>> {
         let token = token.to_owned();
         self.readers
-            .read(move |c| {
+            .read_inline(move |c| {
                 Ok(c.prepare_cached(&format!(
                     "SELECT {PROJECT_COLS} FROM projects WHERE api_token = ?1"
                 ))?
@@ -375,7 +375,7 @@ impl Store for SqliteStore {
     async fn api_key_by_digest(&self, digest: &SecretDigest) -> StoreResult<Option<ApiKey>> {
         let digest = digest.clone();
         self.readers
-            .read(move |c| {
+            .read_inline(move |c| {
                 let row = c
                     .prepare_cached(
                         "SELECT id, label, secure_digest, scopes, projects, created_at
@@ -415,7 +415,9 @@ impl Store for SqliteStore {
     }
 
     async fn list_group_types(&self, project: ProjectId) -> StoreResult<Vec<GroupType>> {
-        self.readers.read(move |c| group_types(c, project.0)).await
+        self.readers
+            .read_inline(move |c| group_types(c, project.0))
+            .await
     }
 
     async fn create_group_type(
@@ -526,27 +528,29 @@ impl Store for SqliteStore {
     }
 
     async fn list_groups(&self, project: ProjectId, q: GroupListQuery) -> StoreResult<Vec<Group>> {
-        self.readers
-            .read(move |c| {
-                // A selective search (few trigram candidates) reads only its candidates; a
-                // common one walks the list order, where matches come quickly.
-                let fts = q.search.as_deref().and_then(index::fts_query);
-                let use_fts = match &fts {
-                    Some(f) => {
-                        let n: i64 = c
+        // Without text filters a page is an index walk of `limit` rows: cheap enough to run
+        // inline; a search may scan, so it goes to the blocking pool.
+        let bounded = q.search.is_none() && q.key_contains.is_none();
+        let run = move |c: &Connection| {
+            // A selective search (few trigram candidates) reads only its candidates; a
+            // common one walks the list order, where matches come quickly.
+            let fts = q.search.as_deref().and_then(index::fts_query);
+            let use_fts = match &fts {
+                Some(f) => {
+                    let n: i64 = c
                             .prepare_cached(
                                 "SELECT count(*) FROM (SELECT rowid FROM groups_fts WHERE groups_fts MATCH ?1 LIMIT ?2)",
                             )?
                             .query_row(params![f, FTS_CANDIDATES_MAX + 1], |r| r.get(0))?;
-                        n <= FTS_CANDIDATES_MAX
-                    }
-                    None => false,
-                };
-                // Fixed fragments only; every value is a bound parameter.
-                let mut sql = if use_fts {
-                    // CROSS JOIN makes SQLite loop over the few candidates rather than walk the
-                    // whole list index testing membership.
-                    format!(
+                    n <= FTS_CANDIDATES_MAX
+                }
+                None => false,
+            };
+            // Fixed fragments only; every value is a bound parameter.
+            let mut sql = if use_fts {
+                // CROSS JOIN makes SQLite loop over the few candidates rather than walk the
+                // whole list index testing membership.
+                format!(
                         "SELECT {GROUP_COLS} FROM (
                            SELECT rowid AS rid FROM groups_fts WHERE groups_fts MATCH ?8
                            UNION SELECT id FROM groups
@@ -554,40 +558,63 @@ impl Store for SqliteStore {
                          CROSS JOIN groups ON groups.id = f.rid
                          WHERE project_id = ?1 AND group_type_index = ?2"
                     )
-                } else {
-                    format!("SELECT {GROUP_COLS} FROM groups WHERE project_id = ?1 AND group_type_index = ?2")
-                };
-                if q.search.is_some() {
-                    sql.push_str(
+            } else {
+                format!(
+                    "SELECT {GROUP_COLS} FROM groups WHERE project_id = ?1 AND group_type_index = ?2"
+                )
+            };
+            if q.search.is_some() {
+                sql.push_str(
                         " AND (instr(groupd_lower(properties), ?3) > 0 OR groupd_lower(group_key) = ?3)",
                     );
-                }
-                if q.key_contains.is_some() {
-                    sql.push_str(" AND instr(groupd_lower(group_key), ?4) > 0");
-                }
-                if q.after.is_some() {
-                    sql.push_str(" AND (created_at, group_key) < (?5, ?6)");
-                }
-                sql.push_str(" ORDER BY created_at DESC, group_key DESC LIMIT ?7");
-                let (after_c, after_k) = q.after.unzip();
-                let mut st = c.prepare_cached(&sql)?;
-                let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
-                let rows = if use_fts {
-                    st.query_map(
-                        params![project.0, q.index, q.search, q.key_contains, after_c, after_k, limit, fts],
-                        group_from_row,
-                    )?
-                    .collect::<rusqlite::Result<Vec<_>>>()?
-                } else {
-                    st.query_map(
-                        params![project.0, q.index, q.search, q.key_contains, after_c, after_k, limit],
-                        group_from_row,
-                    )?
-                    .collect::<rusqlite::Result<Vec<_>>>()?
-                };
-                Ok(rows)
-            })
-            .await
+            }
+            if q.key_contains.is_some() {
+                sql.push_str(" AND instr(groupd_lower(group_key), ?4) > 0");
+            }
+            if q.after.is_some() {
+                sql.push_str(" AND (created_at, group_key) < (?5, ?6)");
+            }
+            sql.push_str(" ORDER BY created_at DESC, group_key DESC LIMIT ?7");
+            let (after_c, after_k) = q.after.unzip();
+            let mut st = c.prepare_cached(&sql)?;
+            let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+            let rows = if use_fts {
+                st.query_map(
+                    params![
+                        project.0,
+                        q.index,
+                        q.search,
+                        q.key_contains,
+                        after_c,
+                        after_k,
+                        limit,
+                        fts
+                    ],
+                    group_from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+            } else {
+                st.query_map(
+                    params![
+                        project.0,
+                        q.index,
+                        q.search,
+                        q.key_contains,
+                        after_c,
+                        after_k,
+                        limit
+                    ],
+                    group_from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            Ok(rows)
+        };
+        if bounded {
+            self.readers.read_inline(run).await
+        } else {
+            self.readers.read(run).await
+        }
     }
 
     async fn find_group(
@@ -598,7 +625,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<Group>> {
         let key = key.clone();
         self.readers
-            .read(move |c| find_group(c, project.0, index.0, key.as_str()))
+            .read_inline(move |c| find_group(c, project.0, index.0, key.as_str()))
             .await
     }
 
