@@ -5,6 +5,7 @@
 use std::thread::JoinHandle;
 
 use rusqlite::Connection;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{StoreError, StoreResult};
@@ -107,7 +108,24 @@ fn in_savepoint<T>(
 
 fn run(conn: Connection, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.blocking_recv() {
+    // Index maintenance runs only while no job waits; an earlier run may have left some.
+    let mut merge_due = true;
+    loop {
+        let first = if merge_due {
+            match rx.try_recv() {
+                Ok(j) => j,
+                Err(TryRecvError::Empty) => {
+                    merge_due = super::index::merge_step(&conn);
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => break,
+            }
+        } else {
+            match rx.blocking_recv() {
+                Some(j) => j,
+                None => break,
+            }
+        };
         jobs.push(first);
         while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -141,5 +159,6 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Job>) {
         for c in completions {
             c(committed.clone());
         }
+        merge_due |= super::index::take_fts_touched();
     }
 }
