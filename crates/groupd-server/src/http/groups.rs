@@ -144,7 +144,12 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<axum::re
         }
         _ => Value::Null,
     };
-    let mut body = Vec::with_capacity(rows.iter().map(|g| g.properties_json.len() + 128).sum::<usize>() + 256);
+    let mut body = Vec::with_capacity(
+        rows.iter()
+            .map(|g| g.properties_json.len() + 128)
+            .sum::<usize>()
+            + 256,
+    );
     body.extend_from_slice(b"{\"next\":");
     serde_json::to_writer(&mut body, &next).map_err(ApiError::internal)?;
     body.extend_from_slice(b",\"previous\":null,\"results\":[");
@@ -237,7 +242,10 @@ pub async fn find(State(state): State<AppState>, api: Api) -> ApiResult<axum::re
 #[utoipa::path(post, path = "/api/projects/{project_id}/groups/update_property", tag = "groups",
     params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
     responses((status = 200, description = "The updated group"), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
-pub async fn update_property(State(state): State<AppState>, api: Api) -> ApiResult<axum::response::Response> {
+pub async fn update_property(
+    State(state): State<AppState>,
+    api: Api,
+) -> ApiResult<axum::response::Response> {
     api.require(Scope::GroupWrite)?;
     let group = addressed_group(&state, &api, &["group_key"]).await?;
     let body = fields::object(api.req.json_body()?)?;
@@ -268,7 +276,10 @@ pub async fn update_property(State(state): State<AppState>, api: Api) -> ApiResu
 #[utoipa::path(post, path = "/api/projects/{project_id}/groups/delete_property", tag = "groups",
     params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
     responses((status = 200, description = "The group without the property"), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
-pub async fn delete_property(State(state): State<AppState>, api: Api) -> ApiResult<axum::response::Response> {
+pub async fn delete_property(
+    State(state): State<AppState>,
+    api: Api,
+) -> ApiResult<axum::response::Response> {
     api.require(Scope::GroupWrite)?;
     let group = addressed_group(&state, &api, &["group_key"]).await?;
     let body = fields::object(api.req.json_body()?)?;
