@@ -10,7 +10,7 @@ use groupd_core::{
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value, json};
 
-use super::{activity_detail, insert_activity, to_json_text};
+use super::{insert_activity, to_json_text};
 use crate::{IngestSummary, StoreResult};
 
 /// Most warnings kept per project.
@@ -223,8 +223,7 @@ fn apply_identify(
                 (_, Some(_), Some(_)) => ("update_property", "changed"),
                 (_, Some(_), None) => ("update_property", "deleted"),
             };
-            let detail = activity_detail(&ch.key, action, ch.before, ch.after);
-            insert_activity(c, project, id, activity, &detail, &Actor::System, now)?;
+            insert_activity(c, project, id, (activity, action), &ch, &Actor::System, now)?;
         }
     }
     let created_at = created_at.min(t);

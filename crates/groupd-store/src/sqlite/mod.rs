@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_events.sql"),
     include_str!("migrations/0003_group_indexes.sql"),
+    include_str!("migrations/0004_compact_activity.sql"),
 ];
 const READERS: usize = 4;
 /// Write jobs that may wait for the writer before callers get `Busy` (503 + Retry-After).
@@ -202,21 +203,32 @@ fn find_group(
         .optional()?)
 }
 
-/// The `detail` object of an activity entry (spec groups.md, Activity).
-fn activity_detail(name: &str, action: &str, before: Option<Value>, after: Option<Value>) -> Value {
+/// Activity names and change actions, stored as their index here (migration 0004).
+const ACTIVITIES: [&str; 3] = ["create_group", "create_property", "update_property"];
+const ACTIONS: [&str; 3] = ["created", "changed", "deleted"];
+
+fn code(names: &[&str], name: &str) -> i64 {
+    names
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or(names.len() - 1) as i64
+}
+
+/// The `detail` object of an activity entry (spec groups.md, Activity), rebuilt from its columns.
+fn activity_detail(name: &str, action: &str, before: Value, after: Value) -> Value {
     json!({
-        "changes": [{"type": "Group", "action": action, "field": null,
-                     "before": before.unwrap_or(Value::Null), "after": after.unwrap_or(Value::Null)}],
+        "changes": [{"type": "Group", "action": action, "field": null, "before": before, "after": after}],
         "trigger": null, "name": name, "short_id": null, "type": null,
     })
 }
 
+/// Records one property change of group `group_id`; `kind` is (activity, action).
 fn insert_activity(
     conn: &Connection,
     project: i64,
     group_id: i64,
-    activity: &str,
-    detail: &Value,
+    kind: (&str, &str),
+    change: &merge::PropChange,
     actor: &Actor,
     now: i64,
 ) -> StoreResult<()> {
@@ -224,16 +236,21 @@ fn insert_activity(
         Actor::Key(l) => Some(l.as_str()),
         Actor::System => None,
     };
+    let json = |v: &Option<Value>| v.as_ref().filter(|v| !v.is_null()).map(Value::to_string);
     conn.prepare_cached(
-        "INSERT INTO group_activity (project_id, group_id, uuid, activity, detail, actor, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO group_activity
+           (project_id, group_id, uuid, activity, action, name, before, after, actor, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         project,
         group_id,
-        uuid::Uuid::now_v7().to_string(),
-        activity,
-        detail.to_string(),
+        uuid::Uuid::now_v7().as_bytes().as_slice(),
+        code(&ACTIVITIES, kind.0),
+        code(&ACTIONS, kind.1),
+        change.key,
+        json(&change.before),
+        json(&change.after),
         label,
         now
     ])?;
@@ -670,8 +687,7 @@ impl Store for SqliteStore {
                 let id = c.last_insert_rowid();
                 index::reindex(c, project.0, index.0, id, None, &props, &props_json)?;
                 for ch in changes {
-                    let detail = activity_detail(&ch.key, "created", None, ch.after);
-                    insert_activity(c, project.0, id, "create_group", &detail, &actor, now_us)?;
+                    insert_activity(c, project.0, id, ("create_group", "created"), &ch, &actor, now_us)?;
                 }
                 Ok(Group {
                     id,
@@ -738,8 +754,7 @@ impl Store for SqliteStore {
                         (Some(_), Some(_)) => ("update_property", "changed"),
                         (Some(_), None) => ("update_property", "deleted"),
                     };
-                    let detail = activity_detail(&ch.key, action, ch.before, ch.after);
-                    insert_activity(c, project.0, id, activity, &detail, &actor, now_us)?;
+                    insert_activity(c, project.0, id, (activity, action), &ch, &actor, now_us)?;
                 }
                 Ok(Group {
                     id,
@@ -768,7 +783,7 @@ impl Store for SqliteStore {
                     )?
                     .query_row(params![project.0, group_id], |r| r.get(0))?;
                 let mut st = c.prepare_cached(
-                    "SELECT uuid, actor, activity, detail, created_at FROM group_activity
+                    "SELECT uuid, actor, activity, action, name, before, after, created_at FROM group_activity
                      WHERE project_id = ?1 AND group_id = ?2
                      ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4",
                 )?;
@@ -780,15 +795,27 @@ impl Store for SqliteStore {
                         i64::try_from(offset).unwrap_or(i64::MAX)
                     ],
                     |r| {
+                        let uuid: Vec<u8> = r.get(0)?;
                         let actor: Option<String> = r.get(1)?;
-                        let detail: String = r.get(3)?;
+                        let name = |names: &[&str], i: usize| -> String {
+                            let code: i64 = r.get(i).unwrap_or(0);
+                            names.get(code as usize).copied().unwrap_or(names[0]).to_owned()
+                        };
+                        let json = |i: usize| -> Value {
+                            r.get::<_, Option<String>>(i)
+                                .ok()
+                                .flatten()
+                                .and_then(|t| serde_json::from_str(&t).ok())
+                                .unwrap_or(Value::Null)
+                        };
+                        let prop: String = r.get(4)?;
                         Ok(ActivityEntry {
-                            id: r.get(0)?,
+                            id: uuid::Uuid::from_slice(&uuid).unwrap_or_default().to_string(),
                             actor: actor.map_or(Actor::System, Actor::Key),
-                            activity: r.get(2)?,
+                            activity: name(&ACTIVITIES, 2),
                             item_id: group_id,
-                            detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
-                            created_at: r.get(4)?,
+                            detail: activity_detail(&prop, &name(&ACTIONS, 3), json(5), json(6)),
+                            created_at: r.get(7)?,
                         })
                     },
                 )?;
@@ -898,5 +925,83 @@ impl Store for SqliteStore {
 
     fn write_queue_depth(&self) -> usize {
         self.writer.queue_depth()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Activity written in the JSON-document layout before migration 0004 reads the same after.
+    #[tokio::test]
+    async fn compact_activity_migration_keeps_every_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let old = [
+            (
+                "0190c4a1-0000-7000-8000-000000000001",
+                "create_group",
+                json!({"changes": [{"type": "Group", "action": "created", "field": null, "before": null, "after": {"a": [1, "x"]}}],
+                       "trigger": null, "name": "nested", "short_id": null, "type": null}),
+                None,
+                5,
+            ),
+            (
+                "0190c4a1-0000-7000-8000-000000000002",
+                "update_property",
+                json!({"changes": [{"type": "Group", "action": "changed", "field": null, "before": "finance", "after": 3.5}],
+                       "trigger": null, "name": "industry", "short_id": null, "type": null}),
+                Some("ci-key"),
+                6,
+            ),
+            (
+                "0190c4a1-0000-7000-8000-000000000003",
+                "update_property",
+                json!({"changes": [{"type": "Group", "action": "deleted", "field": null, "before": true, "after": null}],
+                       "trigger": null, "name": "flag", "short_id": null, "type": null}),
+                Some("ci-key"),
+                7,
+            ),
+        ];
+        {
+            let c = connect(&path).unwrap();
+            for sql in &MIGRATIONS[..3] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.pragma_update(None, "user_version", 3).unwrap();
+            for (uuid, activity, detail, actor, at) in &old {
+                c.execute(
+                    "INSERT INTO group_activity (project_id, group_id, uuid, activity, detail, actor, created_at)
+                     VALUES (1, 7, ?1, ?2, ?3, ?4, ?5)",
+                    params![uuid, activity, detail.to_string(), actor, at],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
+        let (entries, total) = store.group_activity(ProjectId(1), 7, 0, 10).await.unwrap();
+        assert_eq!(total, 3);
+        let got: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                let actor = match &e.actor {
+                    Actor::Key(l) => Some(l.as_str()),
+                    Actor::System => None,
+                };
+                (
+                    e.id.as_str(),
+                    e.activity.as_str(),
+                    e.detail.clone(),
+                    actor,
+                    e.created_at,
+                )
+            })
+            .collect();
+        let want: Vec<_> = old
+            .iter()
+            .rev()
+            .map(|(u, a, d, k, t)| (*u, *a, d.clone(), *k, *t))
+            .collect();
+        assert_eq!(got, want);
     }
 }
