@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
 """groupd benchmark driver: starts a release groupd on loopback, loads deterministic data, drives
-each scenario with wrk, and writes bench/RESULTS.md.
+each scenario, and writes bench/RESULTS.md.
 
-    cargo build --release && python3 bench/run.py            # everything (about 10 minutes)
-    python3 bench/run.py --sizes 10000 --duration 5         # a quick look
+    cargo build --release && python3 bench/run.py            # SQLite and PostgreSQL (about 40 minutes)
+    python3 bench/run.py --backends sqlite --sizes 10000 --duration 5 --events 0   # a quick look
 
+Each scenario runs twice with 64 connections:
+  1. closed loop with wrk (every connection sends its next request as soon as the previous answer
+     arrives): the saturation throughput, whose latencies are queueing behind 63 other requests;
+  2. open loop with bench/loadgen at half that rate (a fixed arrival schedule; latency counted from
+     the scheduled send time, so a stall is not hidden): the latency a server at 50 % load gives.
 Every capture figure is paired with the same load against `POST /_bench/noop` on the same server
 (same layers, no decoding, no storage): the machine's HTTP floor, run back to back so the ratio
 holds on a noisy machine.
@@ -16,13 +21,19 @@ import gen  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "groupd")
+LOADGEN = os.path.join(ROOT, "target", "release", "loadgen")
 LUA = os.path.join(ROOT, "bench", "lua")
 CLK = os.sysconf("SC_CLK_TCK")
+FIXED_RATE_SHARE = 0.5
 
 
 def cli(db, *args):
     out = subprocess.run([BIN, *args, "--database", db], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
+
+
+def psql(url, sql):
+    return subprocess.run(["psql", url, "-Atc", sql], capture_output=True, text=True, check=True).stdout.strip()
 
 
 class Server:
@@ -56,20 +67,55 @@ class Server:
         self.proc.wait(30)
 
 
-def wrk(server, script, path, duration, conns, env):
-    full_env = dict(os.environ, STATS_LUA=os.path.join(LUA, "stats.lua"), **env)
-    cpu0, t0 = server.cpu_seconds(), time.time()
-    out = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{duration}s", "--timeout", "10s",
-                          "-s", os.path.join(LUA, script), server.base + path],
-                         capture_output=True, text=True, env=full_env)
-    cpu = (server.cpu_seconds() - cpu0) / (time.time() - t0)
-    line = next((l for l in out.stdout.splitlines() if l.startswith("GROUPD_STATS")), None)
-    if line is None:
-        raise SystemExit(f"wrk failed: {out.stdout}\n{out.stderr}")
-    n, secs, p50, p99, p999, non2xx, sock = line.split()[1:]
-    return {"rps": int(n) / float(secs), "p50": int(p50) / 1000, "p99": int(p99) / 1000,
-            "p999": int(p999) / 1000, "non2xx": int(non2xx), "sockerr": int(sock),
-            "cpu": cpu * 100, "rss": server.peak_rss_mb()}
+class Load:
+    """One scenario: a method, a path (`{n}` = a random group number), headers and a body."""
+
+    def __init__(self, path, n=0, key=None, body_file=None):
+        self.path, self.n, self.key, self.body_file = path, n, key, body_file
+
+    def wrk(self, server, duration, conns):
+        """Closed loop: the saturation throughput."""
+        if self.body_file:
+            script, env = "post.lua", {"BODY_FILE": self.body_file}
+        elif "{n}" in self.path:
+            script, env = "get_random.lua", {"PATH_TEMPLATE": self.path, "N": str(self.n), "KEY": self.key}
+        else:
+            script, env = "get.lua", {"KEY": self.key}
+        url = server.base + ("/" if "{n}" in self.path else self.path)
+        full_env = dict(os.environ, STATS_LUA=os.path.join(LUA, "stats.lua"), **env)
+        cpu0, t0 = server.cpu_seconds(), time.time()
+        out = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{duration}s", "--timeout", "10s",
+                              "-s", os.path.join(LUA, script), url], capture_output=True, text=True, env=full_env)
+        cpu = (server.cpu_seconds() - cpu0) / (time.time() - t0)
+        line = next((l for l in out.stdout.splitlines() if l.startswith("GROUPD_STATS")), None)
+        if line is None:
+            raise SystemExit(f"wrk failed: {out.stdout}\n{out.stderr}")
+        n, secs, p50, p99, p999, non2xx, sock = line.split()[1:]
+        return {"rps": int(n) / float(secs), "p50": int(p50) / 1000, "p99": int(p99) / 1000,
+                "p999": int(p999) / 1000, "non2xx": int(non2xx) + int(sock), "cpu": cpu * 100,
+                "rss": server.peak_rss_mb()}
+
+    def fixed(self, server, duration, conns, rate):
+        """Open loop at `rate` requests/s: latency below saturation."""
+        args = [LOADGEN, "--url", server.base, "--path", self.path, "--connections", str(conns),
+                "--rate", str(max(int(rate), 1)), "--duration", str(duration), "--warmup", "1"]
+        if self.n:
+            args += ["--n", str(self.n)]
+        if self.key:
+            args += ["--header", f"Authorization: Bearer {self.key}"]
+        if self.body_file:
+            args += ["--method", "POST", "--body-file", self.body_file]
+        out = subprocess.run(args, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"loadgen failed: {out.stdout}\n{out.stderr}")
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        return {"rate": r["target_rate"], "rps": r["rps"], "p50": r["p50_ms"], "p99": r["p99_ms"],
+                "p999": r["p999_ms"], "errors": r["errors"] + r["non2xx"]}
+
+    def measure(self, server, a):
+        sat = self.wrk(server, a.duration, a.conns)
+        sat["fixed"] = self.fixed(server, a.duration, a.conns, sat["rps"] * FIXED_RATE_SHARE)
+        return sat
 
 
 def post_batches(base, token, batches, threads=2):
@@ -77,10 +123,11 @@ def post_batches(base, token, batches, threads=2):
     u = urllib.parse.urlparse(base)
     it = iter(batches)
     lock = threading.Lock()
+    failed = []
 
     def worker():
         c = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
-        while True:
+        while not failed:
             with lock:
                 b = next(it, None)
             if b is None:
@@ -93,60 +140,75 @@ def post_batches(base, token, batches, threads=2):
                 if r.status == 200:
                     break
                 if r.status != 503:
-                    raise SystemExit(f"load failed: {r.status}")
+                    failed.append(r.status)
+                    return
                 time.sleep(0.2)
     ts = [threading.Thread(target=worker) for _ in range(threads)]
     [t.start() for t in ts]
     [t.join() for t in ts]
+    if failed:
+        raise SystemExit(f"load failed: HTTP {failed[0]}")
 
 
-def db_bytes(path):
-    return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+HEADER = ("| scenario | max req/s | × floor | p50 / p99 ms at max | fixed rate req/s | p50 ms | p99 ms | p99.9 ms "
+          "| server CPU at max | peak RSS MB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def fmt_row(name, r, floor=None):
+    f = r["fixed"]
     ratio = f"{r['rps'] / floor['rps']:.2f}" if floor else ""
-    extra = f" ({r['non2xx']} non-2xx)" if r["non2xx"] or r["sockerr"] else ""
-    return (f"| {name} | {r['rps']:,.0f}{extra} | {ratio} | {r['p50']:.2f} | {r['p99']:.2f} | {r['p999']:.2f} "
-            f"| {r['cpu']:.0f}% | {r['rss']:.0f} |")
+    errs = r["non2xx"] + f["errors"]
+    extra = f" ({errs} errors)" if errs else ""
+    return (f"| {name} | {r['rps']:,.0f}{extra} | {ratio} | {r['p50']:.2f} / {r['p99']:.2f} | {f['rps']:,.0f} "
+            f"| {f['p50']:.2f} | {f['p99']:.2f} | {f['p999']:.2f} | {r['cpu']:.0f}% | {r['rss']:.0f} |")
 
 
-HEADER = ("| scenario | req/s | × floor | p50 ms | p99 ms | p99.9 ms | server CPU | peak RSS MB |\n"
-          "|---|---:|---:|---:|---:|---:|---:|---:|")
+class Backend:
+    """Where the data lives: a temporary SQLite file or a fresh PostgreSQL database."""
+
+    def __init__(self, kind, tmp, pg_url):
+        self.kind = kind
+        if kind == "sqlite":
+            self.path = os.path.join(tmp, "bench.db")
+            self.url = f"sqlite://{self.path}"
+        else:
+            self.admin = pg_url.rstrip("/") + "/postgres"
+            self.name = f"groupd_bench_{os.getpid()}"
+            psql(self.admin, f"DROP DATABASE IF EXISTS {self.name}")
+            self.url = pg_url.rstrip("/") + "/" + self.name
+
+    def size_bytes(self):
+        if self.kind == "sqlite":
+            return sum(os.path.getsize(p) for p in (self.path, self.path + "-wal") if os.path.exists(p))
+        return int(psql(self.url, "SELECT pg_database_size(current_database())"))
+
+    def middle(self, size):
+        """(created_at µs, key) of the group halfway down the list order."""
+        if self.kind == "sqlite":
+            conn = sqlite3.connect(self.path)
+            row = conn.execute("SELECT created_at, group_key FROM groups WHERE group_type_index = 0 "
+                               "ORDER BY created_at DESC, group_key DESC LIMIT 1 OFFSET ?", (size // 2,)).fetchone()
+            conn.close()
+            return row
+        c, k = psql(self.url, "SELECT (extract(epoch FROM created_at) * 1000000)::bigint, group_key FROM groups "
+                              f"WHERE group_type_index = 0 ORDER BY created_at DESC, group_key DESC LIMIT 1 OFFSET {size // 2}").split("|")
+        return int(c), k
+
+    def drop(self):
+        if self.kind == "postgres":
+            psql(self.admin, f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="10000,100000,1000000")
-    ap.add_argument("--events", type=int, default=1_000_000)
-    ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--conns", type=int, default=64)
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--log-level", default="warn")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
-    a = ap.parse_args()
-    sizes = [int(s) for s in a.sizes.split(",")]
-    if not os.path.exists(BIN):
-        subprocess.run(["cargo", "build", "--release"], cwd=ROOT, check=True)
+def run_backend(kind, a, out, port):
+    sizes = [int(s) for s in a.sizes.split(",") if s]
     tmp = tempfile.mkdtemp(prefix="groupd-bench-")
-    path = os.path.join(tmp, "bench.db")
-    db = f"sqlite://{path}"
-    token = cli(db, "project", "create", "--name", "bench")["api_token"]
-    key = cli(db, "key", "create", "--label", "bench", "--scopes", "*")["key"]
-    srv = Server(db, 18000 + os.getpid() % 1000, a.log_level)
-    lines = []
-    out = lambda s="": (print(s, flush=True), lines.append(s))
+    be = Backend(kind, tmp, a.pg_url)
+    token = cli(be.url, "project", "create", "--name", "bench")["api_token"]
+    key = cli(be.url, "key", "create", "--label", "bench", "--scopes", "*")["key"]
+    srv = Server(be.url, port, a.log_level)
+    title = "SQLite (embedded, the default)" if kind == "sqlite" else "PostgreSQL (same machine, same cores)"
     try:
-        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-        out("# groupd benchmark results\n")
-        out(f"Machine: {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.platform()}; load generator "
-            f"(wrk -t2 -c{a.conns}, {a.duration} s per scenario) on the same cores. groupd release build, "
-            f"SQLite backend, RUST_LOG={a.log_level}. Seed {a.seed}.\n")
-        out("Regenerate: `cargo build --release && python3 bench/run.py` (options: `--sizes`, `--events`, "
-            "`--duration`). Latencies are wrk's, end to end on loopback, at saturation (closed loop). "
-            "How these figures compare with the targets and what bounds them: `ANALYSIS.md`.\n")
-
-        # Capture, each paired with the floor.
+        out(f"# {title}\n")
         single = json.dumps({"api_key": token, "event": "$pageview", "distinct_id": "user-1",
                              "properties": {"$groups": {"company": "g0000001"}, "$current_url": "https://app.example.com/p/1",
                                             "$lib": "bench"}})
@@ -163,58 +225,49 @@ def main():
         out(HEADER)
         res = {}
         for name in ("single", "batch"):
-            env = {"BODY_FILE": bodies[name]}
-            floor = wrk(srv, "post.lua", "/_bench/noop", a.duration, a.conns, env)
-            cap = wrk(srv, "post.lua", "/e/" if name == "single" else "/batch/", a.duration, a.conns, env)
+            floor = Load("/_bench/noop", body_file=bodies[name]).measure(srv, a)
+            cap = Load("/e/" if name == "single" else "/batch/", body_file=bodies[name]).measure(srv, a)
             res[name] = (floor, cap)
             out(fmt_row(f"floor: no-op, {name} body", floor))
             out(fmt_row(f"capture, {'single event' if name == 'single' else 'batch of 100'}", cap, floor))
         f, c = res["batch"]
         out(f"\nBatches of 100: **{c['rps'] * 100:,.0f} durable events/s** (floor {f['rps'] * 100:,.0f} events/s).\n")
 
-        # Groups at growing sizes.
         loaded = 0
         for size in sizes:
             t0 = time.time()
-            step = 1000
-            post_batches(srv.base, token, (gen.groupidentify_events(a.seed, s, min(step, size - s)) for s in range(loaded, size, step)))
-            load_s = time.time() - t0
+            post_batches(srv.base, token, (gen.groupidentify_events(a.seed, s, min(1000, size - s)) for s in range(loaded, size, 1000)))
+            rate = (size - loaded) / max(time.time() - t0, 1e-9)
             loaded = size
-            conn = sqlite3.connect(path)
-            mid = conn.execute("SELECT created_at, group_key FROM groups WHERE group_type_index = 0 "
-                               "ORDER BY created_at DESC, group_key DESC LIMIT 1 OFFSET ?", (size // 2,)).fetchone()
-            conn.close()
-            cursor = base64.urlsafe_b64encode(json.dumps({"c": mid[0], "k": mid[1]}).encode()).decode()
+            mid_c, mid_k = be.middle(size)
+            cursor = base64.urlsafe_b64encode(json.dumps({"c": mid_c, "k": mid_k}).encode()).decode()
             out(f"## Groups: {size:,} of one type\n")
-            out(f"Loaded through capture (`$groupidentify`, 1000 per request) at {(size - (loaded - size if False else 0)) / max(load_s, 1e-9):,.0f} groups/s "
-                f"for this step; database now {db_bytes(path) / 2**20:,.0f} MiB.\n")
+            out(f"Loaded through capture (`$groupidentify`, 1000 per request) at {rate:,.0f} groups/s "
+                f"for this step; database now {be.size_bytes() / 2**20:,.0f} MiB.\n")
             out(HEADER)
-            env = {"KEY": key, "N": str(size)}
+            g = "/api/projects/1/groups"
             scen = [
-                ("find by key", "get_random.lua", "/", {"PATH_TEMPLATE": "/api/projects/1/groups/find?group_type_index=0&group_key=g{n}"}),
-                ("list, first page", "get.lua", "/api/projects/1/groups/?group_type_index=0", {}),
-                ("list, search (rare: one key)", "get_random.lua", "/", {"PATH_TEMPLATE": "/api/projects/1/groups/?group_type_index=0&search=g{n}"}),
-                ("list, search (common word)", "get.lua", "/api/projects/1/groups/?group_type_index=0&search=technology", {}),
-                ("list, deep cursor (middle)", "get.lua", f"/api/projects/1/groups/?group_type_index=0&cursor={cursor}", {}),
-                ("property_values (industry)", "get.lua", "/api/projects/1/groups/property_values?group_type_index=0&key=industry", {}),
+                ("find by key", f"{g}/find?group_type_index=0&group_key=g{{n}}"),
+                ("list, first page", f"{g}/?group_type_index=0"),
+                ("list, search (rare: one key)", f"{g}/?group_type_index=0&search=g{{n}}"),
+                ("list, search (common word)", f"{g}/?group_type_index=0&search=technology"),
+                ("list, deep cursor (middle)", f"{g}/?group_type_index=0&cursor={cursor}"),
+                ("property_values (industry)", f"{g}/property_values?group_type_index=0&key=industry"),
             ]
-            for name, script, p, extra in scen:
-                out(fmt_row(name, wrk(srv, script, p, a.duration, a.conns, {**env, **extra})))
+            for name, path in scen:
+                out(fmt_row(name, Load(path, n=size, key=key).measure(srv, a)))
             out("")
-        groups_bytes = db_bytes(path)
+        groups_bytes = be.size_bytes()
 
-        # Events and the query endpoint.
         if a.events:
             t0 = time.time()
-            post_batches(srv.base, token, (gen.events(a.seed, s, min(1000, a.events - s), loaded) for s in range(0, a.events, 1000)))
+            post_batches(srv.base, token, (gen.events(a.seed, s, min(1000, a.events - s), max(loaded, 1)) for s in range(0, a.events, 1000)))
             load_s = time.time() - t0
-            events_bytes = db_bytes(path) - groups_bytes
-            out(f"## Query endpoint over {a.events:,} events\n")
-            out(f"Events loaded through /batch (1000 per request) at {a.events / load_s:,.0f} events/s.\n")
+            events_bytes = be.size_bytes() - groups_bytes
             q = "SELECT group_0.properties.industry, count() FROM events GROUP BY 1 ORDER BY 2 DESC LIMIT 20"
             times = []
             for _ in range(5):
-                c = http.client.HTTPConnection("127.0.0.1", urllib.parse.urlparse(srv.base).port, timeout=120)
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
                 t0 = time.time()
                 c.request("POST", "/api/projects/1/query/", json.dumps({"query": {"kind": "HogQLQuery", "query": q}}),
                           {"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
@@ -224,16 +277,50 @@ def main():
                 if r.status != 200:
                     raise SystemExit(f"query failed: {body[:300]}")
             times.sort()
+            out(f"## Query endpoint over {a.events:,} events\n")
+            out(f"Events loaded through /batch (1000 per request) at {a.events / load_s:,.0f} events/s; the events "
+                f"table also holds the capture scenarios' events.\n")
             out(f"`{q}`: median {times[2]:,.0f} ms, min {times[0]:,.0f} ms, max {times[-1]:,.0f} ms (5 runs).\n")
         else:
             events_bytes = 0
         out("## Size and memory\n")
         out(f"- Peak RSS of the server over the whole run: {srv.peak_rss_mb():,.0f} MB.")
-        out(f"- Database: {groups_bytes / 2**20 / (loaded / 1e6):,.0f} MiB per million groups (capture events of the "
-            f"capture scenarios included)" + (f"; {events_bytes / 2**20 / (a.events / 1e6):,.0f} MiB per million events." if a.events else "."))
+        if loaded:
+            out(f"- Database: {groups_bytes / 2**20 / (loaded / 1e6):,.0f} MiB per million groups (capture events of the "
+                f"capture scenarios included)" + (f"; {events_bytes / 2**20 / (a.events / 1e6):,.0f} MiB per million events." if a.events else "."))
+        out("")
     finally:
         srv.stop()
+        be.drop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--backends", default="sqlite,postgres")
+    ap.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432")
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--duration", type=int, default=8)
+    ap.add_argument("--conns", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--log-level", default="warn")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
+    a = ap.parse_args()
+    if not (os.path.exists(BIN) and os.path.exists(LOADGEN)):
+        subprocess.run(["cargo", "build", "--release", "-p", "groupd", "-p", "groupd-loadgen"], cwd=ROOT, check=True)
+    lines = []
+    out = lambda s="": (print(s, flush=True), lines.append(s))
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    out("# groupd benchmark results\n")
+    out(f"Machine: {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.platform()}. Load generators on the same "
+        f"cores: wrk -t2 -c{a.conns} (closed loop, saturation) and bench/loadgen with {a.conns} connections at "
+        f"{FIXED_RATE_SHARE:.0%} of that throughput (open loop, latency counted from the scheduled send time); "
+        f"{a.duration} s per run. groupd release build, RUST_LOG={a.log_level}. Seed {a.seed}.\n")
+    out("Regenerate: `cargo build --release && python3 bench/run.py` (options: `--backends`, `--sizes`, `--events`, "
+        "`--duration`). How these figures compare with the targets and what bounds them: `ANALYSIS.md`.\n")
+    for i, kind in enumerate(a.backends.split(",")):
+        run_backend(kind, a, out, 18000 + (os.getpid() + i) % 1000)
     with open(a.out, "w") as f:
         f.write("\n".join(lines) + "\n")
 
