@@ -4,7 +4,7 @@
 //! temporary file) and PostgreSQL (a fresh database, see [`pg`]).
 #![allow(missing_docs, clippy::missing_panics_doc)]
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use groupd_core::{
     Actor, GroupKey, GroupTypeIndex, ProjectId, Scope, ScopeSet, SecretDigest,
@@ -108,6 +108,62 @@ pub fn identify(
         unset: unset.iter().map(|s| (*s).into()).collect(),
     }));
     ev
+}
+
+/// A property value as `property_values` shows it: strings bare, anything else as compact JSON.
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Checks `property_definitions` and `property_values` (unfiltered, top 20) against counts made
+/// from every group of every type of the project, as they are now.
+pub async fn assert_counts_match_groups(s: &Arc<dyn Store>, p: ProjectId) {
+    let mut names: BTreeMap<(i64, String), i64> = BTreeMap::new();
+    let mut values: BTreeMap<(i64, String), BTreeMap<String, i64>> = BTreeMap::new();
+    for t in s.list_group_types(p).await.unwrap() {
+        let q = GroupListQuery {
+            index: t.index,
+            limit: 100_000,
+            ..Default::default()
+        };
+        for g in s.list_groups(p, q).await.unwrap() {
+            for (k, v) in g.properties() {
+                *names.entry((t.index, k.clone())).or_default() += 1;
+                *values
+                    .entry((t.index, k))
+                    .or_default()
+                    .entry(value_text(&v))
+                    .or_default() += 1;
+            }
+        }
+    }
+    let mut want: Vec<(i64, String, i64)> =
+        names.into_iter().map(|((i, k), n)| (i, k, n)).collect();
+    want.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)).then(a.1.cmp(&b.1)));
+    let got: Vec<_> = s
+        .property_definitions(p)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.index, d.name, d.count))
+        .collect();
+    assert_eq!(got, want, "property_definitions");
+    for ((i, k), vals) in values {
+        let mut want: Vec<(String, i64)> = vals.into_iter().collect();
+        want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        want.truncate(20);
+        let got: Vec<_> = s
+            .property_values(p, GroupTypeIndex(i), &k, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|v| (v.name, v.count))
+            .collect();
+        assert_eq!(got, want, "property_values of {k} (type {i})");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -686,6 +742,205 @@ pub async fn definitions_and_values(s: Arc<dyn Store>) {
     assert!(values("missing", None).await.is_empty());
 }
 
+/// The counts behind `property_definitions` and `property_values` follow every kind of write:
+/// REST create, set, set_once and unset, capture set, set_once and unset (several on one group in
+/// one request, and merges that change nothing), type deletion and the reuse of its index.
+pub async fn property_counts_follow_every_write(s: Arc<dyn Store>) {
+    let p = project(&s).await;
+    let org = new_type(&s, p, "org").await;
+    let team = new_type(&s, p, "team").await;
+    for (i, k, props) in [
+        (org, "a", json!({"plan": "pro", "seats": 3, "tags": ["x"]})),
+        (org, "b", json!({"plan": "pro"})),
+        (team, "t", json!({"plan": "free", "seats": 3})),
+    ] {
+        s.create_group(p, i, key(k), obj(props), Actor::System, T0)
+            .await
+            .unwrap();
+    }
+    for (k, prop, op) in [
+        ("b", "seats", PropOp::Set(json!(3))),
+        ("a", "plan", PropOp::Set(json!("enterprise"))),
+        ("a", "tags", PropOp::Unset),
+        ("b", "plan", PropOp::SetOnce(json!("ignored"))),
+        ("a", "seats", PropOp::Set(json!(3.0))),
+        ("a", "seats", PropOp::Set(json!(3.0))),
+    ] {
+        s.update_group_property(p, org, key(k), prop.into(), op, Actor::System, T0 + SEC)
+            .await
+            .unwrap();
+    }
+    assert_counts_match_groups(&s, p).await;
+    s.ingest(
+        p,
+        vec![
+            identify(
+                "org",
+                "c",
+                T0 + 10 * SEC,
+                json!({"plan": "pro", "seats": 5}),
+                json!({"region": "eu"}),
+                &[],
+            ),
+            identify(
+                "org",
+                "c",
+                T0 + 11 * SEC,
+                json!({"plan": "free"}),
+                json!({}),
+                &[],
+            ),
+            identify(
+                "org",
+                "a",
+                T0 + 12 * SEC,
+                json!({"seats": 3.0}),
+                json!({}),
+                &["plan"],
+            ),
+            // Older than the REST set: changes nothing.
+            identify("org", "b", T0 - SEC, json!({"plan": "old"}), json!({}), &[]),
+            identify("site", "s", T0, json!({"plan": "pro"}), json!({}), &[]),
+        ],
+        5,
+        T0 + 20 * SEC,
+    )
+    .await
+    .unwrap();
+    s.ingest(
+        p,
+        vec![identify(
+            "org",
+            "d",
+            T0,
+            json!({}),
+            json!({"plan": "pro"}),
+            &[],
+        )],
+        5,
+        T0 + 20 * SEC,
+    )
+    .await
+    .unwrap();
+    let defs = |s: Arc<dyn Store>| async move {
+        s.property_definitions(p)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.index, d.name, d.count))
+            .collect::<Vec<_>>()
+    };
+    let d = |i: GroupTypeIndex, name: &str, n: i64| (i.0, name.to_owned(), n);
+    let site = GroupTypeIndex(2);
+    assert_eq!(
+        defs(s.clone()).await,
+        [
+            d(org, "plan", 3),
+            d(org, "seats", 3),
+            d(org, "region", 1),
+            d(team, "plan", 1),
+            d(team, "seats", 1),
+            d(site, "plan", 1),
+        ]
+    );
+    let values = |i: GroupTypeIndex, prop: &str, f: Option<&str>| {
+        let s = s.clone();
+        let (prop, f) = (prop.to_owned(), f.map(str::to_owned));
+        async move {
+            s.property_values(p, i, &prop, f.as_deref())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|v| (v.name, v.count))
+                .collect::<Vec<_>>()
+        }
+    };
+    let v = |name: &str, n: i64| (name.to_owned(), n);
+    assert_eq!(values(org, "plan", None).await, [v("pro", 2), v("free", 1)]);
+    assert_eq!(
+        values(org, "plan", Some("R")).await,
+        [v("pro", 2), v("free", 1)]
+    );
+    assert_eq!(values(org, "plan", Some("fR")).await, [v("free", 1)]);
+    assert_eq!(
+        values(org, "seats", None).await,
+        [v("3", 1), v("3.0", 1), v("5", 1)]
+    );
+    assert!(values(org, "tags", None).await.is_empty());
+    assert_counts_match_groups(&s, p).await;
+
+    // A deleted type's counts go with it; a new type at its index starts from nothing.
+    s.delete_group_type(p, team).await.unwrap();
+    assert!(defs(s.clone()).await.iter().all(|(i, _, _)| *i != team.0));
+    assert!(values(team, "plan", None).await.is_empty());
+    assert_eq!(new_type(&s, p, "team2").await, team);
+    s.create_group(p, team, key("t"), obj(json!({"z": 1})), Actor::System, T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        defs(s.clone())
+            .await
+            .into_iter()
+            .filter(|x| x.0 == team.0)
+            .collect::<Vec<_>>(),
+        [d(team, "z", 1)]
+    );
+    assert_counts_match_groups(&s, p).await;
+
+    // More distinct values than are shown: the top 20, ties in byte order.
+    for n in 0..25 {
+        s.create_group(
+            p,
+            org,
+            key(&format!("many{n}")),
+            obj(json!({"n": format!("v{:02}", 24 - n), "even": n % 2 == 0})),
+            Actor::System,
+            T0,
+        )
+        .await
+        .unwrap();
+    }
+    let shown = values(org, "n", None).await;
+    assert_eq!(shown.len(), 20);
+    assert_eq!(shown[0], v("v00", 1));
+    assert_eq!(shown[19], v("v19", 1));
+    assert_eq!(values(org, "n", Some("V2")).await.len(), 5);
+    assert_eq!(
+        values(org, "even", None).await,
+        [v("true", 13), v("false", 12)]
+    );
+    assert_counts_match_groups(&s, p).await;
+
+    // The `value` filter lower-cases by Unicode rules: İ is "i̇" (two characters), K (Kelvin) "k".
+    for (k, city) in [("c1", "İstanbul"), ("c2", "École \u{212A}"), ("c3", "Kiel")] {
+        s.create_group(
+            p,
+            org,
+            key(k),
+            obj(json!({ "city": city })),
+            Actor::System,
+            T0,
+        )
+        .await
+        .unwrap();
+    }
+    let cities = |f: &'static str| {
+        let values = &values;
+        async move {
+            values(org, "city", Some(f))
+                .await
+                .into_iter()
+                .map(|x| x.0)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(cities("I").await, ["Kiel", "İstanbul"]);
+    assert!(cities("is").await.is_empty());
+    assert_eq!(cities("i\u{307}s").await, ["İstanbul"]);
+    assert_eq!(cities("K").await, ["Kiel", "École \u{212A}"]);
+    assert_eq!(cities("éCOLE").await, ["École \u{212A}"]);
+}
+
 pub async fn ingest_idempotency_and_types(s: Arc<dyn Store>) {
     let p = project(&s).await;
     let u1 = uuid::Uuid::new_v4();
@@ -892,6 +1147,7 @@ pub async fn ingest_merges_in_any_order(s: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert!(g.properties().is_empty());
+    assert_counts_match_groups(&s, p).await;
 }
 
 pub async fn concurrent_writers(s: Arc<dyn Store>) {
@@ -976,6 +1232,7 @@ pub async fn concurrent_writers(s: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(list.len(), 4);
+    assert_counts_match_groups(&s, p).await;
 }
 
 pub async fn queries(s: Arc<dyn Store>) {
@@ -1095,8 +1352,8 @@ macro_rules! conformance_tests {
     ($open:path) => {
         $crate::conformance_tests!(@each $open;
             projects, api_keys, group_types, groups_create_update_and_activity,
-            list_order_cursor_and_filters, definitions_and_values, ingest_idempotency_and_types,
-            ingest_merges_in_any_order, concurrent_writers, queries);
+            list_order_cursor_and_filters, definitions_and_values, property_counts_follow_every_write,
+            ingest_idempotency_and_types, ingest_merges_in_any_order, concurrent_writers, queries);
     };
     (@each $open:path; $($name:ident),*) => {
         $(
@@ -1260,7 +1517,7 @@ mod postgres_backend {
             .unwrap();
         drop(client);
         let _ = task.await;
-        assert_eq!(versions, 1);
+        assert_eq!(versions, crate::postgres::MIGRATIONS.len() as i64);
     }
 
     async fn futures_join(url: &str) -> Vec<std::sync::Arc<dyn crate::Store>> {

@@ -3,7 +3,9 @@
 //! `ON CONFLICT DO NOTHING … RETURNING`, and the groups its `$groupidentify` events touch are
 //! created with one `INSERT … ON CONFLICT DO NOTHING`, locked with one `SELECT … FOR UPDATE` (in
 //! key order, so concurrent requests cannot deadlock on them), merged in memory by the same rules
-//! as the SQLite backend and written back with one `UPDATE … FROM unnest`.
+//! as the SQLite backend and written back with one `UPDATE … FROM unnest`. The property count
+//! changes are handed back to the caller, which applies them once for its whole transaction
+//! ([`PropCounts`]).
 //!
 //! The outcome matches the SQLite backend event for event: type indexes are assigned in the same
 //! order (an event's `$groups` types, then its `$groupidentify` type, event after event, a
@@ -19,7 +21,7 @@ use groupd_core::{
 use serde_json::{Map, Value, json};
 
 use super::{
-    ActivityRows, PgStore, StoredProps, Ts, activity_detail, internal, jsonb_safe,
+    ActivityRows, PgStore, PropCounts, StoredProps, Ts, activity_detail, internal, jsonb_safe,
     lock_group_types, nul_safe,
 };
 use crate::{IngestSummary, StoreResult};
@@ -184,13 +186,15 @@ pub(super) async fn plain(
 }
 
 /// Writes one request's events and applies their group changes within the caller's transaction
-/// (the batch writer's savepoint).
+/// (the batch writer's savepoint); adds the property count changes to `counts`, for the caller
+/// to apply once the savepoint is kept.
 pub(super) async fn ingest_in(
     c: &impl GenericClient,
     project: i64,
     events: &[CaptureEvent],
     max_group_types: u32,
     now: i64,
+    counts: &mut PropCounts,
 ) -> StoreResult<IngestSummary> {
     let (keys, mut dup) = keys_and_dups(events);
     let mut types = TypeMap::load(c, project, max_group_types).await?;
@@ -281,7 +285,7 @@ pub(super) async fn ingest_in(
     }
 
     if !identifies.is_empty() {
-        apply_identifies(c, project, &identifies, now).await?;
+        apply_identifies(c, project, &identifies, now, counts).await?;
     }
 
     if !warnings.is_empty() {
@@ -389,6 +393,8 @@ fn limit_warning(group_type: &str, ev: &CaptureEvent, max: u32) -> (&'static str
 struct Held {
     id: i64,
     props: Map<String, Value>,
+    /// The properties as loaded (empty for a group this transaction created).
+    before: Map<String, Value>,
     meta: PropMetaMap,
     created_at: i64,
     updated_at: i64,
@@ -399,12 +405,13 @@ struct Held {
 
 /// Creates the groups if needed and applies each `$groupidentify` (`$group_set_once`,
 /// `$group_set`, `$group_unset` at its event time) through the merge rules, in event order;
-/// `created_at` becomes the earliest time seen.
+/// `created_at` becomes the earliest time seen. The count changes go to `counts`.
 async fn apply_identifies(
     c: &impl GenericClient,
     project: i64,
     identifies: &[(i64, &GroupIdentify, i64)],
     now: i64,
+    counts: &mut PropCounts,
 ) -> StoreResult<()> {
     // Distinct groups in key order, with the earliest event time of each.
     let mut first: HashMap<(i64, &str), i64> = HashMap::new();
@@ -458,11 +465,13 @@ async fn apply_identifies(
     for r in c.query(&st, &[&project, &indexes, &group_keys]).await? {
         let key: (i32, String) = (r.get(1), r.get(2));
         let is_new = created.contains(&key);
+        let props: Map<String, Value> = serde_json::from_str(r.get(3)).unwrap_or_default();
         held.insert(
             key,
             Held {
                 id: r.get(0),
-                props: serde_json::from_str(r.get(3)).unwrap_or_default(),
+                before: props.clone(),
+                props,
                 meta: serde_json::from_str(r.get(4)).unwrap_or_default(),
                 created_at: r.get::<_, Ts>(5).0,
                 updated_at: r.get::<_, Ts>(6).0,
@@ -513,7 +522,10 @@ async fn apply_identifies(
     let mut search = Vec::with_capacity(held.len());
     let mut created_at = Vec::with_capacity(held.len());
     let mut updated_at = Vec::with_capacity(held.len());
-    for g in held.values() {
+    for ((index, _), g) in &held {
+        if g.changed {
+            counts.group_changed(project, *index, &g.before, &g.props);
+        }
         let stored = StoredProps::new(&g.props, &g.meta)?;
         ids.push(g.id);
         jsonb.push(stored.jsonb);

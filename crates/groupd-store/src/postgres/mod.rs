@@ -6,6 +6,7 @@
 //!
 //! The schema (migrations/) keeps `project_id` first in every key so it can be distributed by
 //! project; see docs/postgres-schema.md.
+mod counts;
 mod error;
 mod ingest;
 mod query;
@@ -41,10 +42,14 @@ use crate::{
     IngestSummary, IngestionWarning, NewApiKey, NewGroupType, Project, PropertyCount, Store,
     StoreError, StoreResult, ValueCount, redact_url,
 };
+use counts::PropCounts;
 use error::{is_retryable, is_unique_violation};
 
 /// Schema migrations, applied in order; `schema_migrations` records the versions applied.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_property_counts.sql")),
+];
 /// Capture requests that change groups waiting for the writer before callers get `Busy`
 /// (`GROUPD_WRITE_QUEUE` overrides). Requests of plain events do not queue: they take a pooled
 /// connection, and get `Busy` when none frees up in time.
@@ -58,6 +63,19 @@ const LOCK_MIGRATIONS: i32 = 0x6770_0001;
 const LOCK_GROUP_TYPES: i32 = 0x6770_0002;
 /// Attempts of a transaction the server aborted for a deadlock or serialization failure.
 const ATTEMPTS: u32 = 8;
+/// Most values `property_values` returns (as the SQLite backend).
+const VALUES_SHOWN: usize = 20;
+/// The values of one property (`$1` project, `$2` type, `$3` name) with their counts, in
+/// `property_values` order: count descending, then value in byte order. The order is that of the
+/// index `group_prop_values_by_count`, whose value prefix sorts as the value does.
+const VALUES_IN_ORDER: &str = "SELECT value, groups FROM group_prop_values
+     WHERE project_id = $1 AND group_type_index = $2
+       AND left(key, 100) = left($3, 100) AND key = $3 AND groups > 0
+     ORDER BY groups DESC, left(value, 100), value";
+/// The non-ASCII characters whose lower case (Rust's, Unicode) holds an ASCII character (İ is
+/// "i̇", the Kelvin sign "k"): a value matches a `value` filter of ASCII text through ASCII
+/// characters lower-cased or through one of these (test `ascii_from_lower_case_is_complete`).
+const ASCII_FROM_LOWER: [char; 2] = ['\u{130}', '\u{212A}'];
 
 /// The PostgreSQL store.
 pub struct PgStore {
@@ -103,7 +121,7 @@ impl StatsKeeper {
         tokio::spawn(async move {
             let analysed = match pool.get().await {
                 Ok(c) => c
-                    .batch_execute("ANALYZE groups, group_activity")
+                    .batch_execute("ANALYZE groups, group_activity, group_prop_values")
                     .await
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
@@ -646,6 +664,9 @@ impl PgStore {
             &[&project, &i],
         )
         .await?;
+        // After the groups, whose row locks made any capture batch that changed one of them
+        // commit first, counts included: none of theirs is left behind.
+        counts::drop_type(&tx, project, i).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -710,6 +731,9 @@ impl PgStore {
             activity.push(id, "create_group", &detail, actor);
         }
         activity.insert(&tx, project, now).await?;
+        let mut counts = PropCounts::default();
+        counts.group_changed(project, i, &Map::new(), &props);
+        counts.apply(&tx).await?;
         tx.commit().await?;
         Ok(Group {
             id,
@@ -755,6 +779,7 @@ impl PgStore {
         if *op == PropOp::Unset && !props.contains_key(property) {
             return Err(StoreError::PropertyMissing(property.to_owned()));
         }
+        let old = props.clone();
         let change = merge::apply(&mut props, &mut meta, property, op.clone(), now);
         if change.is_some() {
             updated_at = now;
@@ -791,6 +816,9 @@ impl PgStore {
             rows.push(id, activity, &detail, actor);
             rows.insert(&tx, project, now).await?;
         }
+        let mut counts = PropCounts::default();
+        counts.group_changed(project, i, &old, &props);
+        counts.apply(&tx).await?;
         tx.commit().await?;
         Ok(Group {
             id,
@@ -812,15 +840,6 @@ async fn lock_group_types(c: &impl GenericClient, project: i64) -> StoreResult<(
         .await?;
     c.execute(&st, &[&LOCK_GROUP_TYPES, &key]).await?;
     Ok(())
-}
-
-/// A property value as `property_values` shows it (as the SQLite backend does): strings bare,
-/// anything else as compact JSON.
-fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 #[async_trait]
@@ -1211,11 +1230,9 @@ impl Store for PgStore {
         let c = self.client().await?;
         let st = c
             .prepare_cached(
-                "SELECT g.group_type_index, j.key COLLATE \"C\" AS k, count(*) AS n
-                 FROM groups g, jsonb_object_keys(g.properties) AS j(key)
-                 WHERE g.project_id = $1
-                 GROUP BY 1, 2
-                 ORDER BY 1, n DESC, 2",
+                "SELECT group_type_index, key, groups FROM group_prop_keys
+                 WHERE project_id = $1 AND groups > 0
+                 ORDER BY group_type_index, groups DESC, key",
             )
             .await?;
         Ok(c.query(&st, &[&project.0])
@@ -1239,40 +1256,74 @@ impl Store for PgStore {
         let Ok(i) = idx(index.0) else {
             return Ok(Vec::new());
         };
-        let filter = value_contains.map(str::to_lowercase);
-        let c = self.client().await?;
-        // The values are read from the ordered text, as REST shows them, and rendered to text the
-        // way the SQLite backend does (strings bare, everything else as its JSON text).
-        let st = c
-            .prepare_cached(
-                "SELECT properties_text FROM groups
-                 WHERE project_id = $1 AND group_type_index = $2 AND properties ? $3",
-            )
-            .await?;
-        let rows = c
-            .query(&st, &[&project.0, &i, &jsonb_key(property)])
-            .await?;
-        let mut counts: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-        for r in &rows {
-            let props: Map<String, Value> = serde_json::from_str(r.get(0)).unwrap_or_default();
-            let Some(v) = props.get(property) else {
-                continue;
-            };
-            let name = value_text(v);
-            if filter
-                .as_ref()
-                .is_some_and(|f| !name.to_lowercase().contains(f.as_str()))
-            {
-                continue;
-            }
-            *counts.entry(name).or_default() += 1;
+        let key = nul_safe(property);
+        let value_count = |r: &Row| ValueCount {
+            name: r.get(0),
+            count: r.get(1),
+        };
+        let mut c = self.client().await?;
+        let Some(filter) = value_contains.map(|f| nul_safe(f).to_lowercase()) else {
+            let st = c
+                .prepare_cached(&format!("{VALUES_IN_ORDER} LIMIT {VALUES_SHOWN}"))
+                .await?;
+            return Ok(c
+                .query(&st, &[&project.0, &i, &key])
+                .await?
+                .iter()
+                .map(value_count)
+                .collect());
+        };
+        // The substring test lower-cases by Rust's Unicode rules, as the SQLite backend does
+        // (the database's lower() depends on its locale): the values are read in order through a
+        // cursor (planned to start fast, so from the index), a chunk at a time, until enough match.
+        // An ASCII filter (the usual one) is first tried by the database on the value with its
+        // ASCII letters lower-cased (`lower` under "C" folds only those); a value holding one of
+        // `ASCII_FROM_LOWER` is a candidate too. Every value that matches in Rust is one of these
+        // candidates, and only candidates cross the wire.
+        let tx = c.build_transaction().read_only(true).start().await?;
+        if filter.is_ascii() {
+            let specials: String = ASCII_FROM_LOWER
+                .iter()
+                .map(|c| format!(" OR strpos(value, '{c}') > 0"))
+                .collect();
+            let st = tx
+                .prepare_cached(&format!(
+                    "DECLARE property_values NO SCROLL CURSOR FOR
+                     SELECT * FROM ({VALUES_IN_ORDER}) AS v
+                     WHERE strpos(lower(value), $4) > 0{specials}"
+                ))
+                .await?;
+            tx.execute(&st, &[&project.0, &i, &key, &filter]).await?;
+        } else {
+            let st = tx
+                .prepare_cached(&format!(
+                    "DECLARE property_values NO SCROLL CURSOR FOR {VALUES_IN_ORDER}"
+                ))
+                .await?;
+            tx.execute(&st, &[&project.0, &i, &key]).await?;
         }
-        let mut out: Vec<ValueCount> = counts
-            .into_iter()
-            .map(|(name, count)| ValueCount { name, count })
-            .collect();
-        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
-        out.truncate(20);
+        let mut out = Vec::new();
+        let mut chunk: usize = 256;
+        loop {
+            let st = tx
+                .prepare_cached(&format!("FETCH {chunk} FROM property_values"))
+                .await?;
+            let rows = tx.query(&st, &[]).await?;
+            for r in &rows {
+                let name: &str = r.get(0);
+                if name.to_lowercase().contains(&filter) {
+                    out.push(value_count(r));
+                    if out.len() == VALUES_SHOWN {
+                        break;
+                    }
+                }
+            }
+            if out.len() == VALUES_SHOWN || rows.len() < chunk {
+                break;
+            }
+            chunk = (chunk * 4).min(16_384);
+        }
+        tx.commit().await?;
         Ok(out)
     }
 
@@ -1342,11 +1393,6 @@ impl Store for PgStore {
     }
 }
 
-/// A property name as the JSONB copy holds it.
-fn jsonb_key(name: &str) -> String {
-    nul_safe(name).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1360,18 +1406,137 @@ mod tests {
     }
 
     #[test]
+    fn ascii_from_lower_case_is_complete() {
+        for c in (0x80..=0x10_FFFF).filter_map(char::from_u32) {
+            if c.to_lowercase().any(|x| x.is_ascii()) {
+                assert!(ASCII_FROM_LOWER.contains(&c), "{c:?}");
+            }
+        }
+    }
+
+    #[test]
     fn like_patterns_are_literal() {
         assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
     }
 
-    #[test]
-    fn values_render_as_sqlite_does() {
-        assert_eq!(value_text(&json!("x")), "x");
-        assert_eq!(value_text(&json!(3)), "3");
-        assert_eq!(value_text(&json!(1.5)), "1.5");
-        assert_eq!(value_text(&json!(100.0)), "100.0");
-        assert_eq!(value_text(&json!(true)), "true");
-        assert_eq!(value_text(&json!(null)), "null");
-        assert_eq!(value_text(&json!({"a": [1]})), "{\"a\":[1]}");
+    /// The counts as stored, in key order (the hashes stand for the whole texts).
+    async fn count_rows(url: &str) -> (Vec<String>, Vec<String>) {
+        let (client, conn) = tokio_postgres::connect(url, NoTls).await.unwrap();
+        let task = tokio::spawn(conn);
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT format('%s %s %s %s %s', project_id, group_type_index, key_hash, left(key, 30),
+                           groups)
+             FROM group_prop_keys ORDER BY project_id, group_type_index, key_hash",
+            "SELECT format('%s %s %s %s %s %s', project_id, group_type_index, hash,
+                           left(key, 30), left(value, 30), groups)
+             FROM group_prop_values ORDER BY project_id, group_type_index, hash",
+        ] {
+            let rows = client.query(sql, &[]).await.unwrap();
+            out.push(rows.iter().map(|r| r.get(0)).collect::<Vec<String>>());
+        }
+        drop(client);
+        let _ = task.await;
+        let values = out.pop().unwrap();
+        (out.pop().unwrap(), values)
+    }
+
+    /// A database written before the counts existed gets them from its groups when it upgrades
+    /// (migration 2's backfill), equal to the counts the writes maintain: values of every JSON
+    /// kind, NULs, text that only looks like a NUL escape, names and values too long for a btree
+    /// entry.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn backfill_matches_maintained_counts() {
+        use crate::conformance::{T0, identify};
+        let Some(db) = crate::conformance::pg::open().await else {
+            return;
+        };
+        let s = db.store.clone();
+        let p = ProjectId(s.create_project("p", None, T0).await.unwrap().id);
+        // Not compressible: longer than a btree entry may be once stored.
+        let mut x = 7u32;
+        let long: String = (0..6000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                char::from_u32(0x21 + (x >> 16) % 0x5d).unwrap()
+            })
+            .collect();
+        let props = json!({
+            "plan": "pro", "seats": 3, "float": 100.0, "big": 1e300, "neg": -0.0,
+            "u": 18_446_744_073_709_551_615u64, "ok": true, "none": null,
+            "obj": {"b": 1, "a": [2, "x\u{0}y"]}, "list": ["\\u0000", "é"],
+            "nul": "a\u{0}b", "k\u{0}": "v", "looks": "\\u0000 \\\\u0000",
+            "long": long.clone(), long.clone(): 1,
+        });
+        let mut evs = Vec::new();
+        for n in 0..30 {
+            let mut set = props.clone();
+            set["seats"] = json!(n % 4);
+            set["n"] = json!(n);
+            let unset: &[&str] = if n % 3 == 0 { &["plan"] } else { &[] };
+            evs.push(identify(
+                "org",
+                &format!("g{}", n % 10),
+                T0 + n,
+                set,
+                json!({}),
+                unset,
+            ));
+        }
+        evs.push(identify(
+            "team",
+            "t",
+            T0,
+            json!({"plan": "free"}),
+            json!({}),
+            &[],
+        ));
+        s.ingest(p, evs, 5, T0 + 100).await.unwrap();
+        s.create_group(
+            p,
+            GroupTypeIndex(1),
+            GroupKey::parse("rest").unwrap(),
+            match props {
+                Value::Object(m) => m,
+                _ => unreachable!(),
+            },
+            Actor::System,
+            T0,
+        )
+        .await
+        .unwrap();
+        let maintained = count_rows(&db.url).await;
+        assert!(maintained.1.len() > 30, "{maintained:?}");
+        let nul = s
+            .property_values(p, GroupTypeIndex(0), "nul", None)
+            .await
+            .unwrap();
+        assert_eq!(nul[0].name, "a\u{FFFD}b");
+
+        // Back to a schema before migration 2, then upgrade.
+        drop(s);
+        let (client, conn) = tokio_postgres::connect(&db.url, NoTls).await.unwrap();
+        let task = tokio::spawn(conn);
+        client
+            .batch_execute(
+                "DROP TABLE group_prop_keys, group_prop_values;
+                 DELETE FROM schema_migrations WHERE version = 2",
+            )
+            .await
+            .unwrap();
+        drop(client);
+        let _ = task.await;
+        let upgraded = crate::open(&db.url).await.unwrap();
+        let backfilled = count_rows(&db.url).await;
+        assert_eq!(backfilled.0, maintained.0);
+        assert_eq!(backfilled.1, maintained.1);
+        assert_eq!(
+            upgraded
+                .property_values(p, GroupTypeIndex(0), "seats", None)
+                .await
+                .unwrap()
+                .len(),
+            4
+        );
     }
 }

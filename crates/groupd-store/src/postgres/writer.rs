@@ -4,6 +4,9 @@
 //! lock hold and one WAL flush instead of queueing on the rows one commit at a time. A caller is
 //! answered only after the COMMIT returned: an answered write is durable.
 //!
+//! The property count changes of the requests whose savepoints were kept are summed and applied
+//! once, just before the COMMIT, in sorted order (see [`super::counts`]).
+//!
 //! A batch the server aborts (a deadlock with another process, a serialization failure) is run
 //! again whole; nothing of it was committed.
 use std::time::{Duration, Instant};
@@ -12,7 +15,7 @@ use deadpool_postgres::Pool;
 use groupd_core::capture::CaptureEvent;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ATTEMPTS, error::is_retryable, ingest};
+use super::{ATTEMPTS, PropCounts, error::is_retryable, ingest};
 use crate::{IngestSummary, StoreError, StoreResult};
 
 /// Most requests committed in one transaction.
@@ -124,11 +127,23 @@ async fn try_batch(pool: &Pool, jobs: &[Job]) -> StoreResult<Vec<StoreResult<Ing
     let mut client = pool.get().await?;
     let mut tx = client.transaction().await?;
     let mut results = Vec::with_capacity(jobs.len());
+    let mut counts = PropCounts::default();
     for job in jobs {
         let sp = tx.savepoint("job").await?;
-        match ingest::ingest_in(&sp, job.project, &job.events, job.max_group_types, job.now).await {
+        let mut job_counts = PropCounts::default();
+        let ingested = ingest::ingest_in(
+            &sp,
+            job.project,
+            &job.events,
+            job.max_group_types,
+            job.now,
+            &mut job_counts,
+        )
+        .await;
+        match ingested {
             Ok(summary) => {
                 sp.commit().await?;
+                counts.absorb(job_counts);
                 results.push(Ok(summary));
             }
             // The server aborted the transaction's work: run the batch again.
@@ -139,6 +154,7 @@ async fn try_batch(pool: &Pool, jobs: &[Job]) -> StoreResult<Vec<StoreResult<Ing
             }
         }
     }
+    counts.apply(&tx).await?;
     tx.commit().await?;
     Ok(results)
 }
