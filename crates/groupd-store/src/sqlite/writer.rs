@@ -15,6 +15,9 @@ type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// Runs inside the batch transaction and returns how to answer its caller.
 type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
 
+/// How long the queue stays empty before the writer turns to index maintenance.
+const IDLE: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Most jobs committed in one transaction.
 const MAX_BATCH: usize = 512;
 
@@ -108,17 +111,34 @@ fn in_savepoint<T>(
 
 fn run(conn: Connection, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    // Index maintenance runs only while no job waits; an earlier run may have left some.
+    // Only for waiting on the queue with a timeout from this plain thread.
+    let timer = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .ok();
+    // Index maintenance runs only once no job has come for IDLE (a steady load, even one
+    // leaving gaps between its requests, is not slowed by it); an earlier run may have left some.
     let mut merge_due = true;
     loop {
         let first = if merge_due {
-            match rx.try_recv() {
-                Ok(j) => j,
-                Err(TryRecvError::Empty) => {
+            let waited = match &timer {
+                // The timer must be created inside the runtime: an async block.
+                Some(rt) => rt
+                    .block_on(async { tokio::time::timeout(IDLE, rx.recv()).await })
+                    .ok(),
+                None => match rx.try_recv() {
+                    Ok(j) => Some(Some(j)),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => Some(None),
+                },
+            };
+            match waited {
+                Some(Some(j)) => j,
+                Some(None) => break,
+                None => {
                     merge_due = super::index::merge_step(&conn);
                     continue;
                 }
-                Err(TryRecvError::Disconnected) => break,
             }
         } else {
             match rx.blocking_recv() {
