@@ -71,10 +71,6 @@ enum KeyAction {
     },
 }
 
-/// glibc malloc was ~13 % of a capture request's CPU (fragmentation: consolidate, unlink).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.common.log_format);
