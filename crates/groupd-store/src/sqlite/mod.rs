@@ -602,36 +602,21 @@ impl Store for SqliteStore {
             let (after_c, after_k) = q.after.unzip();
             let mut st = c.prepare_cached(&sql)?;
             let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
-            let rows = if use_fts {
-                st.query_map(
-                    params![
-                        project.0,
-                        q.index,
-                        q.search,
-                        q.key_contains,
-                        after_c,
-                        after_k,
-                        limit,
-                        fts
-                    ],
-                    group_from_row,
-                )?
-                .collect::<rusqlite::Result<Vec<_>>>()?
-            } else {
-                st.query_map(
-                    params![
-                        project.0,
-                        q.index,
-                        q.search,
-                        q.key_contains,
-                        after_c,
-                        after_k,
-                        limit
-                    ],
-                    group_from_row,
-                )?
-                .collect::<rusqlite::Result<Vec<_>>>()?
-            };
+            let mut args: Vec<&dyn rusqlite::ToSql> = vec![
+                &project.0,
+                &q.index,
+                &q.search,
+                &q.key_contains,
+                &after_c,
+                &after_k,
+                &limit,
+            ];
+            if use_fts {
+                args.push(&fts); // ?8, only in the candidate query
+            }
+            let rows = st
+                .query_map(args.as_slice(), group_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         };
         if bounded {
