@@ -186,7 +186,8 @@ pub(super) fn fts_query(s: &str) -> Option<String> {
 mod tests {
     use super::{fts_query, merge_step};
 
-    fn matches(rows: &[(i64, &str)], search: &str) -> Vec<i64> {
+    /// An in-memory database with the trigram index of migration 0003 only.
+    fn fts_db() -> rusqlite::Connection {
         let c = rusqlite::Connection::open_in_memory().unwrap();
         c.execute_batch(
             include_str!("migrations/0003_group_indexes.sql")
@@ -195,6 +196,21 @@ mod tests {
                 .unwrap(),
         )
         .unwrap_or(());
+        c
+    }
+
+    /// Ids of the candidates the index gives for `search`.
+    fn candidates(c: &rusqlite::Connection, search: &str) -> Vec<i64> {
+        c.prepare("SELECT rowid FROM groups_fts WHERE groups_fts MATCH ?1 ORDER BY rowid")
+            .unwrap()
+            .query_map([fts_query(search).unwrap()], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn matches(rows: &[(i64, &str)], search: &str) -> Vec<i64> {
+        let c = fts_db();
         for (id, text) in rows {
             c.execute(
                 "INSERT INTO groups_fts (rowid, props) VALUES (?1, ?2)",
@@ -202,25 +218,12 @@ mod tests {
             )
             .unwrap();
         }
-        let q = fts_query(search).unwrap();
-        c.prepare("SELECT rowid FROM groups_fts WHERE groups_fts MATCH ?1 ORDER BY rowid")
-            .unwrap()
-            .query_map([q], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        candidates(&c, search)
     }
 
     #[test]
     fn idle_merge_steps_leave_one_segment_and_the_same_matches() {
-        let c = rusqlite::Connection::open_in_memory().unwrap();
-        c.execute_batch(
-            include_str!("migrations/0003_group_indexes.sql")
-                .split("-- `search` also")
-                .next()
-                .unwrap(),
-        )
-        .unwrap_or(());
+        let c = fts_db();
         // One transaction per insert, as separate write batches would: one segment each.
         for id in 0..200i64 {
             c.execute(
@@ -237,15 +240,7 @@ mod tests {
             )
             .unwrap()
         };
-        let found = |c: &rusqlite::Connection| -> Vec<i64> {
-            c.prepare("SELECT rowid FROM groups_fts WHERE groups_fts MATCH ?1 ORDER BY rowid")
-                .unwrap()
-                .query_map([fts_query("me 12").unwrap()], |r| r.get(0))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect()
-        };
-        let before = found(&c);
+        let before = candidates(&c, "me 12");
         assert!(segments(&c) > 1);
         let mut steps = 0;
         while merge_step(&c) {
@@ -253,7 +248,7 @@ mod tests {
             assert!(steps < 10_000, "merging never settles");
         }
         assert_eq!(segments(&c), 1);
-        assert_eq!(found(&c), before);
+        assert_eq!(candidates(&c, "me 12"), before);
         assert_eq!(
             before,
             [12, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129]
