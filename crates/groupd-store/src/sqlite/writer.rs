@@ -5,7 +5,6 @@
 use std::thread::JoinHandle;
 
 use rusqlite::Connection;
-use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{StoreError, StoreResult};
@@ -31,9 +30,14 @@ impl Writer {
     /// Starts the writer thread on `conn`; at most `queue` jobs wait before callers get `Busy`.
     pub(super) fn start(conn: Connection, queue: usize) -> Self {
         let (tx, rx) = mpsc::channel::<Job>(queue);
+        // The writer's own clock, to wait on the queue with a timeout from a plain thread.
+        let timer = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("build the writer's timer");
         let thread = std::thread::Builder::new()
             .name("groupd-sqlite-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, rx, timer))
             .expect("spawn the writer thread");
         Self {
             tx: Some(tx),
@@ -109,41 +113,25 @@ fn in_savepoint<T>(
     }
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Job>) {
+fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, timer: tokio::runtime::Runtime) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    // Only for waiting on the queue with a timeout from this plain thread.
-    let timer = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .ok();
     // Index maintenance runs only once no job has come for IDLE (a steady load, even one
     // leaving gaps between its requests, is not slowed by it); an earlier run may have left some.
     let mut merge_due = true;
     loop {
-        let first = if merge_due {
-            let waited = match &timer {
-                // The timer must be created inside the runtime: an async block.
-                Some(rt) => rt
-                    .block_on(async { tokio::time::timeout(IDLE, rx.recv()).await })
-                    .ok(),
-                None => match rx.try_recv() {
-                    Ok(j) => Some(Some(j)),
-                    Err(TryRecvError::Empty) => None,
-                    Err(TryRecvError::Disconnected) => Some(None),
-                },
-            };
-            match waited {
-                Some(Some(j)) => j,
-                Some(None) => break,
-                None => {
-                    merge_due = super::index::merge_step(&conn);
-                    continue;
-                }
+        let next = timer.block_on(async {
+            if merge_due {
+                tokio::time::timeout(IDLE, rx.recv()).await.ok()
+            } else {
+                Some(rx.recv().await)
             }
-        } else {
-            match rx.blocking_recv() {
-                Some(j) => j,
-                None => break,
+        });
+        let first = match next {
+            Some(Some(j)) => j,
+            Some(None) => break,
+            None => {
+                merge_due = super::index::merge_step(&conn);
+                continue;
             }
         };
         jobs.push(first);
