@@ -29,7 +29,7 @@ pub struct AppState {
     /// and no key is ever changed, so a hit is never wrong for long.
     pub keys: Arc<TtlCache<[u8; 32], ApiKey>>,
     /// Project id → project, for one second; only used to check access (never to show a name).
-    pub projects: Arc<TtlCache<i64, Project>>,
+    pub projects: Arc<TtlCache<ProjectId, Project>>,
 }
 
 /// A small map whose entries expire. Only found values are kept (a miss always asks the store).
