@@ -1,4 +1,4 @@
-//! Settings: every one a flag with a `GROUPD_…` environment twin (spec operations.md).
+//! Settings: every one a flag with a `GROUPD_…` environment twin.
 use clap::{Args, ValueEnum};
 
 /// Log line format.

@@ -1,4 +1,5 @@
-//! groupd's HTTP server: the REST API, operational endpoints, and (later) capture and query.
+//! groupd's HTTP server: the REST API, capture, the HogQL query endpoint and the operational
+//! endpoints, on any [`groupd_store::Store`].
 pub mod config;
 pub mod http;
 pub mod startup;

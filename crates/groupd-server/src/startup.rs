@@ -2,13 +2,14 @@
 //! port 0 and read the chosen address), `run_until_stopped` serves until SIGTERM/SIGINT, then
 //! finishes in-flight requests and lets the store commit what was answered.
 use std::{
+    future::Future,
     net::SocketAddr,
     sync::{Arc, OnceLock},
 };
 
 use anyhow::Context;
 use axum::Router;
-use groupd_core::SystemClock;
+use groupd_core::{Clock, SystemClock};
 use groupd_store::Store;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
@@ -55,14 +56,23 @@ fn metrics_handle() -> PrometheusHandle {
 }
 
 impl Application {
-    /// Binds `config.listen` and builds the app on `store`.
+    /// Binds `config.listen` and builds the app on `store`, on the wall clock.
     pub async fn build(config: ServeConfig, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        Self::build_with(config, store, Arc::new(SystemClock)).await
+    }
+
+    /// Binds `config.listen` and builds the app on `store`, reading "now" from `clock`.
+    pub async fn build_with(
+        config: ServeConfig,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let state = AppState {
             store,
-            clock: Arc::new(SystemClock),
+            clock,
             config: Arc::new(config),
             metrics: metrics_handle(),
             tokens: Arc::new(TtlCache::new(Duration::from_secs(3600))),
@@ -84,8 +94,16 @@ impl Application {
 
     /// Serves until SIGTERM or SIGINT, then drains in-flight requests.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes, then drains in-flight requests.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         axum::serve(self.listener, self.app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(stop)
             .await
             .context("server failed")
     }

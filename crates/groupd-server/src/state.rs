@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use groupd_core::Clock;
+use groupd_core::{Clock, ProjectId};
 use groupd_store::{ApiKey, Project, Store};
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -24,12 +24,12 @@ pub struct AppState {
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// Public token → project id (tokens never change: an hour's life only bounds memory).
-    pub tokens: Arc<TtlCache<String, i64>>,
-    /// Key digest → key, for one second: the spec lets a new key take up to a second to work,
+    pub tokens: Arc<TtlCache<String, ProjectId>>,
+    /// Key digest → key, for one second: a new key may take up to a second to work,
     /// and no key is ever changed, so a hit is never wrong for long.
     pub keys: Arc<TtlCache<[u8; 32], ApiKey>>,
     /// Project id → project, for one second; only used to check access (never to show a name).
-    pub projects: Arc<TtlCache<i64, Project>>,
+    pub projects: Arc<TtlCache<ProjectId, Project>>,
 }
 
 /// A small map whose entries expire. Only found values are kept (a miss always asks the store).

@@ -68,70 +68,34 @@ impl Default for CaptureLimits {
     }
 }
 
-/// Why a capture request is refused. [`CaptureError::status`], [`CaptureError::code`],
-/// [`CaptureError::error_type`] and the `Display` text (the `detail`) give the error body.
+/// Why a capture request is refused. The `Display` text is the error body's `detail`; the HTTP
+/// layer decides the status, `type`, `code` and `attr` of each variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CaptureError {
-    /// 401 `missing_api_key`: no token anywhere in the request.
+    /// No token anywhere in the request.
     #[error("{MISSING_API_KEY_DETAIL}")]
     MissingApiKey,
-    /// 401 `invalid_api_key`: the token is no project's (decided by the caller, which has the
-    /// projects; see [`ParsedRequest::token`]).
+    /// The token is no project's (decided by the caller, which has the projects; see
+    /// [`ParsedRequest::token`]).
     #[error("{INVALID_API_KEY_DETAIL}")]
     InvalidApiKey,
-    /// 400 `invalid_payload`, with the detail sentence.
+    /// The payload cannot be decoded or an event breaks a rule; the detail sentence says which.
     #[error("{0}")]
     InvalidPayload(String),
-    /// 400 `invalid_payload`: a `compression` hint the spec does not know (the value as sent).
+    /// A `compression` hint capture does not know (the value as sent).
     #[error("Unsupported compression: '{0}'.")]
     UnsupportedCompression(String),
-    /// 413 `payload_too_large`, with the detail sentence (it names the limit).
+    /// The body, the decoded payload or one event is over its size limit; the detail names it.
     #[error("{0}")]
     PayloadTooLarge(String),
 }
 
 impl CaptureError {
-    /// 413 for a request body over the HTTP layer's limit (20 MiB by default).
+    /// A request body over the HTTP layer's limit (20 MiB by default).
     pub fn body_too_large(limit_bytes: usize) -> Self {
         Self::PayloadTooLarge(format!(
             "Request body is larger than the {limit_bytes}-byte limit."
         ))
-    }
-
-    /// The HTTP status.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::MissingApiKey | Self::InvalidApiKey => 401,
-            Self::InvalidPayload(_) | Self::UnsupportedCompression(_) => 400,
-            Self::PayloadTooLarge(_) => 413,
-        }
-    }
-
-    /// The error body's `type`.
-    pub fn error_type(&self) -> &'static str {
-        match self {
-            Self::MissingApiKey | Self::InvalidApiKey => "authentication_error",
-            Self::InvalidPayload(_) | Self::UnsupportedCompression(_) => "validation_error",
-            Self::PayloadTooLarge(_) => "invalid_request",
-        }
-    }
-
-    /// The error body's `code`.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::MissingApiKey => "missing_api_key",
-            Self::InvalidApiKey => "invalid_api_key",
-            Self::InvalidPayload(_) | Self::UnsupportedCompression(_) => "invalid_payload",
-            Self::PayloadTooLarge(_) => "payload_too_large",
-        }
-    }
-
-    /// The error body's `attr`, when one field is to blame.
-    pub fn attr(&self) -> Option<&'static str> {
-        match self {
-            Self::UnsupportedCompression(_) => Some("compression"),
-            _ => None,
-        }
     }
 
     /// The error body's `detail`.

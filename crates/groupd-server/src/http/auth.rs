@@ -1,29 +1,40 @@
-//! Authentication, project resolution and scopes, in the spec's order: credentials (401), project
-//! (404 / 403), scope (403). The request's body is read here, since a key may sit in it; handlers
-//! then parse it (input errors come last).
+//! Authentication, project resolution and scopes, in the contract's order: credentials (401),
+//! project (404 / 403), scope (403), then input (400). The request's body is read here, since a
+//! key may sit in it; handlers then parse it.
+//!
+//! Two extractors: [`Api`] for routes without a project (`/api/projects/`), [`ProjectApi`] for
+//! routes under `/api/projects/{project_id}`, which always holds the project it checked.
+use std::ops::Deref;
+
 use axum::{
-    extract::{FromRequest, RawPathParams, Request},
-    http::{HeaderMap, header},
+    extract::{FromRequest, FromRequestParts, MatchedPath, OriginalUri, RawPathParams, Request},
+    http::{HeaderMap, header, request::Parts},
 };
-use groupd_core::{Actor, Scope, SecretDigest};
+use groupd_core::{Actor, ProjectId, Scope, SecretDigest};
 use groupd_store::{ApiKey, Project};
 use serde_json::Value;
 
 use super::{
     error::{ApiError, ApiResult},
-    request::RequestInfo,
+    request::{RequestInfo, percent_decode},
 };
 use crate::state::AppState;
 
-/// An authenticated REST request: its key, the project of its path (if the path has one), its
-/// query parameters and raw body.
+/// An authenticated REST request: its key, its query parameters and raw body.
 pub struct Api {
     /// The key that authenticated the request.
     pub key: ApiKey,
-    /// The project named by `:project_id`, access already checked.
-    pub project: Option<Project>,
     /// Query parameters, URL, body.
     pub req: RequestInfo,
+}
+
+/// An authenticated request on a route under `/api/projects/{project_id}`, the key's access to
+/// that project already checked.
+pub struct ProjectApi {
+    /// The key and the request.
+    pub api: Api,
+    /// The project of the path.
+    pub project: Project,
 }
 
 impl Api {
@@ -38,17 +49,83 @@ impl Api {
         }
     }
 
-    /// The project of the path; routes without `:project_id` never call this.
-    pub fn project(&self) -> &Project {
-        self.project
-            .as_ref()
-            .expect("route has a :project_id segment")
+    /// The body, read by `parse` (a request type's parse step).
+    pub fn parse_body<T>(&self, parse: impl FnOnce(Value) -> ApiResult<T>) -> ApiResult<T> {
+        parse(self.req.json_body()?)
     }
 
     /// The actor recorded in activity.
     pub fn actor(&self) -> Actor {
         Actor::Key(self.key.label.clone())
     }
+}
+
+impl ProjectApi {
+    /// The id of the path's project.
+    pub fn project_id(&self) -> ProjectId {
+        ProjectId(self.project.id)
+    }
+}
+
+impl Deref for ProjectApi {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl FromRequest<AppState> for Api {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let req = RequestInfo::read(parts, body, state.config.max_rest_body_bytes).await?;
+        let key = authenticate(state, &req).await?;
+        Ok(Api { key, req })
+    }
+}
+
+impl FromRequest<AppState> for ProjectApi {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let segment = project_segment(&mut parts, state).await;
+        let req = RequestInfo::read(parts, body, state.config.max_rest_body_bytes).await?;
+        let key = authenticate(state, &req).await?;
+        let project = resolve_project(state, &key, &segment).await?;
+        tracing::Span::current().record("project", project.id);
+        Ok(ProjectApi {
+            api: Api { key, req },
+            project,
+        })
+    }
+}
+
+/// The decoded `{project_id}` segment of the path; `""` (no project) when it is missing or not
+/// UTF-8 once decoded.
+async fn project_segment(parts: &mut Parts, state: &AppState) -> String {
+    if let Ok(params) = RawPathParams::from_request_parts(parts, state).await {
+        return params
+            .iter()
+            .find(|(name, _)| *name == "project_id")
+            .map(|(_, v)| v.to_owned())
+            .unwrap_or_default();
+    }
+    // Some segment is not UTF-8 once decoded: read the project's own segment (the third).
+    let in_route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .is_some_and(|m| m.as_str().contains("{project_id}"));
+    if !in_route {
+        return String::new();
+    }
+    let path = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or_else(|| parts.uri.path(), |o| o.0.path());
+    percent_decode(path.split('/').nth(3).unwrap_or("")).unwrap_or_default()
 }
 
 /// Where a personal API key was found, as the 401 detail names it.
@@ -83,94 +160,25 @@ fn find_key(
         .map(|(_, v)| (v.clone(), "query string"))
 }
 
-impl FromRequest<AppState> for Api {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let path_params = RawPathParams::from_request_parts(&mut parts, state)
-            .await
-            .ok();
-        let route_has_project = parts
-            .extensions
-            .get::<axum::extract::MatchedPath>()
-            .is_some_and(|m| m.as_str().contains("{project_id}"));
-        let project_param = match &path_params {
-            Some(p) => p
-                .iter()
-                .find(|(name, _)| *name == "project_id")
-                .map(|(_, v)| v.to_owned()),
-            // Some segment is not UTF-8 once decoded: read the project's own segment directly.
-            None if route_has_project => Some(project_segment(&parts)),
-            None => None,
-        };
-        let info = RequestInfo::read(parts, body, state.config.max_rest_body_bytes).await?;
-
-        // 1. Credentials.
-        let body_json = info.body_for_auth();
-        let (plaintext, place) = find_key(&info.headers, &body_json, &info.query)
-            .ok_or_else(ApiError::not_authenticated)?;
-        let digest = SecretDigest::of(&plaintext);
-        let key = match state.keys.get(&digest.0) {
-            Some(k) => k,
-            None => {
-                let k = state
-                    .store
-                    .api_key_by_digest(&digest)
-                    .await?
-                    .ok_or_else(|| ApiError::authentication_failed(place))?;
-                state.keys.insert(digest.0, k.clone());
-                k
-            }
-        };
-
-        // 2. Project.
-        let project = match project_param {
-            None => None,
-            Some(p) => Some(resolve_project(state, &key, &p).await?),
-        };
-        if let Some(p) = &project {
-            tracing::Span::current().record("project", p.id);
-        }
-        Ok(Api {
-            key,
-            project,
-            req: info,
-        })
+/// The key the request carries: 401 when there is none or it is unknown.
+async fn authenticate(state: &AppState, req: &RequestInfo) -> ApiResult<ApiKey> {
+    let body = req.body_for_auth();
+    let (plaintext, place) =
+        find_key(&req.headers, &body, &req.query).ok_or_else(ApiError::not_authenticated)?;
+    let digest = SecretDigest::of(&plaintext);
+    if let Some(k) = state.keys.get(&digest.0) {
+        return Ok(k);
     }
+    let key = state
+        .store
+        .api_key_by_digest(&digest)
+        .await?
+        .ok_or_else(|| ApiError::authentication_failed(place))?;
+    state.keys.insert(digest.0, key.clone());
+    Ok(key)
 }
 
-use axum::extract::FromRequestParts;
-
-/// The decoded `:project_id` segment of the request's path (`""` when it is not UTF-8, which
-/// names no project), for when the router could not decode every path parameter.
-fn project_segment(parts: &axum::http::request::Parts) -> String {
-    let path = parts
-        .extensions
-        .get::<axum::extract::OriginalUri>()
-        .map_or_else(|| parts.uri.path().to_owned(), |o| o.0.path().to_owned());
-    let raw = path.split('/').nth(3).unwrap_or("");
-    percent_decode(raw).unwrap_or_default()
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// `:project_id` → a project the key may access: an integer id or `@current` (the lowest id the
+/// `{project_id}` → a project the key may access: an integer id or `@current` (the lowest id the
 /// key can access).
 async fn resolve_project(state: &AppState, key: &ApiKey, param: &str) -> ApiResult<Project> {
     let not_found = || ApiError::not_found_with("Project not found.");
@@ -181,15 +189,11 @@ async fn resolve_project(state: &AppState, key: &ApiKey, param: &str) -> ApiResu
             .find(|p| key.may_access(p.id))
             .ok_or_else(not_found);
     }
-    let id: i64 = param.parse().map_err(|_| not_found())?;
+    let id = ProjectId(param.parse().map_err(|_| not_found())?);
     let project = match state.projects.get(&id) {
         Some(p) => p,
         None => {
-            let p = state
-                .store
-                .get_project(groupd_core::ProjectId(id))
-                .await?
-                .ok_or_else(not_found)?;
+            let p = state.store.get_project(id).await?.ok_or_else(not_found)?;
             state.projects.insert(id, p.clone());
             p
         }

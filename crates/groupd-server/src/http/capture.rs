@@ -1,13 +1,15 @@
-//! Capture: `/e`, `/i/v0/e`, `/capture`, `/batch`, `/track`, `/engage` (spec capture.md).
+//! Capture: `/e`, `/i/v0/e`, `/capture`, `/batch`, `/track`, `/engage`.
 //!
 //! Pure stages from `groupd_core::capture` (decode → parse → validate), then one store job per
 //! request. The answer is 200 `{"status": 1}` only after the events and the group changes they
 //! cause are committed; a full write queue answers 503 with `Retry-After` so SDKs retry.
+use std::time::Duration;
+
 use axum::{
     Json, Router,
     body::Body,
-    extract::{Request, State},
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    extract::State,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use groupd_core::{
@@ -15,102 +17,49 @@ use groupd_core::{
     capture::{CaptureError, RawCapture, decode, is_beacon, parse_request},
 };
 use serde_json::json;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
-use super::{error::ApiError, request::read_bounded, routes::route};
+use super::{error::ApiResult, request::read_bounded, routes::route};
 use crate::state::AppState;
 
 /// The capture paths, each also with a trailing slash.
 const PATHS: [&str; 6] = ["/e", "/i/v0/e", "/capture", "/batch", "/track", "/engage"];
 
-/// The capture routes.
+/// The capture routes. Browsers send events with credentials from any site, so CORS mirrors the
+/// request's `Origin` (as PostHog's capture does) and answers every `OPTIONS` preflight itself.
 pub fn router() -> Router<AppState> {
     use axum::routing::get;
-    PATHS.iter().fold(Router::new(), |r, p| {
-        r.merge(route(p, get(capture).post(capture).options(preflight)))
-    })
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers(AllowHeaders::mirror_request())
+        .max_age(Duration::from_secs(86_400));
+    PATHS
+        .iter()
+        .fold(Router::new(), |r, p| {
+            r.merge(route(p, get(capture).post(capture)))
+        })
+        .layer(cors)
 }
 
-/// CORS headers mirroring the request's `Origin` (SDKs in browsers send credentials).
-fn cors(req_headers: &HeaderMap, resp: &mut Response) {
-    let h = resp.headers_mut();
-    match req_headers.get(header::ORIGIN) {
-        Some(origin) => {
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
-            h.insert(header::VARY, HeaderValue::from_static("Origin"));
-        }
-        None => {
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                HeaderValue::from_static("*"),
-            );
-        }
-    }
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, OPTIONS"),
-    );
-    let allow_headers = req_headers
-        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_static("content-type, content-encoding"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
-    h.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("86400"),
-    );
-}
-
-async fn preflight(headers: HeaderMap) -> Response {
-    let mut resp = StatusCode::OK.into_response();
-    cors(&headers, &mut resp);
-    resp
-}
-
-async fn capture(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let mut resp = match handle(&state, &parts.method, &parts.uri, &parts.headers, body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    };
-    cors(&parts.headers, &mut resp);
-    resp
-}
-
-fn capture_error(e: CaptureError) -> ApiError {
-    ApiError::from_parts(
-        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-        e.error_type(),
-        e.code(),
-        e.detail(),
-        e.attr(),
-    )
-}
-
-async fn handle(
-    state: &AppState,
-    method: &Method,
-    uri: &axum::http::Uri,
-    headers: &HeaderMap,
+/// One capture request: body → events → the project of the token → one store job.
+async fn capture(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     body: Body,
-) -> Result<Response, ApiError> {
+) -> ApiResult<Response> {
     let received_at = state.clock.now_us();
     let limits = state.config.capture_limits();
+    let max_body = state.config.max_capture_body_bytes;
     let body = if method == Method::GET {
         Vec::new()
     } else {
-        read_bounded(body, state.config.max_capture_body_bytes)
+        read_bounded(body, max_body)
             .await
-            .map_err(|e| {
-                e.unwrap_or_else(|| {
-                    capture_error(CaptureError::body_too_large(
-                        state.config.max_capture_body_bytes,
-                    ))
-                })
-            })?
+            .map_err(|e| e.unwrap_or_else(|| CaptureError::body_too_large(max_body).into()))?
     };
     let header_str = |name| {
         headers
@@ -124,19 +73,17 @@ async fn handle(
         body: &body,
         engage: uri.path().starts_with("/engage"),
     };
-    let json = decode(&raw, &limits).map_err(capture_error)?;
-    let request = parse_request(&json, raw.engage).map_err(capture_error)?;
-    let project = project_for_token(state, request.token()).await?;
-    tracing::Span::current().record("project", project);
-    let batch = request
-        .validate(received_at, &limits)
-        .map_err(capture_error)?;
-    let n = batch.events.len();
-    if n > 0 {
+    let json = decode(&raw, &limits)?;
+    let request = parse_request(&json, raw.engage)?;
+    // The token before validation: a stranger's request is 401 before any 400.
+    let project = project_for_token(&state, request.token()).await?;
+    tracing::Span::current().record("project", project.0);
+    let batch = request.validate(received_at, &limits)?;
+    if !batch.events.is_empty() {
         let summary = state
             .store
             .ingest(
-                ProjectId(project),
+                project,
                 batch.events,
                 state.config.max_group_types,
                 received_at,
@@ -153,7 +100,7 @@ async fn handle(
 }
 
 /// The project whose public token this is (positive answers are cached: tokens never change).
-async fn project_for_token(state: &AppState, token: &str) -> Result<i64, ApiError> {
+async fn project_for_token(state: &AppState, token: &str) -> ApiResult<ProjectId> {
     if let Some(id) = state.tokens.get(token) {
         return Ok(id);
     }
@@ -161,7 +108,8 @@ async fn project_for_token(state: &AppState, token: &str) -> Result<i64, ApiErro
         .store
         .project_by_token(token)
         .await?
-        .ok_or_else(|| capture_error(CaptureError::InvalidApiKey))?;
-    state.tokens.insert(token.to_owned(), project.id);
-    Ok(project.id)
+        .ok_or(CaptureError::InvalidApiKey)?;
+    let id = ProjectId(project.id);
+    state.tokens.insert(token.to_owned(), id);
+    Ok(id)
 }

@@ -1,10 +1,12 @@
-//! The one error type of the HTTP API. Every failure, whatever the route, becomes the spec's
-//! `{"type", "code", "detail", "attr"}` body with its status; internal causes go to the log only.
+//! The one error type of the HTTP API and the one status map. Every failure, whatever the route
+//! (capture included), becomes the `{"type", "code", "detail", "attr"}` body with its status,
+//! decided here and nowhere else; internal causes go to the log only, as one line.
 use axum::{
     Json,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use groupd_core::capture::CaptureError;
 use groupd_store::StoreError;
 use serde::Serialize;
 
@@ -52,19 +54,6 @@ impl ApiError {
         }
     }
 
-    /// An error with every part given (capture's errors carry their own).
-    pub fn from_parts(
-        status: StatusCode,
-        kind: &'static str,
-        code: &'static str,
-        detail: impl Into<String>,
-        attr: Option<&str>,
-    ) -> Self {
-        let mut e = Self::new(status, kind, code, detail);
-        e.attr = attr.map(str::to_owned);
-        e
-    }
-
     /// 400 `validation_error` with `code` on `attr`.
     pub fn validation(code: &'static str, detail: impl Into<String>, attr: Option<&str>) -> Self {
         let mut e = Self::new(StatusCode::BAD_REQUEST, "validation_error", code, detail);
@@ -75,6 +64,11 @@ impl ApiError {
     /// 400 `invalid_input` on `attr`.
     pub fn invalid(attr: &str, detail: impl Into<String>) -> Self {
         Self::validation("invalid_input", detail, Some(attr))
+    }
+
+    /// 400 `required` for a missing body field.
+    pub fn required_field(attr: &str) -> Self {
+        Self::validation("required", "This field is required.", Some(attr))
     }
 
     /// 400 for a missing or empty query parameter.
@@ -190,6 +184,12 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// Status, code, detail and attr, for unit tests of the request types.
+    #[cfg(test)]
+    pub(crate) fn describe(self) -> (u16, &'static str, String, Option<String>) {
+        (self.status.as_u16(), self.code, self.detail, self.attr)
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -228,15 +228,53 @@ impl From<StoreError> for ApiError {
                 Some("query"),
             ),
             StoreError::Busy => Self::unavailable("The server is busy; retry shortly.", 1),
-            e @ (StoreError::Config(_) | StoreError::Internal(_)) => Self::internal(e),
+            e @ StoreError::Config(_) => Self::internal(e),
+            StoreError::Internal(cause) => Self::internal(cause),
         }
     }
+}
+
+/// Capture's refusals: 401 for the token, 400 for the payload, 413 for its size.
+impl From<CaptureError> for ApiError {
+    fn from(e: CaptureError) -> Self {
+        let detail = e.to_string();
+        match e {
+            CaptureError::MissingApiKey => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "authentication_error",
+                "missing_api_key",
+                detail,
+            ),
+            CaptureError::InvalidApiKey => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "authentication_error",
+                "invalid_api_key",
+                detail,
+            ),
+            CaptureError::InvalidPayload(_) => Self::validation("invalid_payload", detail, None),
+            CaptureError::UnsupportedCompression(_) => {
+                Self::validation("invalid_payload", detail, Some("compression"))
+            }
+            CaptureError::PayloadTooLarge(_) => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "payload_too_large",
+                detail,
+            ),
+        }
+    }
+}
+
+/// The cause of a 500 as one log line: every message of the chain, outermost first, joined by
+/// `: `. `{:?}` would add a multi-line backtrace per request whenever `RUST_BACKTRACE` is set.
+fn cause_line(cause: &anyhow::Error) -> String {
+    format!("{cause:#}")
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Some(cause) = &self.cause {
-            tracing::error!(error = ?cause, "request failed");
+            tracing::error!(error = %cause_line(cause), "request failed");
         }
         let body = ErrorBody {
             kind: self.kind,
@@ -255,3 +293,98 @@ impl IntoResponse for ApiError {
 
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(e: ApiError) -> (u16, &'static str, &'static str, String, Option<String>) {
+        (e.status.as_u16(), e.kind, e.code, e.detail, e.attr)
+    }
+
+    #[test]
+    fn capture_errors_map_to_status_type_code_and_attr() {
+        assert_eq!(
+            parts(CaptureError::MissingApiKey.into()),
+            (
+                401,
+                "authentication_error",
+                "missing_api_key",
+                "API key not provided. You can find your project API key in your project settings."
+                    .into(),
+                None
+            )
+        );
+        assert_eq!(
+            parts(CaptureError::InvalidApiKey.into()),
+            (
+                401,
+                "authentication_error",
+                "invalid_api_key",
+                "Project API key invalid. You can find your project API key in your project settings."
+                    .into(),
+                None
+            )
+        );
+        assert_eq!(
+            parts(CaptureError::body_too_large(20 << 20).into()),
+            (
+                413,
+                "invalid_request",
+                "payload_too_large",
+                "Request body is larger than the 20971520-byte limit.".into(),
+                None
+            )
+        );
+        assert_eq!(
+            parts(CaptureError::InvalidPayload("x".into()).into()),
+            (400, "validation_error", "invalid_payload", "x".into(), None)
+        );
+        assert_eq!(
+            parts(CaptureError::PayloadTooLarge("y".into()).into()),
+            (
+                413,
+                "invalid_request",
+                "payload_too_large",
+                "y".into(),
+                None
+            )
+        );
+        assert_eq!(
+            parts(CaptureError::UnsupportedCompression("zstd".into()).into()),
+            (
+                400,
+                "validation_error",
+                "invalid_payload",
+                "Unsupported compression: 'zstd'.".into(),
+                Some("compression".into())
+            )
+        );
+    }
+
+    #[test]
+    fn busy_is_503_with_retry_after() {
+        let resp = ApiError::from(StoreError::Busy).into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn an_internal_error_tells_the_client_nothing_and_logs_its_chain_on_one_line() {
+        let root = std::io::Error::other("disk on fire");
+        let cause = anyhow::Error::new(root).context("reading group 7");
+        let line = cause_line(&cause);
+        assert_eq!(line, "reading group 7: disk on fire");
+        let e = ApiError::from(StoreError::Internal(cause));
+        assert_eq!(
+            parts(e),
+            (
+                500,
+                "server_error",
+                "error",
+                "A server error occurred.".into(),
+                None
+            )
+        );
+    }
+}

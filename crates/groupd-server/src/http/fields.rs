@@ -35,22 +35,23 @@ pub fn json_type_name(v: &Value) -> &'static str {
     }
 }
 
-/// A required, non-null, non-blank string field of at most `max` characters (DRF CharField:
-/// numbers are accepted as their text; NUL characters are refused).
-pub fn required_string(obj: &Map<String, Value>, name: &str, max: usize) -> ApiResult<String> {
+/// A required field that is not `null`, as DRF refuses either.
+fn present<'a>(obj: &'a Map<String, Value>, name: &str) -> ApiResult<&'a Value> {
     match obj.get(name) {
-        None => Err(ApiError::validation(
-            "required",
-            "This field is required.",
-            Some(name),
-        )),
+        None => Err(ApiError::required_field(name)),
         Some(Value::Null) => Err(ApiError::validation(
             "null",
             "This field may not be null.",
             Some(name),
         )),
-        Some(v) => string_value(v, name, max),
+        Some(v) => Ok(v),
     }
+}
+
+/// A required, non-null, non-blank string field of at most `max` characters (DRF CharField:
+/// numbers are accepted as their text; NUL characters are refused).
+pub fn required_string(obj: &Map<String, Value>, name: &str, max: usize) -> ApiResult<String> {
+    string_value(present(obj, name)?, name, max)
 }
 
 /// An optional string field: absent → `None`, `null` → `Some(None)`.
@@ -111,19 +112,7 @@ pub fn group_key_field(obj: &Map<String, Value>, name: &str) -> ApiResult<GroupK
 /// A required integer `group_type_index` body field.
 pub fn group_type_index_field(obj: &Map<String, Value>) -> ApiResult<GroupTypeIndex> {
     const NAME: &str = "group_type_index";
-    match obj.get(NAME) {
-        None => Err(ApiError::validation(
-            "required",
-            "This field is required.",
-            Some(NAME),
-        )),
-        Some(Value::Null) => Err(ApiError::validation(
-            "null",
-            "This field may not be null.",
-            Some(NAME),
-        )),
-        Some(v) => GroupTypeIndex::parse_json(v).ok_or_else(|| ApiError::not_an_integer(NAME)),
-    }
+    GroupTypeIndex::parse_json(present(obj, NAME)?).ok_or_else(|| ApiError::not_an_integer(NAME))
 }
 
 /// True when any string (key or value) anywhere in `v` holds a NUL character, which PostgreSQL

@@ -1,18 +1,20 @@
-//! `/api/projects/:project_id/groups_types/…` (spec groups.md, "Group types").
+//! `/api/projects/{project_id}/groups_types/…`: list, create (a groupd extension), rename,
+//! default columns, delete. Handlers are scope → parse → store → render, as in `groups.rs`.
 use axum::{
     Json, Router,
     extract::{RawPathParams, State, rejection::RawPathParamsRejection},
     http::{StatusCode, Uri},
     response::IntoResponse,
 };
-use groupd_core::{GroupTypeIndex, ProjectId, Scope, time_fmt::format_us};
-use groupd_store::{GroupType, GroupTypeMetadataUpdate, NewGroupType};
-use serde_json::{Value, json};
+use groupd_core::{GroupTypeIndex, Scope, time_fmt::format_us};
+use groupd_store::{GroupType, GroupTypeMetadataUpdate, NewGroupType, StoreError};
+use serde_json::{Map, Value, json};
 
 use super::{
-    auth::Api,
+    auth::ProjectApi,
     error::{ApiError, ApiResult},
     fields::{self, group_type_index_field, optional_string, required_string},
+    request::percent_decode,
     routes::route,
 };
 use crate::state::AppState;
@@ -52,15 +54,130 @@ fn types_json(ts: &[GroupType]) -> Json<Value> {
     Json(Value::Array(ts.iter().map(type_json).collect()))
 }
 
+// ------------------------------------------------------------------------------------------------
+// Request types
+
+/// The body of `POST /groups_types/`.
+pub fn parse_new_type(body: Value) -> ApiResult<NewGroupType> {
+    let body = fields::object(body)?;
+    Ok(NewGroupType {
+        group_type: required_string(&body, "group_type", NAME_MAX)?,
+        name_singular: optional_string(&body, "name_singular", NAME_MAX)?.flatten(),
+        name_plural: optional_string(&body, "name_plural", NAME_MAX)?.flatten(),
+    })
+}
+
+/// The body of `PATCH /groups_types/update_metadata`: a list of name changes, applied all or
+/// nothing.
+#[derive(Debug)]
+pub struct TypeMetadataUpdate(pub Vec<GroupTypeMetadataUpdate>);
+
+impl TypeMetadataUpdate {
+    /// Reads a JSON array of `{group_type_index, name_singular?, name_plural?}` objects.
+    pub fn parse(body: Value) -> ApiResult<Self> {
+        let not_a_list = || {
+            ApiError::validation(
+                "invalid_input",
+                "Expected a list of group type objects.",
+                None,
+            )
+        };
+        let Value::Array(items) = body else {
+            return Err(not_a_list());
+        };
+        items
+            .iter()
+            .map(|item| {
+                let Value::Object(obj) = item else {
+                    return Err(not_a_list());
+                };
+                Ok(GroupTypeMetadataUpdate {
+                    index: group_type_index_field(obj)?,
+                    name_singular: display_name(obj, "name_singular")?,
+                    name_plural: display_name(obj, "name_plural")?,
+                })
+            })
+            .collect::<ApiResult<_>>()
+            .map(Self)
+    }
+}
+
+/// A display name: absent → unchanged, null or "" → cleared.
+fn display_name(obj: &Map<String, Value>, name: &str) -> ApiResult<Option<Option<String>>> {
+    if matches!(obj.get(name), Some(Value::String(s)) if s.is_empty()) {
+        return Ok(Some(None));
+    }
+    optional_string(obj, name, NAME_MAX)
+}
+
+/// The body of `PUT /groups_types/set_default_columns`.
+#[derive(Debug, PartialEq)]
+pub struct DefaultColumns {
+    /// The type.
+    pub index: GroupTypeIndex,
+    /// The column names, in order.
+    pub columns: Vec<String>,
+}
+
+impl DefaultColumns {
+    /// Reads `{group_type_index, default_columns: [string…]}`.
+    pub fn parse(body: Value) -> ApiResult<Self> {
+        let body = fields::object(body)?;
+        let index = group_type_index_field(&body)?;
+        let not_strings = || ApiError::invalid("default_columns", "Expected a list of strings.");
+        let columns = match body.get("default_columns") {
+            None => return Err(ApiError::required_field("default_columns")),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) if !s.contains('\0') => Ok(s.clone()),
+                    _ => Err(not_strings()),
+                })
+                .collect::<ApiResult<Vec<_>>>()?,
+            Some(_) => return Err(not_strings()),
+        };
+        Ok(Self { index, columns })
+    }
+}
+
+/// The `{group_type_index}` path segment of `DELETE /groups_types/…`. A segment that is not UTF-8
+/// once percent-decoded is the index's fault when it is the last one (400), else the project's
+/// (404).
+pub fn parse_index_segment(
+    params: Result<RawPathParams, RawPathParamsRejection>,
+    uri: &Uri,
+) -> ApiResult<GroupTypeIndex> {
+    let params = params.map_err(|_| undecodable_segment(uri))?;
+    let raw = params
+        .iter()
+        .find(|(k, _)| *k == "group_type_index")
+        .map_or("", |(_, v)| v);
+    GroupTypeIndex::parse_str(raw).ok_or_else(|| ApiError::not_an_integer("group_type_index"))
+}
+
+fn undecodable_segment(uri: &Uri) -> ApiError {
+    let last = uri
+        .path()
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
+    if percent_decode(last).is_none() {
+        ApiError::not_an_integer("group_type_index")
+    } else {
+        ApiError::not_found_with("Project not found.")
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Handlers
+
 /// GET /groups_types/ — the project's types, ordered by index.
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups_types/", tag = "groups_types",
     params(("project_id" = String, Path)), responses((status = 200, description = "Group types")))]
-pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::GroupRead)?;
-    let types = state
-        .store
-        .list_group_types(ProjectId(api.project().id))
-        .await?;
+    let types = state.store.list_group_types(api.project_id()).await?;
     Ok(types_json(&types))
 }
 
@@ -68,21 +185,17 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Val
 #[utoipa::path(post, path = "/api/projects/{project_id}/groups_types/", tag = "groups_types",
     params(("project_id" = String, Path)),
     responses((status = 201, description = "The new type"), (status = 400, body = super::error::ErrorBody)))]
-pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl IntoResponse> {
+pub async fn create(
+    State(state): State<AppState>,
+    api: ProjectApi,
+) -> ApiResult<impl IntoResponse> {
     api.require(Scope::GroupWrite)?;
-    let body = fields::object(api.req.json_body()?)?;
-    let group_type = required_string(&body, "group_type", NAME_MAX)?;
-    let name_singular = optional_string(&body, "name_singular", NAME_MAX)?.flatten();
-    let name_plural = optional_string(&body, "name_plural", NAME_MAX)?.flatten();
+    let new = api.parse_body(parse_new_type)?;
     let t = state
         .store
         .create_group_type(
-            ProjectId(api.project().id),
-            NewGroupType {
-                group_type,
-                name_singular,
-                name_plural,
-            },
+            api.project_id(),
+            new,
             state.config.max_group_types,
             state.clock.now_us(),
         )
@@ -94,49 +207,17 @@ pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl I
 #[utoipa::path(patch, path = "/api/projects/{project_id}/groups_types/update_metadata", tag = "groups_types",
     params(("project_id" = String, Path)),
     responses((status = 200, description = "All types"), (status = 400, body = super::error::ErrorBody)))]
-pub async fn update_metadata(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
+pub async fn update_metadata(
+    State(state): State<AppState>,
+    api: ProjectApi,
+) -> ApiResult<Json<Value>> {
     api.require(Scope::GroupWrite)?;
-    let Value::Array(items) = api.req.json_body()? else {
-        return Err(ApiError::validation(
-            "invalid_input",
-            "Expected a list of group type objects.",
-            None,
-        ));
-    };
-    let mut updates = Vec::with_capacity(items.len());
-    for item in &items {
-        let obj = match item {
-            Value::Object(o) => o,
-            _ => {
-                return Err(ApiError::validation(
-                    "invalid_input",
-                    "Expected a list of group type objects.",
-                    None,
-                ));
-            }
-        };
-        updates.push(GroupTypeMetadataUpdate {
-            index: group_type_index_field(obj)?,
-            name_singular: optional_name(obj, "name_singular")?,
-            name_plural: optional_name(obj, "name_plural")?,
-        });
-    }
+    let TypeMetadataUpdate(updates) = api.parse_body(TypeMetadataUpdate::parse)?;
     let types = state
         .store
-        .update_group_type_metadata(ProjectId(api.project().id), updates)
+        .update_group_type_metadata(api.project_id(), updates)
         .await?;
     Ok(types_json(&types))
-}
-
-/// A display name: absent → unchanged, null or "" → cleared.
-fn optional_name(
-    obj: &serde_json::Map<String, Value>,
-    name: &str,
-) -> ApiResult<Option<Option<String>>> {
-    if matches!(obj.get(name), Some(Value::String(s)) if s.is_empty()) {
-        return Ok(Some(None));
-    }
-    optional_string(obj, name, NAME_MAX)
 }
 
 /// PUT /groups_types/set_default_columns — the columns shown by default.
@@ -145,114 +226,104 @@ fn optional_name(
     responses((status = 200, description = "The type"), (status = 404, body = super::error::ErrorBody)))]
 pub async fn set_default_columns(
     State(state): State<AppState>,
-    api: Api,
+    api: ProjectApi,
 ) -> ApiResult<Json<Value>> {
     api.require(Scope::GroupWrite)?;
-    let body = fields::object(api.req.json_body()?)?;
-    let index = group_type_index_field(&body)?;
-    let columns = match body.get("default_columns") {
-        None => {
-            return Err(ApiError::validation(
-                "required",
-                "This field is required.",
-                Some("default_columns"),
-            ));
-        }
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| match v {
-                Value::String(s) if !s.contains('\0') => Ok(s.clone()),
-                _ => Err(ApiError::invalid(
-                    "default_columns",
-                    "Expected a list of strings.",
-                )),
-            })
-            .collect::<ApiResult<Vec<_>>>()?,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "default_columns",
-                "Expected a list of strings.",
-            ));
-        }
-    };
+    let body = api.parse_body(DefaultColumns::parse)?;
     let t = state
         .store
-        .set_default_columns(ProjectId(api.project().id), index, columns)
+        .set_default_columns(api.project_id(), body.index, body.columns)
         .await
         .map_err(type_not_found)?;
     Ok(Json(type_json(&t)))
 }
 
-fn type_not_found(e: groupd_store::StoreError) -> ApiError {
-    match e {
-        groupd_store::StoreError::NotFound => ApiError::not_found_with("Group type not found"),
-        e => e.into(),
-    }
-}
-
-/// DELETE /groups_types/:group_type_index — the type, its groups and their activity.
+/// DELETE /groups_types/{group_type_index} — the type, its groups and their activity.
 #[utoipa::path(delete, path = "/api/projects/{project_id}/groups_types/{group_type_index}", tag = "groups_types",
     params(("project_id" = String, Path), ("group_type_index" = i64, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, body = super::error::ErrorBody)))]
 pub async fn remove(
     State(state): State<AppState>,
     params: Result<RawPathParams, RawPathParamsRejection>,
-    api: Api,
+    api: ProjectApi,
 ) -> ApiResult<StatusCode> {
     api.require(Scope::GroupWrite)?;
-    let params = params.map_err(|_| undecodable_segment(&api.req.uri))?;
-    let raw = params
-        .iter()
-        .find(|(k, _)| *k == "group_type_index")
-        .map(|(_, v)| v)
-        .unwrap_or("");
-    let index = GroupTypeIndex::parse_str(raw)
-        .ok_or_else(|| ApiError::not_an_integer("group_type_index"))?;
+    let index = parse_index_segment(params, &api.req.uri)?;
     state
         .store
-        .delete_group_type(ProjectId(api.project().id), index)
+        .delete_group_type(api.project_id(), index)
         .await
         .map_err(type_not_found)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The answer when a path segment is not valid UTF-8 once percent-decoded: a non-integer
-/// `group_type_index` (the last segment) is a 400, anything else can only be the project id (404).
-fn undecodable_segment(uri: &Uri) -> ApiError {
-    let last = uri
-        .path()
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or("");
-    if std::str::from_utf8(&percent_decode(last)).is_err() {
-        ApiError::not_an_integer("group_type_index")
-    } else {
-        ApiError::not_found_with("Project not found.")
+/// A missing type, named as the two routes that address one by index name it.
+fn type_not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::not_found_with("Group type not found"),
+        e => e.into(),
     }
 }
 
-/// `%XX` sequences to bytes; anything else as is.
-fn percent_decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match (
-            b[i],
-            b.get(i + 1).copied().and_then(hex),
-            b.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn refused<T: std::fmt::Debug>(r: ApiResult<T>) -> (u16, String, Option<String>) {
+        let (status, _, detail, attr) = r.expect_err("refused").describe();
+        (status, detail, attr)
     }
-    out
+
+    #[test]
+    fn a_new_type_needs_a_name_of_at_most_400_characters() {
+        let t = parse_new_type(json!({"group_type": "org", "name_plural": null})).unwrap();
+        assert_eq!((t.group_type.as_str(), t.name_plural), ("org", None));
+        let r = refused(parse_new_type(json!({"group_type": "t".repeat(401)})));
+        assert_eq!(r.2.as_deref(), Some("group_type"));
+    }
+
+    #[test]
+    fn metadata_updates_are_a_list_of_objects_with_an_index() {
+        let TypeMetadataUpdate(u) = TypeMetadataUpdate::parse(json!([
+            {"group_type_index": 1, "name_singular": "", "name_plural": "squads"}
+        ]))
+        .unwrap();
+        assert_eq!(u[0].index, GroupTypeIndex(1));
+        assert_eq!(u[0].name_singular, Some(None), "\"\" clears");
+        assert_eq!(u[0].name_plural, Some(Some("squads".into())));
+        for body in [json!({}), json!([1]), json!([[]])] {
+            let r = refused(TypeMetadataUpdate::parse(body.clone()));
+            assert_eq!(
+                (r.1.as_str(), r.2),
+                ("Expected a list of group type objects.", None),
+                "{body}"
+            );
+        }
+        let r = refused(TypeMetadataUpdate::parse(json!([{"name_singular": "x"}])));
+        assert_eq!(r.2.as_deref(), Some("group_type_index"));
+    }
+
+    #[test]
+    fn default_columns_are_strings_without_nul() {
+        let c = DefaultColumns::parse(json!({"group_type_index": 0, "default_columns": ["a"]}))
+            .unwrap();
+        assert_eq!(c.columns, ["a"]);
+        for cols in [json!("a"), json!([1]), json!(["\u{0}"]), json!(null)] {
+            let r = refused(DefaultColumns::parse(
+                json!({"group_type_index": 0, "default_columns": cols}),
+            ));
+            assert_eq!(r.2.as_deref(), Some("default_columns"), "{cols}");
+        }
+        let r = refused(DefaultColumns::parse(json!({"group_type_index": 0})));
+        assert_eq!(r.1, "This field is required.");
+    }
+
+    #[test]
+    fn an_undecodable_last_segment_is_the_index_and_any_other_the_project() {
+        let uri: Uri = "/api/projects/1/groups_types/0%FF".parse().unwrap();
+        assert_eq!(undecodable_segment(&uri).describe().0, 400);
+        let uri: Uri = "/api/projects/%FF/groups_types/0".parse().unwrap();
+        assert_eq!(undecodable_segment(&uri).describe().0, 404);
+    }
 }

@@ -1,13 +1,23 @@
-//! `/api/projects/:project_id/groups/…` (spec groups.md).
-use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse};
+//! `/api/projects/{project_id}/groups/…`: list, find, create, update and delete a property,
+//! activity, property definitions and values.
+//!
+//! Every handler is scope → parse → store → render. The request types below turn query
+//! parameters and bodies into checked values with DRF's messages, in the order the contract
+//! checks them (query parameters, then existence, then the body).
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
 use groupd_core::{
-    GroupKey, GroupTypeIndex, ProjectId, Scope, cursor::Cursor, merge::PropOp, time_fmt::format_us,
+    GroupKey, GroupTypeIndex, Scope, cursor::Cursor, merge::PropOp, time_fmt::format_us,
 };
 use groupd_store::{ActivityEntry, Group, GroupListQuery};
 use serde_json::{Map, Value, json};
 
 use super::{
-    auth::Api,
+    auth::ProjectApi,
     error::{ApiError, ApiResult},
     fields::{self, group_key_field, group_type_index_field, has_nul, index_param, positive_param},
     request::RequestInfo,
@@ -30,6 +40,437 @@ pub fn router() -> Router<AppState> {
         ))
         .merge(route("/groups/property_values", get(property_values)))
 }
+
+// ------------------------------------------------------------------------------------------------
+// Request types
+
+const LIST_INDEX_REQUIRED: &str = "You must pass ?group_type_index= in this URL. To get a list of valid group types, call /api/:project_id/groups_types/.";
+
+/// The query of `GET /groups/`.
+#[derive(Debug, PartialEq)]
+pub struct ListParams {
+    /// `group_type_index`, required.
+    pub index: GroupTypeIndex,
+    /// Rows per page, 1–1000 (default 100).
+    pub limit: u64,
+    /// Whether the client chose the limit (then `next` repeats it).
+    pub limit_given: bool,
+    /// `search` as given (non-empty).
+    pub search: Option<String>,
+    /// `group_key` as given (non-empty).
+    pub key_contains: Option<String>,
+    /// Where the page starts; an undecodable cursor serves the first page.
+    pub after: Option<Cursor>,
+}
+
+impl ListParams {
+    /// Reads and checks the query parameters.
+    pub fn parse(req: &RequestInfo) -> ApiResult<Self> {
+        let index = match req.non_empty_param("group_type_index") {
+            None => return Err(ApiError::invalid("group_type_index", LIST_INDEX_REQUIRED)),
+            Some(raw) => GroupTypeIndex::parse_str(raw)
+                .ok_or_else(|| ApiError::not_an_integer("group_type_index"))?,
+        };
+        let limit_param = req.non_empty_param("limit");
+        let limit = match limit_param.map(groupd_core::parse_int) {
+            None => 100,
+            Some(Some(n @ 1..=1000)) => n as u64,
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    "Ensure this value is an integer between 1 and 1000.",
+                ));
+            }
+        };
+        Ok(Self {
+            index,
+            limit,
+            limit_given: limit_param.is_some(),
+            search: req.non_empty_param("search").map(str::to_owned),
+            key_contains: req.non_empty_param("group_key").map(str::to_owned),
+            after: req.non_empty_param("cursor").and_then(Cursor::decode),
+        })
+    }
+
+    /// The store's query: one row more than the page, to know whether another page follows.
+    fn store_query(&self) -> GroupListQuery {
+        GroupListQuery {
+            index: self.index.0,
+            search: self.search.as_deref().map(str::to_lowercase),
+            key_contains: self.key_contains.as_deref().map(str::to_lowercase),
+            after: self.after.clone().map(|c| (c.created_at_us, c.key)),
+            limit: self.limit + 1,
+        }
+    }
+
+    /// The absolute URL of the page after `last`, keeping the filters.
+    fn next_url(&self, req: &RequestInfo, last: &Group) -> String {
+        let cursor = Cursor {
+            created_at_us: last.created_at,
+            key: last.key.clone(),
+        };
+        let mut params = vec![
+            ("group_type_index", self.index.to_string()),
+            ("cursor", cursor.encode()),
+        ];
+        if let Some(s) = &self.search {
+            params.push(("search", s.clone()));
+        }
+        if let Some(k) = &self.key_contains {
+            params.push(("group_key", k.clone()));
+        }
+        if self.limit_given {
+            params.push(("limit", self.limit.to_string()));
+        }
+        req.url_with(&params)
+    }
+}
+
+/// The group a request addresses by the `group_type_index` and `group_key` (or `id`) query
+/// parameters.
+#[derive(Debug, PartialEq)]
+pub struct GroupAddress {
+    /// The type index.
+    pub index: GroupTypeIndex,
+    /// The key.
+    pub key: GroupKey,
+}
+
+impl GroupAddress {
+    /// Reads the address; the key is the first of `key_params` present. A key that cannot be
+    /// valid cannot exist either: 404.
+    pub fn parse(req: &RequestInfo, key_params: &[&str]) -> ApiResult<Self> {
+        if req.non_empty_param("group_type_index").is_none() {
+            return Err(ApiError::required_param("group_type_index"));
+        }
+        let key = key_params
+            .iter()
+            .find_map(|p| req.non_empty_param(p))
+            .ok_or_else(|| ApiError::required_param("group_key"))?;
+        let index = index_param(req)?;
+        let key = GroupKey::parse(key).map_err(|_| ApiError::not_found())?;
+        Ok(Self { index, key })
+    }
+}
+
+/// The body of `POST /groups/`.
+#[derive(Debug, PartialEq)]
+pub struct NewGroup {
+    /// The type index.
+    pub index: GroupTypeIndex,
+    /// The key.
+    pub key: GroupKey,
+    /// The initial properties (`null` or absent: none).
+    pub properties: Map<String, Value>,
+}
+
+impl NewGroup {
+    /// Reads and checks the body.
+    pub fn parse(body: Value) -> ApiResult<Self> {
+        let body = fields::object(body)?;
+        let index = group_type_index_field(&body)?;
+        let key = group_key_field(&body, "group_key")?;
+        let properties = match body.get("group_properties") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => m.clone(),
+            Some(other) => {
+                return Err(ApiError::invalid(
+                    "group_properties",
+                    format!(
+                        "Expected a dictionary of items but got type \"{}\".",
+                        fields::json_type_name(other)
+                    ),
+                ));
+            }
+        };
+        if properties
+            .iter()
+            .any(|(k, v)| k.contains('\0') || has_nul(v))
+        {
+            return Err(ApiError::invalid(
+                "group_properties",
+                "Null characters are not allowed.",
+            ));
+        }
+        Ok(Self {
+            index,
+            key,
+            properties,
+        })
+    }
+}
+
+/// The body of `update_property` (a set) or `delete_property` (an unset).
+#[derive(Debug, PartialEq)]
+pub struct PropertyUpdate {
+    /// The property's name.
+    pub property: String,
+    /// What to do with it.
+    pub op: PropOp,
+}
+
+impl PropertyUpdate {
+    /// `{"key": name, "value": v}`: set `name` to `v` (a number key is its text).
+    pub fn parse_set(body: Value) -> ApiResult<Self> {
+        let body = fields::object(body)?;
+        let property = match body.get("key") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return Err(ApiError::invalid("key", "This field is required.")),
+        };
+        let value = match body.get("value") {
+            None | Some(Value::Null) => {
+                return Err(ApiError::invalid("value", "This field is required."));
+            }
+            Some(v) => v.clone(),
+        };
+        if property.contains('\0') {
+            return Err(ApiError::invalid("key", "Null characters are not allowed."));
+        }
+        if has_nul(&value) {
+            return Err(ApiError::invalid(
+                "value",
+                "Null characters are not allowed.",
+            ));
+        }
+        Ok(Self {
+            property,
+            op: PropOp::Set(value),
+        })
+    }
+
+    /// `{"$unset": name}`: remove `name`. Whether the group has it is the store's (atomic) check.
+    pub fn parse_unset(body: Value) -> ApiResult<Self> {
+        match fields::object(body)?.remove("$unset") {
+            Some(Value::String(property)) => Ok(Self {
+                property,
+                op: PropOp::Unset,
+            }),
+            _ => Err(ApiError::invalid(
+                "$unset",
+                "This field is required and must be a string (the property name to delete).",
+            )),
+        }
+    }
+}
+
+/// The paging of `GET /groups/activity`.
+#[derive(Debug, PartialEq)]
+pub struct ActivityPage {
+    /// 1-based page number.
+    pub page: u64,
+    /// Entries per page, at most 1000.
+    pub limit: u64,
+}
+
+impl ActivityPage {
+    /// Reads `page` (default 1) and `limit` (default 10).
+    pub fn parse(req: &RequestInfo) -> ApiResult<Self> {
+        Ok(Self {
+            page: positive_param(req, "page", 1)?,
+            limit: positive_param(req, "limit", 10)?.min(1000),
+        })
+    }
+
+    fn offset(&self) -> u64 {
+        (self.page - 1).saturating_mul(self.limit)
+    }
+}
+
+/// The query of `GET /groups/property_values`.
+#[derive(Debug, PartialEq)]
+pub struct ValuesParams {
+    /// The type index.
+    pub index: GroupTypeIndex,
+    /// The property's name.
+    pub key: String,
+    /// A substring the values must contain.
+    pub value: Option<String>,
+}
+
+impl ValuesParams {
+    /// Reads and checks the query parameters.
+    pub fn parse(req: &RequestInfo) -> ApiResult<Self> {
+        let index = index_param(req)?;
+        let key = req
+            .non_empty_param("key")
+            .ok_or_else(|| ApiError::required_param("key"))?;
+        Ok(Self {
+            index,
+            key: key.to_owned(),
+            value: req.non_empty_param("value").map(str::to_owned),
+        })
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Handlers
+
+/// GET /groups/ — one page of a type's groups.
+#[utoipa::path(get, path = "/api/projects/{project_id}/groups/", tag = "groups",
+    params(("project_id" = String, Path, description = "Project id or @current"),
+           ("group_type_index" = i64, Query), ("search" = Option<String>, Query),
+           ("group_key" = Option<String>, Query), ("cursor" = Option<String>, Query),
+           ("limit" = Option<u32>, Query, description = "1–1000, default 100 (groupd extension)")),
+    responses((status = 200, description = "A page of groups"), (status = 400, body = super::error::ErrorBody)))]
+pub async fn list(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Response> {
+    api.require(Scope::GroupRead)?;
+    let params = ListParams::parse(&api.req)?;
+    let rows = state
+        .store
+        .list_groups(api.project_id(), params.store_query())
+        .await?;
+    render_page(&params, &api.req, rows)
+}
+
+/// POST /groups/ — create a group.
+#[utoipa::path(post, path = "/api/projects/{project_id}/groups/", tag = "groups",
+    params(("project_id" = String, Path)),
+    responses((status = 201, description = "The new group"), (status = 400, body = super::error::ErrorBody)))]
+pub async fn create(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Response> {
+    api.require(Scope::GroupWrite)?;
+    let new = api.parse_body(NewGroup::parse)?;
+    let group = state
+        .store
+        .create_group(
+            api.project_id(),
+            new.index,
+            new.key,
+            new.properties,
+            api.actor(),
+            state.clock.now_us(),
+        )
+        .await?;
+    Ok(group_response(StatusCode::CREATED, &group, false))
+}
+
+/// The group `addr` names, 404 when there is none.
+async fn find_group(state: &AppState, api: &ProjectApi, addr: &GroupAddress) -> ApiResult<Group> {
+    state
+        .store
+        .find_group(api.project_id(), addr.index, &addr.key)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// GET /groups/find — one group.
+#[utoipa::path(get, path = "/api/projects/{project_id}/groups/find", tag = "groups",
+    params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
+    responses((status = 200, description = "The group"), (status = 404, body = super::error::ErrorBody)))]
+pub async fn find(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Response> {
+    api.require(Scope::GroupRead)?;
+    let addr = GroupAddress::parse(&api.req, &["group_key"])?;
+    let group = find_group(&state, &api, &addr).await?;
+    Ok(group_response(StatusCode::OK, &group, true))
+}
+
+/// POST /groups/update_property — set one property.
+#[utoipa::path(post, path = "/api/projects/{project_id}/groups/update_property", tag = "groups",
+    params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
+    responses((status = 200, description = "The updated group"), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+pub async fn update_property(
+    State(state): State<AppState>,
+    api: ProjectApi,
+) -> ApiResult<Response> {
+    change_property(state, api, PropertyUpdate::parse_set).await
+}
+
+/// POST /groups/delete_property — remove one property.
+#[utoipa::path(post, path = "/api/projects/{project_id}/groups/delete_property", tag = "groups",
+    params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
+    responses((status = 200, description = "The group without the property"), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+pub async fn delete_property(
+    State(state): State<AppState>,
+    api: ProjectApi,
+) -> ApiResult<Response> {
+    change_property(state, api, PropertyUpdate::parse_unset).await
+}
+
+/// Both property routes: the group must exist before its body is read (404 before a body 400).
+async fn change_property(
+    state: AppState,
+    api: ProjectApi,
+    parse: fn(Value) -> ApiResult<PropertyUpdate>,
+) -> ApiResult<Response> {
+    api.require(Scope::GroupWrite)?;
+    let addr = GroupAddress::parse(&api.req, &["group_key"])?;
+    find_group(&state, &api, &addr).await?;
+    let change = api.parse_body(parse)?;
+    let updated = state
+        .store
+        .update_group_property(
+            api.project_id(),
+            addr.index,
+            addr.key,
+            change.property,
+            change.op,
+            api.actor(),
+            state.clock.now_us(),
+        )
+        .await?;
+    Ok(group_response(StatusCode::OK, &updated, false))
+}
+
+/// GET /groups/activity — a group's change history, newest first.
+#[utoipa::path(get, path = "/api/projects/{project_id}/groups/activity", tag = "groups",
+    params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query),
+           ("page" = Option<u32>, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, description = "Activity entries"), (status = 404, body = super::error::ErrorBody)))]
+pub async fn activity(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
+    api.require(Scope::ActivityLogRead)?;
+    let page = ActivityPage::parse(&api.req)?;
+    let addr = GroupAddress::parse(&api.req, &["group_key", "id"])?;
+    let group = find_group(&state, &api, &addr).await?;
+    let (entries, total) = state
+        .store
+        .group_activity(api.project_id(), group.id, page.offset(), page.limit)
+        .await?;
+    Ok(Json(render_activity(&page, &api.req, &entries, total)))
+}
+
+/// GET /groups/property_definitions — property names per type with group counts.
+#[utoipa::path(get, path = "/api/projects/{project_id}/groups/property_definitions", tag = "groups",
+    params(("project_id" = String, Path)), responses((status = 200, description = "Names per type index")))]
+pub async fn property_definitions(
+    State(state): State<AppState>,
+    api: ProjectApi,
+) -> ApiResult<Json<Value>> {
+    api.require(Scope::GroupRead)?;
+    let rows = state.store.property_definitions(api.project_id()).await?;
+    let mut out = Map::new();
+    for r in rows {
+        let entry = out
+            .entry(r.index.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(a) = entry {
+            a.push(json!({"name": r.name, "count": r.count}));
+        }
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+/// GET /groups/property_values — the distinct values of one property.
+#[utoipa::path(get, path = "/api/projects/{project_id}/groups/property_values", tag = "groups",
+    params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("key" = String, Query), ("value" = Option<String>, Query)),
+    responses((status = 200, description = "Values with counts")))]
+pub async fn property_values(
+    State(state): State<AppState>,
+    api: ProjectApi,
+) -> ApiResult<Json<Value>> {
+    api.require(Scope::GroupRead)?;
+    let q = ValuesParams::parse(&api.req)?;
+    let rows = state
+        .store
+        .property_values(api.project_id(), q.index, &q.key, q.value.as_deref())
+        .await?;
+    Ok(Json(json!({
+        "results": rows.iter().map(|r| json!({"name": r.name, "count": r.count})).collect::<Vec<_>>(),
+        "refreshing": false,
+    })))
+}
+
+// ------------------------------------------------------------------------------------------------
+// Rendering
 
 /// Appends the group object of every response to `out`. Properties go out as the stored text,
 /// always a JSON object written by serde_json, without re-parsing: validating it through
@@ -55,93 +496,27 @@ fn write_group(out: &mut Vec<u8>, g: &Group, notebook: bool) {
 }
 
 /// A JSON response of already serialised bytes.
-fn json_bytes(status: StatusCode, body: Vec<u8>) -> axum::response::Response {
-    (
-        status,
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
+fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// The group object as a response.
-fn group_response(status: StatusCode, g: &Group, notebook: bool) -> axum::response::Response {
+fn group_response(status: StatusCode, g: &Group, notebook: bool) -> Response {
     let mut body = Vec::with_capacity(g.properties_json.len() + 128);
     write_group(&mut body, g, notebook);
     json_bytes(status, body)
 }
 
-const LIST_INDEX_REQUIRED: &str = "You must pass ?group_type_index= in this URL. To get a list of valid group types, call /api/:project_id/groups_types/.";
-
-/// GET /groups/ — one page of a type's groups.
-#[utoipa::path(get, path = "/api/projects/{project_id}/groups/", tag = "groups",
-    params(("project_id" = String, Path, description = "Project id or @current"),
-           ("group_type_index" = i64, Query), ("search" = Option<String>, Query),
-           ("group_key" = Option<String>, Query), ("cursor" = Option<String>, Query),
-           ("limit" = Option<u32>, Query, description = "1–1000, default 100 (groupd extension)")),
-    responses((status = 200, description = "A page of groups"), (status = 400, body = super::error::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<axum::response::Response> {
-    api.require(Scope::GroupRead)?;
-    let req = &api.req;
-    let index = match req.non_empty_param("group_type_index") {
-        None => return Err(ApiError::invalid("group_type_index", LIST_INDEX_REQUIRED)),
-        Some(raw) => GroupTypeIndex::parse_str(raw)
-            .ok_or_else(|| ApiError::not_an_integer("group_type_index"))?,
-    };
-    let limit = match req.non_empty_param("limit") {
-        None => 100,
-        Some(raw) => match groupd_core::parse_int(raw) {
-            Some(n @ 1..=1000) => n as u64,
-            _ => {
-                return Err(ApiError::invalid(
-                    "limit",
-                    "Ensure this value is an integer between 1 and 1000.",
-                ));
-            }
-        },
-    };
-    let search = req.non_empty_param("search").map(str::to_owned);
-    let key_filter = req.non_empty_param("group_key").map(str::to_owned);
-    let after = req
-        .non_empty_param("cursor")
-        .and_then(Cursor::decode)
-        .map(|c| (c.created_at_us, c.key));
-    let mut rows = state
-        .store
-        .list_groups(
-            ProjectId(api.project().id),
-            GroupListQuery {
-                index: index.0,
-                search: search.as_deref().map(str::to_lowercase),
-                key_contains: key_filter.as_deref().map(str::to_lowercase),
-                after,
-                limit: limit + 1,
-            },
-        )
-        .await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
+/// A list page from `rows` (the store's page plus, when another follows, one row more).
+fn render_page(
+    params: &ListParams,
+    req: &RequestInfo,
+    mut rows: Vec<Group>,
+) -> ApiResult<Response> {
+    let more = rows.len() as u64 > params.limit;
+    rows.truncate(params.limit as usize);
     let next = match rows.last() {
-        Some(last) if more => {
-            let cursor = Cursor {
-                created_at_us: last.created_at,
-                key: last.key.clone(),
-            };
-            let mut params = vec![
-                ("group_type_index", index.0.to_string()),
-                ("cursor", cursor.encode()),
-            ];
-            if let Some(s) = search {
-                params.push(("search", s));
-            }
-            if let Some(k) = key_filter {
-                params.push(("group_key", k));
-            }
-            if req.non_empty_param("limit").is_some() {
-                params.push(("limit", limit.to_string()));
-            }
-            Value::String(req.url_with(&params))
-        }
+        Some(last) if more => Value::String(params.next_url(req, last)),
         _ => Value::Null,
     };
     let mut body = Vec::with_capacity(
@@ -163,164 +538,6 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<axum::re
     Ok(json_bytes(StatusCode::OK, body))
 }
 
-/// POST /groups/ — create a group.
-#[utoipa::path(post, path = "/api/projects/{project_id}/groups/", tag = "groups",
-    params(("project_id" = String, Path)),
-    responses((status = 201, description = "The new group"), (status = 400, body = super::error::ErrorBody)))]
-pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl IntoResponse> {
-    api.require(Scope::GroupWrite)?;
-    let body = fields::object(api.req.json_body()?)?;
-    let index = group_type_index_field(&body)?;
-    let key = group_key_field(&body, "group_key")?;
-    let properties = match body.get("group_properties") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) => m.clone(),
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "group_properties",
-                format!(
-                    "Expected a dictionary of items but got type \"{}\".",
-                    fields::json_type_name(other)
-                ),
-            ));
-        }
-    };
-    if properties
-        .iter()
-        .any(|(k, v)| k.contains('\0') || has_nul(v))
-    {
-        return Err(ApiError::invalid(
-            "group_properties",
-            "Null characters are not allowed.",
-        ));
-    }
-    let group = state
-        .store
-        .create_group(
-            ProjectId(api.project().id),
-            index,
-            key,
-            properties,
-            api.actor(),
-            state.clock.now_us(),
-        )
-        .await?;
-    Ok(group_response(StatusCode::CREATED, &group, false))
-}
-
-/// The group addressed by `group_type_index` and `group_key` (or `id`) query parameters.
-async fn addressed_group(state: &AppState, api: &Api, key_params: &[&str]) -> ApiResult<Group> {
-    let req = &api.req;
-    if req.non_empty_param("group_type_index").is_none() {
-        return Err(ApiError::required_param("group_type_index"));
-    }
-    let key = key_params
-        .iter()
-        .find_map(|p| req.non_empty_param(p))
-        .ok_or_else(|| ApiError::required_param("group_key"))?;
-    let index = index_param(req)?;
-    // A key that cannot be valid cannot exist either.
-    let key = GroupKey::parse(key).map_err(|_| ApiError::not_found())?;
-    state
-        .store
-        .find_group(ProjectId(api.project().id), index, &key)
-        .await?
-        .ok_or_else(ApiError::not_found)
-}
-
-/// GET /groups/find — one group.
-#[utoipa::path(get, path = "/api/projects/{project_id}/groups/find", tag = "groups",
-    params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
-    responses((status = 200, description = "The group"), (status = 404, body = super::error::ErrorBody)))]
-pub async fn find(State(state): State<AppState>, api: Api) -> ApiResult<axum::response::Response> {
-    api.require(Scope::GroupRead)?;
-    let group = addressed_group(&state, &api, &["group_key"]).await?;
-    Ok(group_response(StatusCode::OK, &group, true))
-}
-
-/// POST /groups/update_property — set one property.
-#[utoipa::path(post, path = "/api/projects/{project_id}/groups/update_property", tag = "groups",
-    params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
-    responses((status = 200, description = "The updated group"), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
-pub async fn update_property(
-    State(state): State<AppState>,
-    api: Api,
-) -> ApiResult<axum::response::Response> {
-    api.require(Scope::GroupWrite)?;
-    let group = addressed_group(&state, &api, &["group_key"]).await?;
-    let body = fields::object(api.req.json_body()?)?;
-    let property = match body.get("key") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => return Err(ApiError::invalid("key", "This field is required.")),
-    };
-    let value = match body.get("value") {
-        None | Some(Value::Null) => {
-            return Err(ApiError::invalid("value", "This field is required."));
-        }
-        Some(v) => v.clone(),
-    };
-    if property.contains('\0') {
-        return Err(ApiError::invalid("key", "Null characters are not allowed."));
-    }
-    if has_nul(&value) {
-        return Err(ApiError::invalid(
-            "value",
-            "Null characters are not allowed.",
-        ));
-    }
-    write_property(&state, &api, group, property, PropOp::Set(value)).await
-}
-
-/// POST /groups/delete_property — remove one property.
-#[utoipa::path(post, path = "/api/projects/{project_id}/groups/delete_property", tag = "groups",
-    params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
-    responses((status = 200, description = "The group without the property"), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
-pub async fn delete_property(
-    State(state): State<AppState>,
-    api: Api,
-) -> ApiResult<axum::response::Response> {
-    api.require(Scope::GroupWrite)?;
-    let group = addressed_group(&state, &api, &["group_key"]).await?;
-    let body = fields::object(api.req.json_body()?)?;
-    let Some(Value::String(property)) = body.get("$unset") else {
-        return Err(ApiError::invalid(
-            "$unset",
-            "This field is required and must be a string (the property name to delete).",
-        ));
-    };
-    if !group.properties().contains_key(property) {
-        return Err(ApiError::invalid(
-            "$unset",
-            format!("Property '{property}' does not exist on this group."),
-        ));
-    }
-    write_property(&state, &api, group, property.clone(), PropOp::Unset).await
-}
-
-async fn write_property(
-    state: &AppState,
-    api: &Api,
-    group: Group,
-    property: String,
-    op: PropOp,
-) -> ApiResult<axum::response::Response> {
-    let key = GroupKey::parse(group.key).map_err(|_| ApiError::not_found())?;
-    let updated = state
-        .store
-        .update_group_property(
-            ProjectId(api.project().id),
-            GroupTypeIndex(group.index),
-            key,
-            property,
-            op,
-            api.actor(),
-            state.clock.now_us(),
-        )
-        .await?;
-    Ok(group_response(StatusCode::OK, &updated, false))
-}
-
 fn activity_json(e: &ActivityEntry) -> Value {
     let user = match &e.actor {
         groupd_core::Actor::Key(label) => json!({"first_name": label, "email": null}),
@@ -339,39 +556,30 @@ fn activity_json(e: &ActivityEntry) -> Value {
     })
 }
 
-/// GET /groups/activity — a group's change history, newest first.
-#[utoipa::path(get, path = "/api/projects/{project_id}/groups/activity", tag = "groups",
-    params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query),
-           ("page" = Option<u32>, Query), ("limit" = Option<u32>, Query)),
-    responses((status = 200, description = "Activity entries"), (status = 404, body = super::error::ErrorBody)))]
-pub async fn activity(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
-    api.require(Scope::ActivityLogRead)?;
-    let req = &api.req;
-    let page = positive_param(req, "page", 1)?;
-    let limit = positive_param(req, "limit", 10)?.min(1000);
-    let group = addressed_group(&state, &api, &["group_key", "id"]).await?;
-    let offset = (page - 1).saturating_mul(limit);
-    let (entries, total) = state
-        .store
-        .group_activity(ProjectId(api.project().id), group.id, offset, limit)
-        .await?;
-    let page_url = |p: u64| Value::String(page_link(req, p));
-    let next = if offset.saturating_add(limit) < total {
-        page_url(page + 1)
+/// One activity page with `next`/`previous` links and the total count.
+fn render_activity(
+    page: &ActivityPage,
+    req: &RequestInfo,
+    entries: &[ActivityEntry],
+    total: u64,
+) -> Value {
+    let link = |p: u64| Value::String(page_link(req, p));
+    let next = if page.offset().saturating_add(page.limit) < total {
+        link(page.page + 1)
     } else {
         Value::Null
     };
-    let previous = if page > 1 {
-        page_url(page - 1)
+    let previous = if page.page > 1 {
+        link(page.page - 1)
     } else {
         Value::Null
     };
-    Ok(Json(json!({
+    json!({
         "results": entries.iter().map(activity_json).collect::<Vec<_>>(),
         "next": next,
         "previous": previous,
         "total_count": total,
-    })))
+    })
 }
 
 /// This request's URL with `page` replaced (or appended).
@@ -386,52 +594,156 @@ fn page_link(req: &RequestInfo, page: u64) -> String {
     req.url_with(&params)
 }
 
-/// GET /groups/property_definitions — property names per type with group counts.
-#[utoipa::path(get, path = "/api/projects/{project_id}/groups/property_definitions", tag = "groups",
-    params(("project_id" = String, Path)), responses((status = 200, description = "Names per type index")))]
-pub async fn property_definitions(
-    State(state): State<AppState>,
-    api: Api,
-) -> ApiResult<Json<Value>> {
-    api.require(Scope::GroupRead)?;
-    let rows = state
-        .store
-        .property_definitions(ProjectId(api.project().id))
-        .await?;
-    let mut out = Map::new();
-    for r in rows {
-        let entry = out
-            .entry(r.index.to_string())
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(a) = entry {
-            a.push(json!({"name": r.name, "count": r.count}));
-        }
-    }
-    Ok(Json(Value::Object(out)))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// GET /groups/property_values — the distinct values of one property.
-#[utoipa::path(get, path = "/api/projects/{project_id}/groups/property_values", tag = "groups",
-    params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("key" = String, Query), ("value" = Option<String>, Query)),
-    responses((status = 200, description = "Values with counts")))]
-pub async fn property_values(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
-    api.require(Scope::GroupRead)?;
-    let req = &api.req;
-    let index = index_param(req)?;
-    let key = req
-        .non_empty_param("key")
-        .ok_or_else(|| ApiError::required_param("key"))?;
-    let rows = state
-        .store
-        .property_values(
-            ProjectId(api.project().id),
-            index,
-            key,
-            req.non_empty_param("value"),
-        )
-        .await?;
-    Ok(Json(json!({
-        "results": rows.iter().map(|r| json!({"name": r.name, "count": r.count})).collect::<Vec<_>>(),
-        "refreshing": false,
-    })))
+    fn req(path_and_query: &str) -> RequestInfo {
+        RequestInfo::for_test(path_and_query)
+    }
+
+    #[track_caller]
+    fn refused<T: std::fmt::Debug>(r: ApiResult<T>) -> (u16, &'static str, String, Option<String>) {
+        r.expect_err("refused").describe()
+    }
+
+    #[test]
+    fn list_params_need_an_integer_index_and_a_limit_in_range() {
+        let r = refused(ListParams::parse(&req("/g/")));
+        assert_eq!(
+            (r.0, r.2.as_str(), r.3.as_deref()),
+            (400, LIST_INDEX_REQUIRED, Some("group_type_index"))
+        );
+        let r = refused(ListParams::parse(&req("/g/?group_type_index=1.5")));
+        assert_eq!(r.2, "A valid integer is required.");
+        for bad in ["0", "1001", "x", "-1"] {
+            let r = refused(ListParams::parse(&req(&format!(
+                "/g/?group_type_index=0&limit={bad}"
+            ))));
+            assert_eq!(r.3.as_deref(), Some("limit"), "{bad}");
+        }
+        let p = ListParams::parse(&req(
+            "/g/?group_type_index=2&search=Acme&group_key=&cursor=%%",
+        ))
+        .unwrap();
+        assert_eq!(
+            p,
+            ListParams {
+                index: GroupTypeIndex(2),
+                limit: 100,
+                limit_given: false,
+                search: Some("Acme".into()),
+                key_contains: None,
+                after: None,
+            }
+        );
+        assert_eq!(p.store_query().search.as_deref(), Some("acme"));
+        assert_eq!(p.store_query().limit, 101);
+    }
+
+    #[test]
+    fn a_group_address_checks_index_presence_then_key_then_index_form() {
+        let r = refused(GroupAddress::parse(&req("/f?group_key=a"), &["group_key"]));
+        assert_eq!(r.3.as_deref(), Some("group_type_index"));
+        let r = refused(GroupAddress::parse(
+            &req("/f?group_type_index=x"),
+            &["group_key"],
+        ));
+        assert_eq!(
+            (r.2.as_str(), r.3.as_deref()),
+            ("This query parameter is required.", Some("group_key"))
+        );
+        let r = refused(GroupAddress::parse(
+            &req("/f?group_type_index=x&group_key=a"),
+            &["group_key"],
+        ));
+        assert_eq!(r.2, "A valid integer is required.");
+        let long = "k".repeat(401);
+        let r = refused(GroupAddress::parse(
+            &req(&format!("/f?group_type_index=0&group_key={long}")),
+            &["group_key"],
+        ));
+        assert_eq!(r.0, 404, "a key too long to exist is not found");
+        let a = GroupAddress::parse(&req("/f?group_type_index=0&id=acme"), &["group_key", "id"])
+            .unwrap();
+        assert_eq!(a.key.as_str(), "acme");
+    }
+
+    #[test]
+    fn a_new_group_refuses_bad_properties() {
+        let r = refused(NewGroup::parse(
+            json!({"group_type_index": 0, "group_key": "a", "group_properties": [1]}),
+        ));
+        assert_eq!(
+            (r.2.as_str(), r.3.as_deref()),
+            (
+                "Expected a dictionary of items but got type \"list\".",
+                Some("group_properties")
+            )
+        );
+        let r = refused(NewGroup::parse(
+            json!({"group_type_index": 0, "group_key": "a", "group_properties": {"x": ["\u{0}"]}}),
+        ));
+        assert_eq!(r.2, "Null characters are not allowed.");
+        let g = NewGroup::parse(json!({"group_type_index": "1", "group_key": 7})).unwrap();
+        assert_eq!((g.index, g.key.as_str()), (GroupTypeIndex(1), "7"));
+        assert!(g.properties.is_empty());
+    }
+
+    #[test]
+    fn property_updates_read_drf_fields() {
+        let set = PropertyUpdate::parse_set(json!({"key": 5, "value": [1]})).unwrap();
+        assert_eq!(
+            set,
+            PropertyUpdate {
+                property: "5".into(),
+                op: PropOp::Set(json!([1]))
+            }
+        );
+        for (body, attr) in [
+            (json!({"value": 1}), "key"),
+            (json!({"key": "", "value": 1}), "key"),
+            (json!({"key": "a", "value": null}), "value"),
+            (json!({"key": "a\u{0}", "value": 1}), "key"),
+            (json!({"key": "a", "value": {"\u{0}": 1}}), "value"),
+        ] {
+            let r = refused(PropertyUpdate::parse_set(body.clone()));
+            assert_eq!(r.3.as_deref(), Some(attr), "{body}");
+        }
+        let unset = PropertyUpdate::parse_unset(json!({"$unset": "plan"})).unwrap();
+        assert_eq!(unset.op, PropOp::Unset);
+        let r = refused(PropertyUpdate::parse_unset(json!({"$unset": ["plan"]})));
+        assert_eq!(r.3.as_deref(), Some("$unset"));
+        let r = refused(PropertyUpdate::parse_unset(json!([1])));
+        assert_eq!(
+            (r.2.as_str(), r.3),
+            ("Invalid data. Expected a dictionary, but got list.", None)
+        );
+    }
+
+    #[test]
+    fn activity_pages_default_and_cap() {
+        assert_eq!(
+            ActivityPage::parse(&req("/a")).unwrap(),
+            ActivityPage { page: 1, limit: 10 }
+        );
+        let p = ActivityPage::parse(&req("/a?page=3&limit=5000")).unwrap();
+        assert_eq!((p.limit, p.offset()), (1000, 2000));
+        let r = refused(ActivityPage::parse(&req("/a?page=0")));
+        assert_eq!(
+            (r.2.as_str(), r.3.as_deref()),
+            (
+                "Ensure this value is greater than or equal to 1.",
+                Some("page")
+            )
+        );
+    }
+
+    #[test]
+    fn values_params_need_a_key() {
+        let r = refused(ValuesParams::parse(&req("/v?group_type_index=0")));
+        assert_eq!(r.3.as_deref(), Some("key"));
+        let q = ValuesParams::parse(&req("/v?group_type_index=0&key=plan&value=")).unwrap();
+        assert_eq!((q.key.as_str(), q.value), ("plan", None));
+    }
 }

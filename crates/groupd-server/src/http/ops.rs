@@ -44,8 +44,10 @@ async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus text exposition.
+/// Prometheus text exposition. The write queue's depth is read when scraped: a gauge needs no
+/// bookkeeping on the write path.
 async fn metrics(State(state): State<AppState>) -> Response {
+    metrics::gauge!("groupd_write_queue_depth").set(state.store.write_queue_depth() as f64);
     (
         [(
             header::CONTENT_TYPE,

@@ -1,11 +1,11 @@
-//! `/api/projects/` (spec groups.md, "Projects").
+//! `/api/projects/` and `/api/projects/{project_id}/`: list, create, retrieve, rename.
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse};
-use groupd_core::{ProjectId, Scope, time_fmt::format_us};
+use groupd_core::{Scope, time_fmt::format_us};
 use groupd_store::Project;
 use serde_json::{Value, json};
 
 use super::{
-    auth::Api,
+    auth::{Api, ProjectApi},
     error::{ApiError, ApiResult},
     fields::{self, optional_string, required_string},
     routes::route,
@@ -15,7 +15,7 @@ use crate::state::AppState;
 /// Longest project name (PostHog's team name limit).
 const NAME_MAX: usize = 200;
 
-/// `/api/projects/` and `/api/projects/:project_id/`, also under the `/api/environments` alias.
+/// `/api/projects/` and `/api/projects/{project_id}/`, also under the `/api/environments` alias.
 pub fn router() -> Router<AppState> {
     use axum::routing::get;
     let mut r = Router::new();
@@ -31,6 +31,28 @@ pub fn router() -> Router<AppState> {
 /// The project object.
 pub fn project_json(p: &Project) -> Value {
     json!({"id": p.id, "name": p.name, "api_token": p.api_token, "created_at": format_us(p.created_at)})
+}
+
+/// The body of `POST /api/projects/`: the name.
+pub fn parse_new_project(body: Value) -> ApiResult<String> {
+    required_string(&fields::object(body)?, "name", NAME_MAX)
+}
+
+/// The body of `PATCH /api/projects/{id}/`: the new name, `None` when the body names none.
+pub fn parse_rename(body: Value) -> ApiResult<Option<String>> {
+    match optional_string(&fields::object(body)?, "name", NAME_MAX)? {
+        None => Ok(None),
+        Some(None) => Err(ApiError::validation(
+            "null",
+            "This field may not be null.",
+            Some("name"),
+        )),
+        Some(Some(name)) => Ok(Some(name)),
+    }
+}
+
+fn project_not_found() -> ApiError {
+    ApiError::not_found_with("Project not found.")
 }
 
 /// GET /api/projects/ — the projects the key may access.
@@ -55,8 +77,7 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Val
     responses((status = 201, description = "The project"), (status = 400, body = super::error::ErrorBody)))]
 pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl IntoResponse> {
     api.require(Scope::ProjectWrite)?;
-    let body = fields::object(api.req.json_body()?)?;
-    let name = required_string(&body, "name", NAME_MAX)?;
+    let name = api.parse_body(parse_new_project)?;
     let p = state
         .store
         .create_project(&name, None, state.clock.now_us())
@@ -64,47 +85,49 @@ pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl I
     Ok((StatusCode::CREATED, Json(project_json(&p))))
 }
 
-/// GET /api/projects/:project_id/ — one project.
+/// GET /api/projects/{project_id}/ — one project.
 #[utoipa::path(get, path = "/api/projects/{project_id}/", tag = "projects",
     params(("project_id" = String, Path)), responses((status = 200, description = "The project"), (status = 404, body = super::error::ErrorBody)))]
-pub async fn retrieve(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
+pub async fn retrieve(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::ProjectRead)?;
     // Read afresh: the access check may have used a cached copy, a rename must show at once.
     let p = state
         .store
-        .get_project(ProjectId(api.project().id))
+        .get_project(api.project_id())
         .await?
-        .ok_or_else(|| ApiError::not_found_with("Project not found."))?;
+        .ok_or_else(project_not_found)?;
     Ok(Json(project_json(&p)))
 }
 
-/// PATCH /api/projects/:project_id/ — rename.
+/// PATCH /api/projects/{project_id}/ — rename.
 #[utoipa::path(patch, path = "/api/projects/{project_id}/", tag = "projects",
     params(("project_id" = String, Path)), responses((status = 200, description = "The project"), (status = 400, body = super::error::ErrorBody)))]
-pub async fn update(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
+pub async fn update(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::ProjectWrite)?;
-    let body = fields::object(api.req.json_body()?)?;
-    let project = api.project();
-    let name = match optional_string(&body, "name", NAME_MAX)? {
-        None => {
-            let p = state.store.get_project(ProjectId(project.id)).await?;
-            return p
-                .map(|p| Json(project_json(&p)))
-                .ok_or_else(|| ApiError::not_found_with("Project not found."));
-        }
-        Some(None) => {
-            return Err(ApiError::validation(
-                "null",
-                "This field may not be null.",
-                Some("name"),
-            ));
-        }
-        Some(Some(n)) => n,
+    let p = match api.parse_body(parse_rename)? {
+        None => state.store.get_project(api.project_id()).await?,
+        Some(name) => state.store.rename_project(api.project_id(), &name).await?,
     };
-    let p = state
-        .store
-        .rename_project(ProjectId(project.id), &name)
-        .await?
-        .ok_or_else(|| ApiError::not_found_with("Project not found."))?;
-    Ok(Json(project_json(&p)))
+    p.map(|p| Json(project_json(&p)))
+        .ok_or_else(project_not_found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rename_without_a_name_changes_nothing_and_null_is_refused() {
+        assert_eq!(parse_rename(json!({"other": 1})).unwrap(), None);
+        assert_eq!(
+            parse_rename(json!({"name": "New"})).unwrap().as_deref(),
+            Some("New")
+        );
+        let (status, code, _, attr) = parse_rename(json!({"name": null})).unwrap_err().describe();
+        assert_eq!((status, code, attr.as_deref()), (400, "null", Some("name")));
+        let (_, code, _, _) = parse_new_project(json!({"name": "  "}))
+            .unwrap_err()
+            .describe();
+        assert_eq!(code, "blank");
+    }
 }

@@ -1,4 +1,4 @@
-//! `POST /api/projects/:project_id/query/` — HogQL over `groups` and `events` (spec query.md).
+//! `POST /api/projects/{project_id}/query/` — HogQL over `groups` and `events`.
 //! The text is parsed and translated by `groupd_hogql` (literals bound, identifiers from groupd's
 //! schema, every table scoped to the project); the store runs it under a time limit.
 use std::time::Duration;
@@ -9,7 +9,7 @@ use groupd_hogql::{QueryContext, translate};
 use serde_json::{Value, json};
 
 use super::{
-    auth::Api,
+    auth::ProjectApi,
     error::{ApiError, ApiResult},
     fields,
     routes::route,
@@ -21,20 +21,13 @@ pub fn router() -> Router<AppState> {
     route("/query", axum::routing::post(query))
 }
 
-/// Runs one `HogQLQuery`.
-#[utoipa::path(post, path = "/api/projects/{project_id}/query/", tag = "query",
-    params(("project_id" = String, Path)),
-    responses((status = 200, description = "columns, types, results, hogql, hasMore"), (status = 400, body = super::error::ErrorBody)))]
-pub async fn query(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
-    api.require(Scope::QueryRead)?;
-    let body = fields::object(api.req.json_body()?)?;
-    let Some(q) = body.get("query").and_then(Value::as_object) else {
-        return Err(ApiError::validation(
-            "required",
-            "This field is required.",
-            Some("query"),
-        ));
-    };
+/// The body of a query request: `{"query": {"kind": "HogQLQuery", "query": text}}`.
+pub fn parse_query_text(body: Value) -> ApiResult<String> {
+    let body = fields::object(body)?;
+    let q = body
+        .get("query")
+        .and_then(Value::as_object)
+        .ok_or_else(|| ApiError::required_field("query"))?;
     match q.get("kind").and_then(Value::as_str) {
         Some("HogQLQuery") => {}
         Some(other) => {
@@ -43,29 +36,29 @@ pub async fn query(State(state): State<AppState>, api: Api) -> ApiResult<Json<Va
                 format!("Unsupported query kind: {other}"),
             ));
         }
-        None => {
-            return Err(ApiError::validation(
-                "required",
-                "This field is required.",
-                Some("kind"),
-            ));
-        }
+        None => return Err(ApiError::required_field("kind")),
     }
-    let Some(text) = q.get("query").and_then(Value::as_str) else {
-        return Err(ApiError::validation(
-            "required",
-            "This field is required.",
-            Some("query"),
-        ));
-    };
+    q.get("query")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::required_field("query"))
+}
+
+/// Runs one `HogQLQuery`.
+#[utoipa::path(post, path = "/api/projects/{project_id}/query/", tag = "query",
+    params(("project_id" = String, Path)),
+    responses((status = 200, description = "columns, types, results, hogql, hasMore"), (status = 400, body = super::error::ErrorBody)))]
+pub async fn query(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
+    api.require(Scope::QueryRead)?;
+    let text = api.parse_body(parse_query_text)?;
     let ctx = QueryContext {
-        project_id: api.project().id,
+        project_id: api.project_id().0,
         max_group_types: state.config.max_group_types,
         now_us: state.clock.now_us(),
         default_limit: 100,
         max_limit: 50_000,
     };
-    let translated = translate(text, state.store.dialect(), &ctx)
+    let translated = translate(&text, state.store.dialect(), &ctx)
         .map_err(|e| ApiError::validation("invalid_input", e.detail, Some("query")))?;
     let (columns, types, hogql, limit, offset) = (
         translated.columns.clone(),
@@ -104,4 +97,33 @@ pub async fn query(State(state): State<AppState>, api: Api) -> ApiResult<Json<Va
         "offset": offset,
         "is_cached": false,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_body_needs_a_hogql_query_text() {
+        let ok = json!({"query": {"kind": "HogQLQuery", "query": "SELECT 1"}});
+        assert_eq!(parse_query_text(ok).unwrap(), "SELECT 1");
+        for (body, code, attr) in [
+            (json!({}), "required", "query"),
+            (json!({"query": "SELECT 1"}), "required", "query"),
+            (json!({"query": {"query": "SELECT 1"}}), "required", "kind"),
+            (
+                json!({"query": {"kind": "TrendsQuery"}}),
+                "invalid_input",
+                "kind",
+            ),
+            (
+                json!({"query": {"kind": "HogQLQuery"}}),
+                "required",
+                "query",
+            ),
+        ] {
+            let (status, c, _, a) = parse_query_text(body.clone()).unwrap_err().describe();
+            assert_eq!((status, c, a.as_deref()), (400, code, Some(attr)), "{body}");
+        }
+    }
 }

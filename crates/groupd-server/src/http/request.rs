@@ -59,22 +59,36 @@ impl RequestInfo {
         let body = Bytes::from(read_bounded(body, limit).await.map_err(|e| {
             e.unwrap_or_else(|| ApiError::payload_too_large("The request body", limit))
         })?);
-        let query = parts
-            .uri
-            .query()
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
         // Nested routers see a stripped path; `next` links need the one the client used.
         let uri = parts
             .extensions
             .get::<axum::extract::OriginalUri>()
             .map_or(parts.uri, |o| o.0.clone());
-        Ok(Self {
-            headers: parts.headers,
+        Ok(Self::new(parts.headers, uri, body))
+    }
+
+    /// A request of `uri` (its query decoded) with `headers` and `body`.
+    pub fn new(headers: HeaderMap, uri: Uri, body: Bytes) -> Self {
+        let query = uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        Self {
+            headers,
             uri,
             query,
             body,
-        })
+        }
+    }
+
+    /// A body-less request of `path_and_query`, for unit tests of the request types.
+    #[cfg(test)]
+    pub fn for_test(path_and_query: &str) -> Self {
+        Self::new(
+            HeaderMap::new(),
+            path_and_query.parse().expect("a valid URI"),
+            Bytes::new(),
+        )
     }
 
     /// The last value of query parameter `name`.
@@ -170,6 +184,15 @@ impl RequestInfo {
     }
 }
 
+/// A percent-encoded path segment as text; `None` when its bytes are not UTF-8 once decoded.
+/// A `%` not followed by two hex digits stays as it is.
+pub fn percent_decode(segment: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
 /// Python's `urllib.parse.quote_plus`: unreserved characters stay, space becomes `+`, the rest
 /// is percent-encoded (upper-case hex), as PostHog's `next` URLs are.
 pub fn quote_plus(s: &str) -> String {
@@ -188,7 +211,16 @@ pub fn quote_plus(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::quote_plus;
+    use super::{percent_decode, quote_plus};
+
+    #[test]
+    fn percent_decode_keeps_stray_percents_and_refuses_non_utf8() {
+        assert_eq!(percent_decode("%40current").as_deref(), Some("@current"));
+        assert_eq!(percent_decode("%ZZ%4").as_deref(), Some("%ZZ%4"));
+        assert_eq!(percent_decode("caf%C3%A9").as_deref(), Some("café"));
+        assert_eq!(percent_decode("%FF"), None);
+        assert_eq!(percent_decode("0%C3%28"), None);
+    }
 
     #[test]
     fn quote_plus_matches_python() {

@@ -1,9 +1,11 @@
-//! `GET /api/projects/:project_id/ingestion_warnings` (groupd extension, capture.md).
+//! `GET /api/projects/{project_id}/ingestion_warnings` (a groupd extension): the capture
+//! problems that did not fail a request (a group type over the limit, an invalid
+//! `$groupidentify`).
 use axum::{Json, Router, extract::State};
-use groupd_core::{ProjectId, Scope, time_fmt::format_us};
+use groupd_core::{Scope, time_fmt::format_us};
 use serde_json::{Value, json};
 
-use super::{auth::Api, error::ApiResult, routes::route};
+use super::{auth::ProjectApi, error::ApiResult, routes::route};
 use crate::state::AppState;
 
 /// Most warnings kept and listed per project.
@@ -17,11 +19,11 @@ pub fn router() -> Router<AppState> {
 /// Newest first, the last 1000.
 #[utoipa::path(get, path = "/api/projects/{project_id}/ingestion_warnings", tag = "capture",
     params(("project_id" = String, Path)), responses((status = 200, description = "Warnings, newest first")))]
-pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::ProjectRead)?;
     let rows = state
         .store
-        .ingestion_warnings(ProjectId(api.project().id), LISTED)
+        .ingestion_warnings(api.project_id(), LISTED)
         .await?;
     let results: Vec<Value> = rows
         .iter()

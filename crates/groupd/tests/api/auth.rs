@@ -1,5 +1,6 @@
 //! Personal API keys: where they are found, what their scopes grant, the order of the checks
-//! (spec README, "Errors" and "Authentication"), and `groupd key create` (operations.md).
+//! (401, then 404/403 for the project, then 403 for the scope, then 400), and `groupd key
+//! create`.
 use std::{
     process::Command,
     time::{Duration, Instant},
@@ -23,8 +24,8 @@ fn is_key(s: &str) -> bool {
 /// An app with a type `company` (index 0) holding the group `acme`.
 fn app_with_group() -> TestApp {
     let app = TestApp::spawn();
-    app.create_type("company");
-    app.create_group(0, "acme", json!({"plan": "pro"}));
+    app.new_type("company");
+    app.new_group(0, "acme", json!({"plan": "pro"}));
     app
 }
 
@@ -38,121 +39,54 @@ fn no_credentials_is_401_not_authenticated() {
         app.url("/api/projects/"),
         app.url("/api/projects/1/"),
     ] {
-        let got = read(app.client.get(&url).send().unwrap());
-        assert_error(
-            &got,
-            401,
-            "not_authenticated",
-            "Authentication credentials were not provided.",
-            None,
-        );
+        let got = app.anonymous().get(&url);
+        assert_not_authenticated(&got);
         assert_eq!(got.1["type"], "authentication_error");
     }
-    let got = read(
-        app.client
-            .post(app.purl("/groups/"))
-            .json(&json!({"group_type_index": 0, "group_key": "anon"}))
-            .send()
-            .unwrap(),
-    );
-    assert_error(
-        &got,
-        401,
-        "not_authenticated",
-        "Authentication credentials were not provided.",
-        None,
-    );
-    let find = read(
-        app.get(&app.purl("/groups/find?group_type_index=0&group_key=anon"))
-            .send()
-            .unwrap(),
-    );
+    let got = app
+        .anonymous()
+        .create_group(&json!({"group_type_index": 0, "group_key": "anon"}));
+    assert_not_authenticated(&got);
+    let find = app.find_group("group_type_index=0&group_key=anon");
     assert_eq!(find.0, 404, "an unauthenticated create stored a group");
 }
 
 #[test]
 fn an_unknown_key_in_the_authorization_header_is_401_authentication_failed() {
     let app = app_with_group();
-    let got = read(
-        app.client
-            .get(app.purl("/groups_types/"))
-            .bearer_auth(UNKNOWN_KEY)
-            .send()
-            .unwrap(),
-    );
-    assert_error(
-        &got,
-        401,
-        "authentication_failed",
-        "Personal API key found in request Authorization header is invalid.",
-        None,
-    );
+    let got = app.as_key(UNKNOWN_KEY).list_types();
+    assert_authentication_failed(&got, "Authorization header");
     assert_eq!(got.1["type"], "authentication_error");
     // Anything after `Bearer` is the key, whatever it looks like.
-    let got = read(
-        app.client
-            .get(app.purl("/groups_types/"))
-            .bearer_auth("nonsense")
-            .send()
-            .unwrap(),
-    );
+    let got = app.as_key("nonsense").list_types();
     assert_eq!(got.1["code"], "authentication_failed", "{}", got.1);
 }
 
 #[test]
 fn an_unknown_key_in_the_body_is_401_naming_the_body() {
     let app = app_with_group();
-    let got = read(
-        app.client
-            .post(app.purl("/groups/"))
-            .json(
-                &json!({"personal_api_key": UNKNOWN_KEY, "group_type_index": 0, "group_key": "b"}),
-            )
-            .send()
-            .unwrap(),
+    let got = app.anonymous().create_group(
+        &json!({"personal_api_key": UNKNOWN_KEY, "group_type_index": 0, "group_key": "b"}),
     );
-    assert_error(
-        &got,
-        401,
-        "authentication_failed",
-        "Personal API key found in request body is invalid.",
-        None,
-    );
-    let find = read(
-        app.get(&app.purl("/groups/find?group_type_index=0&group_key=b"))
-            .send()
-            .unwrap(),
-    );
+    assert_authentication_failed(&got, "body");
+    let find = app.find_group("group_type_index=0&group_key=b");
     assert_eq!(find.0, 404);
 }
 
 #[test]
 fn an_unknown_key_in_the_query_string_is_401_naming_the_query_string() {
     let app = app_with_group();
-    let got = read(
-        app.client
-            .get(app.purl(&format!("/groups_types/?personal_api_key={UNKNOWN_KEY}")))
-            .send()
-            .unwrap(),
-    );
-    assert_error(
-        &got,
-        401,
-        "authentication_failed",
-        "Personal API key found in request query string is invalid.",
-        None,
-    );
+    let got = app
+        .anonymous()
+        .get(&app.purl(&format!("/groups_types/?personal_api_key={UNKNOWN_KEY}")));
+    assert_authentication_failed(&got, "query string");
 }
 
 #[test]
 fn a_valid_key_works_from_the_body_and_from_the_query_string() {
     let app = app_with_group();
-    let (status, body) = read(
-        app.client
-            .post(app.purl("/groups/"))
-            .json(&json!({"personal_api_key": app.key, "group_type_index": 0, "group_key": "via-body"}))
-            .send()
-            .unwrap(),
+    let (status, body) = app.anonymous().create_group(
+        &json!({"personal_api_key": app.key, "group_type_index": 0, "group_key": "via-body"}),
     );
     assert_eq!(status, 201, "{body}");
     assert_eq!(
@@ -160,28 +94,21 @@ fn a_valid_key_works_from_the_body_and_from_the_query_string() {
         json!({}),
         "the key is not a property"
     );
-    let (status, body) = read(
-        app.client
-            .get(app.purl(&format!(
-                "/groups/find?group_type_index=0&group_key=via-body&personal_api_key={}",
-                app.key
-            )))
-            .send()
-            .unwrap(),
-    );
+    let (status, body) = app.anonymous().get(&app.purl(&format!(
+        "/groups/find?group_type_index=0&group_key=via-body&personal_api_key={}",
+        app.key
+    )));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["group_key"], "via-body");
     // Form bodies are flat and may carry the key too.
-    let (status, body) = read(
-        app.client
-            .post(app.purl("/groups/"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!(
-                "personal_api_key={}&group_type_index=0&group_key=via-form",
-                app.key
-            ))
-            .send()
-            .unwrap(),
+    let (status, body) = app.anonymous().call_raw(
+        "POST",
+        &app.purl("/groups/"),
+        "application/x-www-form-urlencoded",
+        format!(
+            "personal_api_key={}&group_type_index=0&group_key=via-form",
+            app.key
+        ),
     );
     assert_eq!(status, 201, "{body}");
 }
@@ -195,64 +122,36 @@ fn the_authorization_header_is_looked_at_first() {
         ))
     };
     // A valid header wins over an invalid query key...
-    let got = read(
-        app.client
-            .get(url(UNKNOWN_KEY))
-            .bearer_auth(&app.key)
-            .send()
-            .unwrap(),
-    );
+    let got = app.get(&url(UNKNOWN_KEY));
     assert_eq!(got.0, 200, "{}", got.1);
     // ...and an invalid header is the match even when the query key is valid: first match wins.
-    let got = read(
-        app.client
-            .get(url(&app.key))
-            .bearer_auth(UNKNOWN_KEY)
-            .send()
-            .unwrap(),
-    );
-    assert_error(
-        &got,
-        401,
-        "authentication_failed",
-        "Personal API key found in request Authorization header is invalid.",
-        None,
-    );
+    let got = app.as_key(UNKNOWN_KEY).get(&url(&app.key));
+    assert_authentication_failed(&got, "Authorization header");
 }
 
 #[test]
 fn the_body_is_looked_at_before_the_query_string() {
     let app = app_with_group();
     let url = |q: &str| app.purl(&format!("/groups/?personal_api_key={q}"));
-    let got = read(
-        app.client
-            .post(url(UNKNOWN_KEY))
-            .json(&json!({"personal_api_key": app.key, "group_type_index": 0, "group_key": "body-wins"}))
-            .send()
-            .unwrap(),
+    let got = app.anonymous().call_json(
+        "POST",
+        &url(UNKNOWN_KEY),
+        &json!({"personal_api_key": app.key, "group_type_index": 0, "group_key": "body-wins"}),
     );
     assert_eq!(got.0, 201, "{}", got.1);
-    let got = read(
-        app.client
-            .post(url(&app.key))
-            .json(&json!({"personal_api_key": UNKNOWN_KEY, "group_type_index": 0, "group_key": "body-bad"}))
-            .send()
-            .unwrap(),
+    let got = app.anonymous().call_json(
+        "POST",
+        &url(&app.key),
+        &json!({"personal_api_key": UNKNOWN_KEY, "group_type_index": 0, "group_key": "body-bad"}),
     );
-    assert_error(
-        &got,
-        401,
-        "authentication_failed",
-        "Personal API key found in request body is invalid.",
-        None,
-    );
+    assert_authentication_failed(&got, "body");
 }
 
 #[test]
 fn group_read_may_list_and_find_but_not_write() {
     let app = app_with_group();
-    let key = app.db.create_key("reader", "group:read", &[]);
-    let get = |path: &str| app.get_as(&key, &app.purl(path));
+    let key = app.new_key("reader", "group:read", &[]);
+    let get = |path: &str| app.as_key(&key).get(&app.purl(path));
     for path in [
         "/groups_types/",
         "/groups/?group_type_index=0",
@@ -262,16 +161,7 @@ fn group_read_may_list_and_find_but_not_write() {
     ] {
         assert_eq!(get(path).0, 200, "{path}");
     }
-    let post = |path: &str, body: Value| {
-        read(
-            app.client
-                .post(app.purl(path))
-                .bearer_auth(&key)
-                .json(&body)
-                .send()
-                .unwrap(),
-        )
-    };
+    let post = |path: &str, body: Value| app.as_key(&key).call_json("POST", &app.purl(path), &body);
     for (path, body) in [
         (
             "/groups/",
@@ -295,94 +185,58 @@ fn group_read_may_list_and_find_but_not_write() {
             None,
         );
     }
-    assert_error(
+    assert_missing_scope(
         &get("/groups/activity?group_type_index=0&group_key=acme"),
-        403,
-        "permission_denied",
-        &missing_scope("activity_log:read"),
-        None,
+        "activity_log:read",
     );
-    let got = read(
-        app.client
-            .get(app.url("/api/projects/"))
-            .bearer_auth(&key)
-            .send()
-            .unwrap(),
-    );
-    assert_error(
-        &got,
-        403,
-        "permission_denied",
-        &missing_scope("project:read"),
-        None,
-    );
+    let got = app.as_key(&key).list_projects();
+    assert_missing_scope(&got, "project:read");
     // Nothing changed.
-    let (_, g) = read(
-        app.get(&app.purl("/groups/find?group_type_index=0&group_key=acme"))
-            .send()
-            .unwrap(),
-    );
+    let (_, g) = app.find_group("group_type_index=0&group_key=acme");
     assert_eq!(g["group_properties"], json!({"plan": "pro"}));
-    let (_, types) = read(app.get(&app.purl("/groups_types/")).send().unwrap());
+    let (_, types) = app.list_types();
     assert_eq!(types.as_array().unwrap().len(), 1);
 }
 
 #[test]
 fn group_write_implies_group_read() {
     let app = app_with_group();
-    let key = app.db.create_key("writer", "group:write", &[]);
-    let get = |path: &str| app.get_as(&key, &app.purl(path));
+    let key = app.new_key("writer", "group:write", &[]);
+    let get = |path: &str| app.as_key(&key).get(&app.purl(path));
     assert_eq!(get("/groups_types/").0, 200);
     assert_eq!(get("/groups/?group_type_index=0").0, 200);
     assert_eq!(get("/groups/find?group_type_index=0&group_key=acme").0, 200);
-    let got = read(
-        app.client
-            .post(app.purl("/groups/"))
-            .bearer_auth(&key)
-            .json(&json!({"group_type_index": 0, "group_key": "w"}))
-            .send()
-            .unwrap(),
-    );
+    let got = app
+        .as_key(&key)
+        .create_group(&json!({"group_type_index": 0, "group_key": "w"}));
     assert_eq!(got.0, 201, "{}", got.1);
     // But not the activity log.
-    assert_error(
+    assert_missing_scope(
         &get("/groups/activity?group_type_index=0&group_key=acme"),
-        403,
-        "permission_denied",
-        &missing_scope("activity_log:read"),
-        None,
+        "activity_log:read",
     );
 }
 
 #[test]
 fn activity_needs_activity_log_read_and_nothing_else() {
     let app = app_with_group();
-    let key = app.db.create_key("auditor", "activity_log:read", &[]);
-    let get = |path: &str| app.get_as(&key, &app.purl(path));
+    let key = app.new_key("auditor", "activity_log:read", &[]);
+    let get = |path: &str| app.as_key(&key).get(&app.purl(path));
     let (status, body) = get("/groups/activity?group_type_index=0&group_key=acme");
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["total_count"], 1);
-    assert_error(
+    assert_missing_scope(
         &get("/groups/find?group_type_index=0&group_key=acme"),
-        403,
-        "permission_denied",
-        &missing_scope("group:read"),
-        None,
+        "group:read",
     );
-    assert_error(
-        &get("/groups_types/"),
-        403,
-        "permission_denied",
-        &missing_scope("group:read"),
-        None,
-    );
+    assert_missing_scope(&get("/groups_types/"), "group:read");
 }
 
 #[test]
 fn star_grants_everything() {
     let app = app_with_group();
-    let key = app.db.create_key("root", "*", &[]);
-    let get = |url: String| read(app.client.get(url).bearer_auth(&key).send().unwrap()).0;
+    let key = app.new_key("root", "*", &[]);
+    let get = |url: String| app.as_key(&key).get(&url).0;
     assert_eq!(
         get(app.purl("/groups/activity?group_type_index=0&group_key=acme")),
         200
@@ -392,17 +246,7 @@ fn star_grants_everything() {
         200
     );
     assert_eq!(get(app.url("/api/projects/")), 200);
-    let post = |url: String, body: Value| {
-        read(
-            app.client
-                .post(url)
-                .bearer_auth(&key)
-                .json(&body)
-                .send()
-                .unwrap(),
-        )
-        .0
-    };
+    let post = |url: String, body: Value| app.as_key(&key).call_json("POST", &url, &body).0;
     assert_eq!(post(app.url("/api/projects/"), json!({"name": "p"})), 201);
     assert_eq!(
         post(app.purl("/groups_types/"), json!({"group_type": "team"})),
@@ -420,58 +264,32 @@ fn star_grants_everything() {
 #[test]
 fn authentication_is_checked_before_the_project() {
     let app = TestApp::spawn();
-    let got = read(
-        app.client
-            .get(app.url("/api/projects/999/groups_types/"))
-            .send()
-            .unwrap(),
-    );
-    assert_error(
-        &got,
-        401,
-        "not_authenticated",
-        "Authentication credentials were not provided.",
-        None,
-    );
-    let got = read(
-        app.client
-            .get(app.url("/api/projects/abc/groups_types/"))
-            .bearer_auth(UNKNOWN_KEY)
-            .send()
-            .unwrap(),
-    );
-    assert_error(
-        &got,
-        401,
-        "authentication_failed",
-        "Personal API key found in request Authorization header is invalid.",
-        None,
-    );
+    let got = app
+        .anonymous()
+        .get(&app.url("/api/projects/999/groups_types/"));
+    assert_not_authenticated(&got);
+    let got = app
+        .as_key(UNKNOWN_KEY)
+        .get(&app.url("/api/projects/abc/groups_types/"));
+    assert_authentication_failed(&got, "Authorization header");
 }
 
 #[test]
 fn the_project_is_checked_before_the_scope() {
     let app = TestApp::spawn();
-    app.db.create_project("Second");
+    app.new_project("Second");
     // This key has no group scope at all: the unknown project still answers 404 first.
-    let key = app.db.create_key("projects-only", "project:read", &[1]);
-    let got = read(
-        app.client
-            .post(app.url("/api/projects/999/groups_types/"))
-            .bearer_auth(&key)
-            .json(&json!({"group_type": "x"}))
-            .send()
-            .unwrap(),
+    let key = app.new_key("projects-only", "project:read", &[1]);
+    let got = app.as_key(&key).call_json(
+        "POST",
+        &app.url("/api/projects/999/groups_types/"),
+        &json!({"group_type": "x"}),
     );
     assert_error(&got, 404, "not_found", "Project not found.", None);
     // ...and a project the key may not access answers 403 for the project, not for the scope.
-    let got = read(
-        app.client
-            .get(app.url("/api/projects/2/groups_types/"))
-            .bearer_auth(&key)
-            .send()
-            .unwrap(),
-    );
+    let got = app
+        .as_key(&key)
+        .get(&app.url("/api/projects/2/groups_types/"));
     assert_error(
         &got,
         403,
@@ -484,18 +302,11 @@ fn the_project_is_checked_before_the_scope() {
 #[test]
 fn the_scope_is_checked_before_the_input() {
     let app = app_with_group();
-    let key = app.db.create_key("reader", "group:read", &[]);
+    let key = app.new_key("reader", "group:read", &[]);
     let denied = missing_scope("group:write");
     let send = |path: &str, content_type: &str, body: &str| {
-        read(
-            app.client
-                .post(app.purl(path))
-                .bearer_auth(&key)
-                .header("content-type", content_type)
-                .body(body.to_owned())
-                .send()
-                .unwrap(),
-        )
+        app.as_key(&key)
+            .call_raw("POST", &app.purl(path), content_type, body.to_owned())
     };
     for (path, ct, body) in [
         ("/groups/", "application/json", "{}"),
@@ -538,35 +349,13 @@ fn the_scope_is_checked_before_the_input() {
         );
     }
     // The same holds for a missing read scope on a bad query.
-    let none = app.db.create_key("none", "project:read", &[]);
-    let got = read(
-        app.client
-            .get(app.purl("/groups/?group_type_index=x"))
-            .bearer_auth(&none)
-            .send()
-            .unwrap(),
-    );
-    assert_error(
-        &got,
-        403,
-        "permission_denied",
-        &missing_scope("group:read"),
-        None,
-    );
-    let got = read(
-        app.client
-            .get(app.purl("/groups/activity?group_type_index=0&group_key=acme&page=0"))
-            .bearer_auth(&key)
-            .send()
-            .unwrap(),
-    );
-    assert_error(
-        &got,
-        403,
-        "permission_denied",
-        &missing_scope("activity_log:read"),
-        None,
-    );
+    let none = app.new_key("none", "project:read", &[]);
+    let got = app.as_key(&none).list_groups("group_type_index=x");
+    assert_missing_scope(&got, "group:read");
+    let got = app
+        .as_key(&key)
+        .activity("group_type_index=0&group_key=acme&page=0");
+    assert_missing_scope(&got, "activity_log:read");
 }
 
 #[test]
@@ -603,7 +392,7 @@ fn key_create_with_an_unknown_scope_fails_and_creates_nothing() {
 #[test]
 fn key_create_prints_exactly_one_json_line() {
     let db = TestDb::new();
-    db.create_project("p");
+    db.cli_create_project("p");
     let (ok, out, err) = db.cli(&[
         "key",
         "create",
@@ -629,8 +418,8 @@ fn key_create_prints_exactly_one_json_line() {
 #[test]
 fn key_create_with_repeated_project_flags_limits_the_key_to_them() {
     let app = TestApp::spawn();
-    app.db.create_project("Second");
-    app.db.create_project("Third");
+    app.new_project("Second");
+    app.new_project("Third");
     let (ok, out, err) = app.db.cli(&[
         "key",
         "create",
@@ -648,13 +437,8 @@ fn key_create_with_repeated_project_flags_limits_the_key_to_them() {
     assert_eq!(v["projects"], json!([1, 2]));
     let key = v["key"].as_str().unwrap();
     let get = |id: i64| {
-        read(
-            app.client
-                .get(app.url(&format!("/api/projects/{id}/groups_types/")))
-                .bearer_auth(key)
-                .send()
-                .unwrap(),
-        )
+        app.as_key(key)
+            .get(&app.url(&format!("/api/projects/{id}/groups_types/")))
     };
     assert_eq!(get(1).0, 200);
     assert_eq!(get(2).0, 200);
@@ -707,13 +491,7 @@ fn cli_setting_flags_are_accepted_before_or_after_the_subcommand() {
         &app.db.url,
     ]);
     for key in [before, after] {
-        let got = read(
-            app.client
-                .get(app.purl("/groups_types/"))
-                .bearer_auth(&key)
-                .send()
-                .unwrap(),
-        );
+        let got = app.as_key(&key).list_types();
         assert_eq!(got.0, 200, "{}", got.1);
     }
     assert!(
@@ -726,23 +504,11 @@ fn cli_setting_flags_are_accepted_before_or_after_the_subcommand() {
 fn a_key_created_by_the_cli_while_the_server_runs_works_within_one_second() {
     let app = TestApp::spawn();
     // Warm any cache the server might keep of keys.
-    assert_eq!(
-        app.get(&app.purl("/groups_types/"))
-            .send()
-            .unwrap()
-            .status(),
-        200
-    );
-    let key = app.db.create_key("late", "group:read", &[]);
+    assert_eq!(app.list_types().0, 200);
+    let key = app.db.cli_create_key("late", "group:read", &[]);
     let created = Instant::now();
     loop {
-        let got = read(
-            app.client
-                .get(app.purl("/groups_types/"))
-                .bearer_auth(&key)
-                .send()
-                .unwrap(),
-        );
+        let got = app.as_key(&key).list_types();
         if got.0 == 200 {
             break;
         }
@@ -757,41 +523,28 @@ fn a_key_created_by_the_cli_while_the_server_runs_works_within_one_second() {
 
 #[test]
 fn the_plaintext_key_never_appears_in_the_server_log() {
-    let (app, lines) = TestApp::spawn_capturing(&[]);
-    app.create_type("company");
-    let token = app.project["api_token"].as_str().unwrap().to_owned();
+    // The log of the real binary, as an operator reads it.
+    let app = TestApp::spawn_process(&[], &[]);
+    app.new_type("company");
+    let token = app.token();
     // The key in each place it may be found, valid and invalid.
-    let find = "/groups/find?group_type_index=0&group_key=none";
-    app.get(&app.purl(find)).send().unwrap();
-    app.client
-        .get(app.purl(&format!("{find}&personal_api_key={}", app.key)))
-        .send()
-        .unwrap();
-    app.client
-        .post(app.purl("/groups/"))
-        .json(&json!({"personal_api_key": app.key, "group_type_index": 0, "group_key": "k"}))
-        .send()
-        .unwrap();
-    app.client
-        .get(app.purl(&format!("{find}&personal_api_key={UNKNOWN_KEY}")))
-        .send()
-        .unwrap();
-    app.client
-        .get(app.purl("/groups_types/"))
-        .bearer_auth(UNKNOWN_KEY)
-        .send()
-        .unwrap();
-    app.client
-        .get(app.purl(&format!(
-            "/groups/activity?group_type_index=0&group_key=k&personal_api_key={}",
-            app.key
-        )))
-        .send()
-        .unwrap();
+    let find = "group_type_index=0&group_key=none";
+    app.find_group(find);
+    let anonymous = app.anonymous();
+    anonymous.find_group(&format!("{find}&personal_api_key={}", app.key));
+    anonymous.create_group(
+        &json!({"personal_api_key": app.key, "group_type_index": 0, "group_key": "k"}),
+    );
+    anonymous.find_group(&format!("{find}&personal_api_key={UNKNOWN_KEY}"));
+    app.as_key(UNKNOWN_KEY).list_types();
+    anonymous.activity(&format!(
+        "group_type_index=0&group_key=k&personal_api_key={}",
+        app.key
+    ));
     // Responses carry the project token; the log must not.
-    app.get(&app.url("/api/projects/")).send().unwrap();
+    app.list_projects();
     std::thread::sleep(Duration::from_millis(300));
-    let lines = lines.lock().unwrap();
+    let lines = app.logs.lock().unwrap();
     assert!(
         lines.iter().filter(|l| l.contains("request")).count() >= 7,
         "no request log lines: {lines:#?}"
@@ -821,13 +574,7 @@ fn the_plaintext_key_never_appears_in_the_server_log() {
 fn the_database_holds_only_a_digest_of_the_key() {
     let app = TestApp::spawn();
     // Use the key once so that any lazily written state exists too.
-    assert_eq!(
-        app.get(&app.purl("/groups_types/"))
-            .send()
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.list_types().0, 200);
     // Only the SQLite file can be inspected from outside.
     let Some(path) = app.db.url.strip_prefix("sqlite://") else {
         return;
@@ -849,7 +596,7 @@ fn the_database_holds_only_a_digest_of_the_key() {
 #[test]
 fn cli_logs_go_to_stderr_and_stdout_holds_only_the_json_line() {
     let db = TestDb::new();
-    db.create_project("p");
+    db.cli_create_project("p");
     for format in ["text", "json"] {
         let out = Command::new(groupd_bin())
             .args([

@@ -17,7 +17,7 @@ fn a_full_write_queue_answers_503_with_retry_after() {
         eprintln!("skipped on PostgreSQL: backpressure is exercised on the SQLite writer");
         return;
     }
-    let project = db.create_project("p");
+    let project = db.cli_create_project("p");
     let token = project["api_token"].as_str().unwrap().to_owned();
     let server = TestServer::start_with_env(&db, &[], &[("GROUPD_WRITE_QUEUE", "1")]);
     // (status, Retry-After, the batch's uuids) per request.

@@ -1,5 +1,5 @@
-//! Capture (spec capture.md): real SDK requests replayed byte for byte, every decoding and shape,
-//! errors and limits, idempotency and order-independent group merges.
+//! Capture: real SDK requests replayed byte for byte, every decoding and shape, errors and
+//! limits, idempotency, order-independent group merges, and event times against a fixed clock.
 use std::io::Write;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
@@ -12,15 +12,8 @@ const FIXTURE_TOKEN: &str = "phc_fixtureToken0000000000000000000000000000";
 /// A server whose project 2 carries the fixtures' token.
 fn fixture_app() -> TestApp {
     let app = TestApp::spawn();
-    let (ok, _, err) = app.db.cli(&[
-        "project",
-        "create",
-        "--name",
-        "fixtures",
-        "--api-token",
-        FIXTURE_TOKEN,
-    ]);
-    assert!(ok, "{err}");
+    let p = app.new_project_with_token("fixtures", FIXTURE_TOKEN);
+    assert_eq!(p["id"], 2);
     app
 }
 
@@ -51,44 +44,9 @@ fn replay(app: &TestApp, req: &Value) -> (u16, Value) {
     read(b.body(body).send().unwrap())
 }
 
-/// Posts a body to a capture path.
-fn post(
-    app: &TestApp,
-    path: &str,
-    content_type: &str,
-    body: impl Into<reqwest::blocking::Body>,
-) -> (u16, Value) {
-    read(
-        app.client
-            .post(app.url(path))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .unwrap(),
-    )
-}
-
-fn post_json(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
-    post(app, path, "application/json", body.to_string())
-}
-
 /// Events stored for `project`, read from the database: (event, group_keys, uuid).
 fn stored_events(app: &TestApp, project: i64) -> Vec<(String, Vec<String>, String)> {
     app.db.stored_events(Some(project))
-}
-
-fn find(app: &TestApp, project: i64, index: i64, key: &str) -> (u16, Value) {
-    read(
-        app.get(&app.url(&format!(
-            "/api/projects/{project}/groups/find?group_type_index={index}&group_key={key}"
-        )))
-        .send()
-        .unwrap(),
-    )
-}
-
-fn token(app: &TestApp) -> String {
-    app.project["api_token"].as_str().unwrap().to_owned()
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -98,11 +56,7 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 }
 
 fn check_python_fixture_result(app: &TestApp) {
-    let (_, types) = read(
-        app.get(&app.url("/api/projects/2/groups_types/"))
-            .send()
-            .unwrap(),
-    );
+    let (_, types) = app.in_project(2).list_types();
     let names: Vec<&str> = types
         .as_array()
         .unwrap()
@@ -110,13 +64,13 @@ fn check_python_fixture_result(app: &TestApp) {
         .map(|t| t["group_type"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["company", "project"]);
-    let (status, acme) = find(app, 2, 0, "acme-inc");
+    let (status, acme) = app.in_project(2).find(0, "acme-inc");
     assert_eq!(status, 200);
     assert_eq!(
         acme["group_properties"],
         json!({"name": "Acme", "employees": 11, "tags": ["b2b", "eu"]})
     );
-    let (status, p1) = find(app, 2, 1, "p1");
+    let (status, p1) = app.in_project(2).find(1, "p1");
     assert_eq!((status, p1["group_properties"].clone()), (200, json!({})));
     let events = stored_events(app, 2);
     let purchases: Vec<_> = events.iter().filter(|e| e.0 == "purchase").collect();
@@ -164,7 +118,7 @@ fn posthog_js_requests_decode_and_retries_store_nothing_twice() {
         (200, json!({"status": 1})),
         "lz64 form"
     );
-    let (status, globex) = find(&app, 2, 0, "globex");
+    let (status, globex) = app.in_project(2).find(0, "globex");
     assert_eq!(status, 200);
     assert_eq!(
         globex["group_properties"],
@@ -175,11 +129,9 @@ fn posthog_js_requests_decode_and_retries_store_nothing_twice() {
     let pageview = events.iter().find(|e| e.0 == "$pageview").unwrap();
     assert_eq!(pageview.1, ["globex"]);
     // The retries changed no group either: one activity entry per property.
-    let (_, act) = read(
-        app.get(&app.url("/api/projects/2/groups/activity?group_type_index=0&group_key=globex"))
-            .send()
-            .unwrap(),
-    );
+    let (_, act) = app
+        .in_project(2)
+        .activity("group_type_index=0&group_key=globex");
     assert_eq!(act["total_count"], 2);
     assert_eq!(
         act["results"][0]["user"],
@@ -190,7 +142,7 @@ fn posthog_js_requests_decode_and_retries_store_nothing_twice() {
 #[test]
 fn every_route_and_method_accepts_events() {
     let app = TestApp::spawn();
-    let t = token(&app);
+    let t = app.token();
     for (i, path) in [
         "/e", "/e/", "/i/v0/e/", "/capture", "/batch/", "/track", "/track/",
     ]
@@ -199,7 +151,7 @@ fn every_route_and_method_accepts_events() {
     {
         let body = json!({"api_key": t, "event": "hit", "distinct_id": "u", "uuid": uuid::Uuid::new_v4().to_string(), "properties": {"n": i}});
         assert_eq!(
-            post_json(&app, path, &body),
+            app.capture(path, &body),
             (200, json!({"status": 1})),
             "{path}"
         );
@@ -207,14 +159,11 @@ fn every_route_and_method_accepts_events() {
     // GET with the payload in `data`, base64 without a hint.
     let data =
         STANDARD.encode(json!({"token": t, "event": "via-get", "distinct_id": "u"}).to_string());
-    let url = app.url(&format!("/e/?data={}", crate::groups::urlencode(&data)));
-    assert_eq!(
-        read(app.client.get(url).send().unwrap()),
-        (200, json!({"status": 1}))
-    );
+    let url = app.url(&format!("/e/?data={}", urlencode(&data)));
+    assert_eq!(app.anonymous().get(&url), (200, json!({"status": 1})));
     // /engage without `event` is an $identify.
     let engage = json!({"$token": t, "$distinct_id": "u", "$set": {"a": 1}});
-    assert_eq!(post_json(&app, "/engage/", &engage).0, 200);
+    assert_eq!(app.capture("/engage/", &engage).0, 200);
     let events = stored_events(&app, 1);
     assert_eq!(events.len(), 9);
     assert!(events.iter().any(|e| e.0 == "via-get"));
@@ -224,22 +173,18 @@ fn every_route_and_method_accepts_events() {
 #[test]
 fn batch_array_and_single_shapes_are_accepted() {
     let app = TestApp::spawn();
-    let t = token(&app);
+    let t = app.token();
     let ev = |name: &str| json!({"event": name, "distinct_id": "u", "properties": {"token": t}});
     assert_eq!(
-        post_json(
-            &app,
+        app.capture(
             "/batch/",
             &json!({"api_key": t, "batch": [ev("a"), ev("b")]})
         )
         .0,
         200
     );
-    assert_eq!(
-        post_json(&app, "/batch/", &json!([ev("c"), ev("d")])).0,
-        200
-    );
-    assert_eq!(post_json(&app, "/e/", &ev("e")).0, 200);
+    assert_eq!(app.capture("/batch/", &json!([ev("c"), ev("d")])).0, 200);
+    assert_eq!(app.capture("/e/", &ev("e")).0, 200);
     assert_eq!(stored_events(&app, 1).len(), 5);
 }
 
@@ -247,7 +192,7 @@ fn batch_array_and_single_shapes_are_accepted() {
 fn gzip_is_recognised_by_hint_header_and_magic_bytes() {
     let app = TestApp::spawn();
     let body = gzip(
-        json!({"api_key": token(&app), "batch": [{"event": "z", "distinct_id": "u"}]})
+        json!({"api_key": app.token(), "batch": [{"event": "z", "distinct_id": "u"}]})
             .to_string()
             .as_bytes(),
     );
@@ -261,17 +206,18 @@ fn gzip_is_recognised_by_hint_header_and_magic_bytes() {
         .unwrap();
     assert_eq!(read(r).0, 200);
     assert_eq!(
-        post(&app, "/e/?compression=gzip-js", "text/plain", body.clone()).0,
+        app.capture_raw("/e/?compression=gzip-js", "text/plain", body.clone())
+            .0,
         200
     );
-    assert_eq!(post(&app, "/e/", "text/plain", body).0, 200);
+    assert_eq!(app.capture_raw("/e/", "text/plain", body).0, 200);
     assert_eq!(stored_events(&app, 1).len(), 3);
 }
 
 #[test]
 fn token_errors_are_401_with_the_spec_codes() {
     let app = TestApp::spawn();
-    let got = post_json(&app, "/e/", &json!({"event": "x", "distinct_id": "u"}));
+    let got = app.capture("/e/", &json!({"event": "x", "distinct_id": "u"}));
     assert_error(
         &got,
         401,
@@ -279,8 +225,7 @@ fn token_errors_are_401_with_the_spec_codes() {
         "API key not provided. You can find your project API key in your project settings.",
         None,
     );
-    let got = post_json(
-        &app,
+    let got = app.capture(
         "/e/",
         &json!({"api_key": "phc_nope", "event": "x", "distinct_id": "u"}),
     );
@@ -296,15 +241,14 @@ fn token_errors_are_401_with_the_spec_codes() {
 #[test]
 fn one_bad_event_refuses_the_whole_request() {
     let app = TestApp::spawn();
-    let t = token(&app);
+    let t = app.token();
     let good = json!({"event": "ok", "distinct_id": "u"});
     let batch = json!({"api_key": t, "batch": [good, good, good, {"event": "bad"}]});
-    let got = post_json(&app, "/batch/", &batch);
+    let got = app.capture("/batch/", &batch);
     assert_eq!(got.0, 400, "{}", got.1);
     assert_eq!(got.1["code"], "invalid_payload");
     assert_eq!(got.1["detail"], "Event 3 of the batch has no distinct_id.");
-    let got = post_json(
-        &app,
+    let got = app.capture(
         "/batch/",
         &json!({"api_key": t, "batch": [{"event": "x", "distinct_id": "u", "uuid": "not-a-uuid"}]}),
     );
@@ -312,20 +256,20 @@ fn one_bad_event_refuses_the_whole_request() {
         (got.0, got.1["code"].clone()),
         (400, json!("invalid_payload"))
     );
-    let got = post_json(&app, "/batch/", &json!({"api_key": t, "batch": []}));
+    let got = app.capture("/batch/", &json!({"api_key": t, "batch": []}));
     assert_eq!(
         (got.0, got.1["detail"].clone()),
         (400, json!("Request holds no event."))
     );
-    let got = post(&app, "/e/?compression=zstd", "text/plain", "abc");
+    let got = app.capture_raw("/e/?compression=zstd", "text/plain", "abc");
     assert_eq!(got.0, 400);
-    let got = post(&app, "/e/", "application/json", "{not json");
+    let got = app.capture_raw("/e/", "application/json", "{not json");
     assert_eq!(got.0, 400);
     assert!(stored_events(&app, 1).is_empty());
     // Only $performance_event: answered 200, nothing stored.
     let perf =
         json!({"api_key": t, "batch": [{"event": "$performance_event", "distinct_id": "u"}]});
-    assert_eq!(post_json(&app, "/batch/", &perf).0, 200);
+    assert_eq!(app.capture("/batch/", &perf).0, 200);
     assert!(stored_events(&app, 1).is_empty());
 }
 
@@ -334,10 +278,10 @@ fn an_oversized_body_gets_a_readable_413() {
     let app = TestApp::spawn_with(&["--max-capture-body-bytes", "100000"]);
     let big = format!(
         r#"{{"api_key": "{}", "event": "x", "distinct_id": "u", "properties": {{"p": "{}"}}}}"#,
-        token(&app),
+        app.token(),
         "x".repeat(150_000)
     );
-    let got = post(&app, "/e/", "application/json", big);
+    let got = app.capture_raw("/e/", "application/json", big);
     assert_eq!(got.0, 413, "{}", got.1);
     assert_eq!(got.1["code"], "payload_too_large");
 }
@@ -345,29 +289,22 @@ fn an_oversized_body_gets_a_readable_413() {
 #[test]
 fn retried_requests_change_nothing() {
     let app = TestApp::spawn();
-    let t = token(&app);
+    let t = app.token();
     let body = json!({"api_key": t, "batch": [
         {"event": "$groupidentify", "distinct_id": "u", "uuid": "0190c4a1-0000-7000-8000-000000000001", "timestamp": "2026-05-01T10:00:00Z",
          "properties": {"$group_type": "company", "$group_key": "acme", "$group_set": {"n": 1}}},
         {"event": "e", "distinct_id": "u", "uuid": "0190c4a1-0000-7000-8000-000000000002", "timestamp": "2026-05-01T10:00:01Z",
          "properties": {"$groups": {"company": "acme"}}}]});
     for _ in 0..3 {
-        assert_eq!(
-            post_json(&app, "/batch/", &body),
-            (200, json!({"status": 1}))
-        );
+        assert_eq!(app.capture("/batch/", &body), (200, json!({"status": 1})));
     }
     assert_eq!(stored_events(&app, 1).len(), 2);
-    let (_, act) = read(
-        app.get(&app.purl("/groups/activity?group_type_index=0&group_key=acme"))
-            .send()
-            .unwrap(),
-    );
+    let (_, act) = app.activity("group_type_index=0&group_key=acme");
     assert_eq!(act["total_count"], 1);
     // Same uuid, different client timestamp: a different event.
     let mut other = body.clone();
     other["batch"][1]["timestamp"] = json!("2026-05-01T10:00:02Z");
-    post_json(&app, "/batch/", &other);
+    app.capture("/batch/", &other);
     assert_eq!(stored_events(&app, 1).len(), 3);
 }
 
@@ -381,10 +318,9 @@ fn identify(t: &str, key: &str, ts: &str, props: Value) -> Value {
 #[test]
 fn group_properties_do_not_depend_on_arrival_order() {
     let app = TestApp::spawn();
-    let t = token(&app);
+    let t = app.token();
     // Newest first, then an older set that must not overwrite it.
-    post_json(
-        &app,
+    app.capture(
         "/e/",
         &identify(
             &t,
@@ -393,8 +329,7 @@ fn group_properties_do_not_depend_on_arrival_order() {
             json!({"$group_set": {"plan": "pro"}}),
         ),
     );
-    post_json(
-        &app,
+    app.capture(
         "/e/",
         &identify(
             &t,
@@ -403,15 +338,14 @@ fn group_properties_do_not_depend_on_arrival_order() {
             json!({"$group_set": {"plan": "free", "seats": 3}}),
         ),
     );
-    let (_, g) = find(&app, 1, 0, "acme");
+    let (_, g) = app.in_project(1).find(0, "acme");
     assert_eq!(g["group_properties"], json!({"plan": "pro", "seats": 3}));
     assert_eq!(
         g["created_at"], "2026-05-01T00:00:00Z",
         "created_at is the earliest event time"
     );
     // An unset tombstone stops an older set.
-    post_json(
-        &app,
+    app.capture(
         "/e/",
         &identify(
             &t,
@@ -420,8 +354,7 @@ fn group_properties_do_not_depend_on_arrival_order() {
             json!({"$group_unset": ["seats"]}),
         ),
     );
-    post_json(
-        &app,
+    app.capture(
         "/e/",
         &identify(
             &t,
@@ -430,11 +363,10 @@ fn group_properties_do_not_depend_on_arrival_order() {
             json!({"$group_set": {"seats": 9}}),
         ),
     );
-    let (_, g) = find(&app, 1, 0, "acme");
+    let (_, g) = app.in_project(1).find(0, "acme");
     assert_eq!(g["group_properties"], json!({"plan": "pro"}));
     // set_once: only untouched keys, earliest wins.
-    post_json(
-        &app,
+    app.capture(
         "/e/",
         &identify(
             &t,
@@ -443,8 +375,7 @@ fn group_properties_do_not_depend_on_arrival_order() {
             json!({"$group_set_once": {"first": "late", "plan": "x"}}),
         ),
     );
-    post_json(
-        &app,
+    app.capture(
         "/e/",
         &identify(
             &t,
@@ -453,7 +384,7 @@ fn group_properties_do_not_depend_on_arrival_order() {
             json!({"$group_set_once": {"first": "early"}}),
         ),
     );
-    let (_, g) = find(&app, 1, 0, "acme");
+    let (_, g) = app.in_project(1).find(0, "acme");
     assert_eq!(
         g["group_properties"],
         json!({"plan": "pro", "first": "early"})
@@ -463,47 +394,50 @@ fn group_properties_do_not_depend_on_arrival_order() {
 #[test]
 fn groups_exist_even_without_properties_and_skip_when_asked() {
     let app = TestApp::spawn();
-    let t = token(&app);
-    post_json(
-        &app,
+    let t = app.token();
+    app.capture(
         "/e/",
         &identify(&t, "bare", "2026-05-01T00:00:00Z", json!({})),
     );
-    assert_eq!(find(&app, 1, 0, "bare"), (200, find(&app, 1, 0, "bare").1));
-    assert_eq!(find(&app, 1, 0, "bare").1["group_properties"], json!({}));
+    assert_eq!(
+        app.in_project(1).find(0, "bare"),
+        (200, app.in_project(1).find(0, "bare").1)
+    );
+    assert_eq!(
+        app.in_project(1).find(0, "bare").1["group_properties"],
+        json!({})
+    );
     let skipped = identify(
         &t,
         "skipped",
         "2026-05-01T00:00:00Z",
         json!({"$process_person_profile": false, "$group_set": {"a": 1}}),
     );
-    assert_eq!(post_json(&app, "/e/", &skipped).0, 200);
-    assert_eq!(find(&app, 1, 0, "skipped").0, 404);
+    assert_eq!(app.capture("/e/", &skipped).0, 200);
+    assert_eq!(app.in_project(1).find(0, "skipped").0, 404);
     // $groups alone never creates a group.
-    post_json(
-        &app,
-        "/e/",
+    app.capture("/e/",
         &json!({"api_key": t, "event": "x", "distinct_id": "u", "properties": {"$groups": {"company": "ghost"}}}),
     );
-    assert_eq!(find(&app, 1, 0, "ghost").0, 404);
+    assert_eq!(app.in_project(1).find(0, "ghost").0, 404);
 }
 
 #[test]
 fn types_over_the_limit_are_warned_about_not_dropped_silently() {
     let app = TestApp::spawn_with(&["--max-group-types", "2"]);
-    let t = token(&app);
+    let t = app.token();
     let ev = json!({"api_key": t, "event": "x", "distinct_id": "u",
                     "properties": {"$groups": {"a": "1", "b": "2", "c": "3"}}});
-    assert_eq!(post_json(&app, "/e/", &ev).0, 200);
+    assert_eq!(app.capture("/e/", &ev).0, 200);
     let events = stored_events(&app, 1);
     assert_eq!(events[0].1, ["1", "2"]);
     let bad = json!({"api_key": t, "event": "$groupidentify", "distinct_id": "u", "properties": {"$group_type": "company"}});
     assert_eq!(
-        post_json(&app, "/e/", &bad).0,
+        app.capture("/e/", &bad).0,
         200,
         "semantic group problems do not fail the request"
     );
-    let (status, w) = read(app.get(&app.purl("/ingestion_warnings")).send().unwrap());
+    let (status, w) = app.warnings();
     assert_eq!(status, 200);
     let kinds: Vec<&str> = w["results"]
         .as_array()
@@ -541,4 +475,96 @@ fn cors_mirrors_the_origin() {
         .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["access-control-allow-origin"], "https://x.io");
+}
+
+/// Sends one event of `distinct_id` with `fields` (`timestamp`, `offset`, `properties`…), in a
+/// batch sent at `sent_at`; the time it was stored with, as the query endpoint reads it.
+fn event_time(app: &TestApp, distinct_id: &str, fields: Value, sent_at: Option<&str>) -> Value {
+    let mut event = json!({"event": "e", "distinct_id": distinct_id});
+    for (k, v) in fields.as_object().unwrap() {
+        event[k] = v.clone();
+    }
+    let mut body = json!({"api_key": app.token(), "batch": [event]});
+    if let Some(sent) = sent_at {
+        body["sent_at"] = json!(sent);
+    }
+    assert_eq!(app.capture("/batch/", &body), (200, json!({"status": 1})));
+    let (status, got) = app.query(&format!(
+        "SELECT timestamp FROM events WHERE distinct_id = '{distinct_id}'"
+    ));
+    assert_eq!(status, 200, "{got}");
+    got["results"][0][0].clone()
+}
+
+#[test]
+fn event_times_are_corrected_for_client_clock_skew_against_the_server_clock() {
+    let app = TestApp::spawn();
+    // The client's clock runs 10 minutes ahead: its 23:00 is the server's 22:50.
+    assert_eq!(
+        event_time(
+            &app,
+            "skewed",
+            json!({"timestamp": "2026-05-31T23:00:00Z"}),
+            Some("2026-06-01T00:10:00Z")
+        ),
+        "2026-05-31T22:50:00Z"
+    );
+    // $ignore_sent_at takes the timestamp as sent.
+    assert_eq!(
+        event_time(
+            &app,
+            "ignored",
+            json!({"timestamp": "2026-05-31T23:00:00Z", "properties": {"$ignore_sent_at": true}}),
+            Some("2026-06-01T00:10:00Z")
+        ),
+        "2026-05-31T23:00:00Z"
+    );
+    // An offset counts back from the moment the server received the event.
+    assert_eq!(
+        event_time(&app, "offset", json!({"offset": 5000}), None),
+        "2026-05-31T23:59:55Z"
+    );
+    // No time at all: the moment received, wherever the clock stands.
+    assert_eq!(event_time(&app, "now", json!({}), None), T0);
+    app.clock().set(T0_US + 3_600_000_000);
+    assert_eq!(
+        event_time(&app, "an-hour-later", json!({}), None),
+        "2026-06-01T01:00:00Z"
+    );
+    // A group's first $groupidentify dates it at the time received too.
+    let identify = json!({"api_key": app.token(), "event": "$groupidentify", "distinct_id": "u",
+        "properties": {"$group_type": "company", "$group_key": "acme"}});
+    assert_eq!(app.capture("/e/", &identify).0, 200);
+    assert_eq!(app.find(0, "acme").1["created_at"], "2026-06-01T01:00:00Z");
+}
+
+#[test]
+fn event_times_more_than_23_hours_ahead_of_the_server_clock_are_the_time_received() {
+    let app = TestApp::spawn();
+    for (id, timestamp, expected) in [
+        ("within", "2026-06-01T22:59:59Z", "2026-06-01T22:59:59Z"),
+        (
+            "at-the-limit",
+            "2026-06-01T23:00:00Z",
+            "2026-06-01T23:00:00Z",
+        ),
+        ("beyond", "2026-06-01T23:00:01Z", T0),
+        ("far-beyond", "2030-01-01T00:00:00Z", T0),
+    ] {
+        assert_eq!(
+            event_time(&app, id, json!({"timestamp": timestamp}), None),
+            expected,
+            "{id}"
+        );
+    }
+    // The cap applies after the skew correction: here the corrected time is 36 h ahead.
+    assert_eq!(
+        event_time(
+            &app,
+            "skewed-beyond",
+            json!({"timestamp": "2026-06-02T12:00:00Z"}),
+            Some("2026-06-01T00:00:00Z")
+        ),
+        T0
+    );
 }

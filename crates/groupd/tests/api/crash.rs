@@ -14,13 +14,13 @@ use crate::helpers::*;
 
 #[test]
 fn sigkill_mid_stream_loses_no_acknowledged_event() {
-    let app = TestApp::spawn();
-    let token = app.project["api_token"].as_str().unwrap().to_owned();
+    let app = TestApp::spawn_process(&[], &[]);
+    let token = app.token();
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let senders: Vec<_> = (0..4)
         .map(|_| {
-            let (base, token, acked, stop) = (app.server.base.clone(), token.clone(), acked.clone(), stop.clone());
+            let (base, token, acked, stop) = (app.base.clone(), token.clone(), acked.clone(), stop.clone());
             std::thread::spawn(move || {
                 let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
                 let deadline = Instant::now() + Duration::from_secs(20);
@@ -45,11 +45,8 @@ fn sigkill_mid_stream_loses_no_acknowledged_event() {
     while acked.lock().unwrap().len() < 2000 && started.elapsed() < Duration::from_secs(15) {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let status = std::process::Command::new("kill")
-        .args(["-KILL", &app.server.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let (server, db) = app.into_process();
+    server.signal("KILL");
     stop.store(true, Ordering::Relaxed);
     for s in senders {
         s.join().unwrap();
@@ -62,7 +59,6 @@ fn sigkill_mid_stream_loses_no_acknowledged_event() {
     );
 
     // Restart on the same database (recovers the WAL) and count by uuid.
-    let TestApp { db, server, .. } = app;
     drop(server);
     let _restarted = TestServer::start(&db, &[]);
     let stored: HashSet<String> = db.stored_events(None).into_iter().map(|e| e.2).collect();

@@ -1,4 +1,5 @@
-//! `/api/projects/:id/groups/…` (spec groups.md).
+//! `/api/projects/{id}/groups/…`: list, find, create, property updates, activity, property
+//! definitions and values.
 use std::collections::BTreeSet;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE};
@@ -6,20 +7,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-fn keys(page: &Value) -> Vec<String> {
-    page["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["group_key"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[test]
 fn create_then_find_returns_the_group_with_notebook_null() {
     let app = TestApp::spawn();
-    let idx = app.create_type("company");
-    let created = app.create_group(
+    let idx = app.new_type("company");
+    let created = app.new_group(
         idx,
         "acme",
         json!({"name": "Acme", "seats": 12, "tags": ["a"], "nested": {"x": 1}}),
@@ -29,11 +21,7 @@ fn create_then_find_returns_the_group_with_notebook_null() {
     let created_at = created["created_at"].as_str().unwrap();
     assert!(created_at.ends_with('Z'), "{created_at}");
 
-    let (status, found) = read(
-        app.get(&app.purl("/groups/find?group_type_index=0&group_key=acme"))
-            .send()
-            .unwrap(),
-    );
+    let (status, found) = app.find_group("group_type_index=0&group_key=acme");
     assert_eq!(status, 200);
     assert_eq!(found["notebook"], Value::Null);
     assert_eq!(found["created_at"], created_at);
@@ -48,19 +36,11 @@ fn create_then_find_returns_the_group_with_notebook_null() {
 #[test]
 fn find_is_exact_and_case_sensitive() {
     let app = TestApp::spawn();
-    app.create_type("company");
-    app.create_group(0, "Acme", json!({}));
-    let got = read(
-        app.get(&app.purl("/groups/find?group_type_index=0&group_key=acme"))
-            .send()
-            .unwrap(),
-    );
-    assert_error(&got, 404, "not_found", "Not found.", None);
-    let got = read(
-        app.get(&app.purl("/groups/find/?group_type_index=0&group_key=Acme"))
-            .send()
-            .unwrap(),
-    );
+    app.new_type("company");
+    app.new_group(0, "Acme", json!({}));
+    let got = app.find_group("group_type_index=0&group_key=acme");
+    assert_not_found(&got);
+    let got = app.find_group("group_type_index=0&group_key=Acme");
     assert_eq!(got.0, 200);
 }
 
@@ -96,11 +76,7 @@ fn find_checks_its_query_parameters() {
         ),
     ];
     for (q, attr, detail) in cases {
-        let got = read(
-            app.get(&app.purl(&format!("/groups/find{q}")))
-                .send()
-                .unwrap(),
-        );
+        let got = app.get(&app.purl(&format!("/groups/find{q}")));
         assert_error(&got, 400, "invalid_input", detail, Some(attr));
     }
 }
@@ -108,7 +84,7 @@ fn find_checks_its_query_parameters() {
 #[test]
 fn create_validates_every_field() {
     let app = TestApp::spawn();
-    app.create_type("company");
+    app.new_type("company");
     let long = "k".repeat(401);
     let cases = [
         (
@@ -161,47 +137,27 @@ fn create_validates_every_field() {
         ),
     ];
     for (body, code, detail, attr) in cases {
-        let got = read(app.post(&app.purl("/groups/"), &body).send().unwrap());
+        let got = app.create_group(&body);
         assert_error(&got, 400, code, detail, Some(attr));
     }
-    let got = read(
-        app.post(
-            &app.purl("/groups/"),
-            &json!({"group_type_index": 0, "group_key": "a", "group_properties": [1]}),
-        )
-        .send()
-        .unwrap(),
-    );
+    let got = app
+        .create_group(&json!({"group_type_index": 0, "group_key": "a", "group_properties": [1]}));
     assert_eq!(got.0, 400);
     assert_eq!(got.1["attr"], "group_properties");
     // Nothing was stored by any refused request.
-    let (_, page) = read(
-        app.get(&app.purl("/groups/?group_type_index=0"))
-            .send()
-            .unwrap(),
-    );
+    let (_, page) = app.list_groups("group_type_index=0");
     assert_eq!(page["results"], json!([]));
-    let (_, page) = read(
-        app.get(&app.purl("/groups/?group_type_index=7"))
-            .send()
-            .unwrap(),
-    );
+    let (_, page) = app.list_groups("group_type_index=7");
     assert_eq!(page["results"], json!([]));
 }
 
 #[test]
 fn a_400_character_key_is_accepted_and_properties_may_be_null() {
     let app = TestApp::spawn();
-    app.create_type("company");
+    app.new_type("company");
     let key = "é".repeat(400);
-    let got = read(
-        app.post(
-            &app.purl("/groups/"),
-            &json!({"group_type_index": 0, "group_key": key, "group_properties": null}),
-        )
-        .send()
-        .unwrap(),
-    );
+    let got = app
+        .create_group(&json!({"group_type_index": 0, "group_key": key, "group_properties": null}));
     assert_eq!(got.0, 201, "{}", got.1);
     assert_eq!(got.1["group_properties"], json!({}));
 }
@@ -209,15 +165,10 @@ fn a_400_character_key_is_accepted_and_properties_may_be_null() {
 #[test]
 fn creating_an_existing_key_is_refused() {
     let app = TestApp::spawn();
-    app.create_type("company");
-    app.create_group(0, "acme", json!({"a": 1}));
-    let got = read(
-        app.post(
-            &app.purl("/groups/"),
-            &json!({"group_type_index": 0, "group_key": "acme", "group_properties": {"a": 2}}),
-        )
-        .send()
-        .unwrap(),
+    app.new_type("company");
+    app.new_group(0, "acme", json!({"a": 1}));
+    let got = app.create_group(
+        &json!({"group_type_index": 0, "group_key": "acme", "group_properties": {"a": 2}}),
     );
     assert_eq!(
         got,
@@ -226,18 +177,14 @@ fn creating_an_existing_key_is_refused() {
             json!({"type": "validation_error", "code": "invalid_input", "detail": "A group with this key already exists", "attr": "detail"})
         )
     );
-    let (_, found) = read(
-        app.get(&app.purl("/groups/find?group_type_index=0&group_key=acme"))
-            .send()
-            .unwrap(),
-    );
+    let (_, found) = app.find_group("group_type_index=0&group_key=acme");
     assert_eq!(found["group_properties"], json!({"a": 1}));
 }
 
 #[test]
 fn list_requires_an_integer_group_type_index() {
     let app = TestApp::spawn();
-    let got = read(app.get(&app.purl("/groups/")).send().unwrap());
+    let got = app.list_groups("");
     assert_error(
         &got,
         400,
@@ -245,23 +192,9 @@ fn list_requires_an_integer_group_type_index() {
         "You must pass ?group_type_index= in this URL. To get a list of valid group types, call /api/:project_id/groups_types/.",
         Some("group_type_index"),
     );
-    let got = read(
-        app.get(&app.purl("/groups/?group_type_index=1.5"))
-            .send()
-            .unwrap(),
-    );
-    assert_error(
-        &got,
-        400,
-        "invalid_input",
-        "A valid integer is required.",
-        Some("group_type_index"),
-    );
-    let got = read(
-        app.get(&app.purl("/groups?group_type_index=4"))
-            .send()
-            .unwrap(),
-    );
+    let got = app.list_groups("group_type_index=1.5");
+    assert_not_an_integer(&got, "group_type_index");
+    let got = app.get(&app.purl("/groups?group_type_index=4"));
     assert_eq!(
         got,
         (200, json!({"next": null, "previous": null, "results": []}))
@@ -271,22 +204,24 @@ fn list_requires_an_integer_group_type_index() {
 #[test]
 fn list_pages_through_every_group_once_in_order() {
     let app = TestApp::spawn();
-    app.create_type("company");
+    app.new_type("company");
     for i in 0..25 {
-        app.create_group(0, &format!("g{i:02}"), json!({"i": i}));
+        // A second apart: the order is by time, not only by key.
+        app.clock().set(T0_US + i * 1_000_000);
+        app.new_group(0, &format!("g{i:02}"), json!({"i": i}));
     }
     let mut url = app.purl("/groups/?group_type_index=0&limit=10");
     let mut seen = Vec::new();
     let mut pages = 0;
     loop {
-        let (status, page) = read(app.get(&url).send().unwrap());
+        let (status, page) = app.get(&url);
         assert_eq!(status, 200, "{page}");
         assert_eq!(page["previous"], Value::Null);
         seen.extend(keys(&page));
         pages += 1;
         match page["next"].as_str() {
             Some(next) => {
-                assert!(next.starts_with(&app.server.base), "absolute URL: {next}");
+                assert!(next.starts_with(&app.base), "absolute URL: {next}");
                 assert!(
                     next.contains("/api/projects/1/groups/?group_type_index=0&cursor="),
                     "{next}"
@@ -307,16 +242,12 @@ fn list_pages_through_every_group_once_in_order() {
 fn equal_created_at_pages_by_key_descending() {
     // Groups created in one instant are ordered by key, and the cursor splits them correctly.
     let app = TestApp::spawn();
-    app.create_type("company");
+    app.new_type("company");
     for k in ["a", "b", "c", "d", "e"] {
-        app.create_group(0, k, json!({}));
+        app.new_group(0, k, json!({}));
     }
     // Craft a cursor at the newest group's time: rows with an equal time and a smaller key follow.
-    let (_, first) = read(
-        app.get(&app.purl("/groups/?group_type_index=0&limit=2"))
-            .send()
-            .unwrap(),
-    );
+    let (_, first) = app.list_groups("group_type_index=0&limit=2");
     assert_eq!(keys(&first), ["e", "d"]);
     let next = first["next"].as_str().unwrap().to_owned();
     let cursor = next
@@ -334,22 +265,18 @@ fn equal_created_at_pages_by_key_descending() {
         text.starts_with("{\"c\": ") && text.contains(", \"k\": \"d\"}"),
         "python separators: {text}"
     );
-    let (_, second) = read(app.get(&next).send().unwrap());
+    let (_, second) = app.get(&next);
     assert_eq!(keys(&second), ["c", "b"]);
 }
 
 #[test]
 fn undecodable_cursors_serve_the_first_page() {
     let app = TestApp::spawn();
-    app.create_type("company");
-    app.create_group(0, "a", json!({}));
+    app.new_type("company");
+    app.new_group(0, "a", json!({}));
     let no_k = URL_SAFE.encode(r#"{"c": 1}"#);
     for cursor in ["%%%", "bm90IGpzb24=", no_k.as_str()] {
-        let (status, page) = read(
-            app.get(&app.purl(&format!("/groups/?group_type_index=0&cursor={cursor}")))
-                .send()
-                .unwrap(),
-        );
+        let (status, page) = app.list_groups(&format!("group_type_index=0&cursor={cursor}"));
         assert_eq!(status, 200);
         assert_eq!(keys(&page), ["a"], "cursor {cursor}");
     }
@@ -358,47 +285,39 @@ fn undecodable_cursors_serve_the_first_page() {
 #[test]
 fn a_millisecond_cursor_is_understood() {
     let app = TestApp::spawn();
-    app.create_type("company");
-    app.create_group(0, "a", json!({}));
+    app.new_type("company");
+    app.new_group(0, "a", json!({}));
     // Far in the future, in milliseconds: everything is older, so the page holds the group.
     let ms = URL_SAFE.encode(r#"{"c": 4102444800000, "k": "zzz"}"#);
-    let (_, page) = read(
-        app.get(&app.purl(&format!("/groups/?group_type_index=0&cursor={ms}")))
-            .send()
-            .unwrap(),
-    );
+    let (_, page) = app.list_groups(&format!("group_type_index=0&cursor={ms}"));
     assert_eq!(keys(&page), ["a"]);
     // At the epoch: nothing is older.
     let zero = URL_SAFE.encode(r#"{"c": 0, "k": "a"}"#);
-    let (_, page) = read(
-        app.get(&app.purl(&format!("/groups/?group_type_index=0&cursor={zero}")))
-            .send()
-            .unwrap(),
-    );
+    let (_, page) = app.list_groups(&format!("group_type_index=0&cursor={zero}"));
     assert_eq!(keys(&page), Vec::<String>::new());
 }
 
 #[test]
 fn search_matches_values_names_and_exact_keys_case_insensitively() {
     let app = TestApp::spawn();
-    app.create_type("company");
-    app.create_group(
+    app.new_type("company");
+    app.new_group(
         0,
         "acme",
         json!({"name": "Acme Corp", "industry": "Technology"}),
     );
-    app.create_group(0, "globex", json!({"name": "Globex", "Plan": "enterprise"}));
-    app.create_group(0, "ÉCOLE", json!({"name": "École"}));
-    app.create_group(0, "pct", json!({"name": "100% real_deal"}));
-    app.create_group(0, "pct2", json!({"name": "100x realXdeal"}));
-    app.create_group(0, "slash", json!({"path": "a\\b"}));
+    app.new_group(0, "globex", json!({"name": "Globex", "Plan": "enterprise"}));
+    app.new_group(0, "ÉCOLE", json!({"name": "École"}));
+    app.new_group(0, "pct", json!({"name": "100% real_deal"}));
+    app.new_group(0, "pct2", json!({"name": "100x realXdeal"}));
+    app.new_group(0, "slash", json!({"path": "a\\b"}));
     let search = |q: &str| -> BTreeSet<String> {
         let url = format!(
             "{}?group_type_index=0&search={}",
             app.purl("/groups/"),
             urlencode(q)
         );
-        let (status, page) = read(app.get(&url).send().unwrap());
+        let (status, page) = app.get(&url);
         assert_eq!(status, 200, "{page}");
         keys(&page).into_iter().collect()
     };
@@ -427,9 +346,9 @@ fn search_matches_values_names_and_exact_keys_case_insensitively() {
 #[test]
 fn group_key_filter_is_a_literal_case_insensitive_substring() {
     let app = TestApp::spawn();
-    app.create_type("company");
+    app.new_type("company");
     for k in ["Alpha-1", "alpha_2", "beta%", "gamma"] {
-        app.create_group(0, k, json!({}));
+        app.new_group(0, k, json!({}));
     }
     let filter = |q: &str| -> BTreeSet<String> {
         let url = format!(
@@ -437,9 +356,7 @@ fn group_key_filter_is_a_literal_case_insensitive_substring() {
             app.purl("/groups/"),
             urlencode(q)
         );
-        keys(&read(app.get(&url).send().unwrap()).1)
-            .into_iter()
-            .collect()
+        keys(&app.get(&url).1).into_iter().collect()
     };
     assert_eq!(filter("ALPHA").len(), 2);
     assert_eq!(filter("_"), ["alpha_2".to_string()].into());
@@ -450,21 +367,21 @@ fn group_key_filter_is_a_literal_case_insensitive_substring() {
 #[test]
 fn next_keeps_search_and_group_key_filters() {
     let app = TestApp::spawn();
-    app.create_type("company");
+    app.new_type("company");
     for i in 0..3 {
-        app.create_group(0, &format!("k{i}"), json!({"tier": "gold plan"}));
+        app.new_group(0, &format!("k{i}"), json!({"tier": "gold plan"}));
     }
     let url = format!(
         "{}?group_type_index=0&search=gold%20plan&group_key=k&limit=2",
         app.purl("/groups/")
     );
-    let (_, page) = read(app.get(&url).send().unwrap());
+    let (_, page) = app.get(&url);
     let next = page["next"].as_str().unwrap();
     assert!(
         next.contains("&search=gold+plan&group_key=k&limit=2"),
         "{next}"
     );
-    let (_, page2) = read(app.get(next).send().unwrap());
+    let (_, page2) = app.get(next);
     assert_eq!(keys(&page2), ["k0"]);
     assert_eq!(page2["next"], Value::Null);
 }
@@ -472,18 +389,9 @@ fn next_keeps_search_and_group_key_filters() {
 #[test]
 fn update_property_sets_and_records_activity() {
     let app = TestApp::spawn();
-    app.create_type("company");
-    app.create_group(0, "acme", json!({"industry": "finance"}));
-    let upd = |body: Value| {
-        read(
-            app.post(
-                &app.purl("/groups/update_property?group_type_index=0&group_key=acme"),
-                &body,
-            )
-            .send()
-            .unwrap(),
-        )
-    };
+    app.new_type("company");
+    app.new_group(0, "acme", json!({"industry": "finance"}));
+    let upd = |body: Value| app.update_property("group_type_index=0&group_key=acme", &body);
     let got = upd(json!({"key": "industry", "value": "technology"}));
     assert_eq!(got.0, 200);
     assert_eq!(got.1["group_properties"], json!({"industry": "technology"}));
@@ -495,11 +403,7 @@ fn update_property_sets_and_records_activity() {
     // Same value again: no activity entry.
     upd(json!({"key": "seats", "value": 5}));
 
-    let (status, act) = read(
-        app.get(&app.purl("/groups/activity?group_type_index=0&group_key=acme"))
-            .send()
-            .unwrap(),
-    );
+    let (status, act) = app.activity("group_type_index=0&group_key=acme");
     assert_eq!(status, 200);
     assert_eq!(act["total_count"], 3);
     let r = act["results"].as_array().unwrap();
@@ -521,15 +425,9 @@ fn update_property_sets_and_records_activity() {
 #[test]
 fn update_property_checks_in_the_spec_order() {
     let app = TestApp::spawn();
-    app.create_type("company");
-    app.create_group(0, "acme", json!({}));
-    let post = |q: &str, body: Value| {
-        read(
-            app.post(&app.purl(&format!("/groups/update_property{q}")), &body)
-                .send()
-                .unwrap(),
-        )
-    };
+    app.new_type("company");
+    app.new_group(0, "acme", json!({}));
+    let post = |q: &str, body: Value| app.update_property(q, &body);
     // Query parameters first, even with a bad body.
     assert_error(
         &post("?group_key=acme", json!({})),
@@ -586,18 +484,9 @@ fn update_property_checks_in_the_spec_order() {
 #[test]
 fn delete_property_removes_and_refuses_absent_names() {
     let app = TestApp::spawn();
-    app.create_type("company");
-    app.create_group(0, "acme", json!({"plan": "pro", "seats": 3}));
-    let del = |body: Value| {
-        read(
-            app.post(
-                &app.purl("/groups/delete_property?group_type_index=0&group_key=acme"),
-                &body,
-            )
-            .send()
-            .unwrap(),
-        )
-    };
+    app.new_type("company");
+    app.new_group(0, "acme", json!({"plan": "pro", "seats": 3}));
+    let del = |body: Value| app.delete_property("group_type_index=0&group_key=acme", &body);
     let detail = "This field is required and must be a string (the property name to delete).";
     assert_error(
         &del(json!({})),
@@ -628,11 +517,7 @@ fn delete_property_removes_and_refuses_absent_names() {
             json!({"group_type_index": 0, "group_key": "acme", "group_properties": {"seats": 3}, "created_at": got.1["created_at"]})
         )
     );
-    let (_, act) = read(
-        app.get(&app.purl("/groups/activity?group_type_index=0&group_key=acme"))
-            .send()
-            .unwrap(),
-    );
+    let (_, act) = app.activity("group_type_index=0&group_key=acme");
     assert_eq!(act["results"][0]["activity"], "update_property");
     assert_eq!(
         act["results"][0]["detail"]["changes"],
@@ -643,65 +528,53 @@ fn delete_property_removes_and_refuses_absent_names() {
 #[test]
 fn activity_pages_with_links_and_total_count() {
     let app = TestApp::spawn();
-    app.create_type("company");
+    app.new_type("company");
     let props: serde_json::Map<String, Value> =
         (0..5).map(|i| (format!("p{i}"), json!(i))).collect();
-    app.create_group(0, "acme", Value::Object(props));
+    app.new_group(0, "acme", Value::Object(props));
     let url = |q: &str| {
         app.purl(&format!(
             "/groups/activity?group_type_index=0&group_key=acme{q}"
         ))
     };
-    let (_, p1) = read(app.get(&url("&limit=2")).send().unwrap());
+    let (_, p1) = app.get(&url("&limit=2"));
     assert_eq!(p1["total_count"], 5);
     assert_eq!(p1["results"].as_array().unwrap().len(), 2);
     assert_eq!(p1["previous"], Value::Null);
     let next = p1["next"].as_str().unwrap();
     assert!(
-        next.starts_with(&app.server.base) && next.contains("page=2"),
+        next.starts_with(&app.base) && next.contains("page=2"),
         "{next}"
     );
-    let (_, p3) = read(app.get(&url("&limit=2&page=3")).send().unwrap());
+    let (_, p3) = app.get(&url("&limit=2&page=3"));
     assert_eq!(p3["results"].as_array().unwrap().len(), 1);
     assert_eq!(p3["next"], Value::Null);
     assert!(p3["previous"].as_str().unwrap().contains("page=2"));
     // Past the end: 200, empty.
-    let (status, p9) = read(app.get(&url("&limit=2&page=9")).send().unwrap());
+    let (status, p9) = app.get(&url("&limit=2&page=9"));
     assert_eq!((status, p9["results"].clone()), (200, json!([])));
     // `id` is accepted as the key's name.
-    let (status, by_id) = read(
-        app.get(&app.purl("/groups/activity?group_type_index=0&id=acme"))
-            .send()
-            .unwrap(),
-    );
+    let (status, by_id) = app.activity("group_type_index=0&id=acme");
     assert_eq!((status, by_id["total_count"].clone()), (200, json!(5)));
     for bad in ["&page=0", "&page=x", "&limit=0", "&limit=-3"] {
-        let (status, body) = read(app.get(&url(bad)).send().unwrap());
+        let (status, body) = app.get(&url(bad));
         assert_eq!(status, 400, "{bad}: {body}");
     }
-    let got = read(
-        app.get(&app.purl("/groups/activity?group_type_index=0&group_key=nope"))
-            .send()
-            .unwrap(),
-    );
-    assert_error(&got, 404, "not_found", "Not found.", None);
+    let got = app.activity("group_type_index=0&group_key=nope");
+    assert_not_found(&got);
 }
 
 #[test]
 fn property_definitions_count_names_per_type() {
     let app = TestApp::spawn();
-    app.create_type("company");
-    app.create_type("project");
-    app.create_type("empty");
-    app.create_group(0, "a", json!({"name": "A", "industry": "x"}));
-    app.create_group(0, "b", json!({"name": "B", "industry": "y"}));
-    app.create_group(0, "c", json!({"name": "C", "industry": "y", "zeta": 1}));
-    app.create_group(1, "p", json!({"plan": "pro"}));
-    let (status, defs) = read(
-        app.get(&app.purl("/groups/property_definitions"))
-            .send()
-            .unwrap(),
-    );
+    app.new_type("company");
+    app.new_type("project");
+    app.new_type("empty");
+    app.new_group(0, "a", json!({"name": "A", "industry": "x"}));
+    app.new_group(0, "b", json!({"name": "B", "industry": "y"}));
+    app.new_group(0, "c", json!({"name": "C", "industry": "y", "zeta": 1}));
+    app.new_group(1, "p", json!({"plan": "pro"}));
+    let (status, defs) = app.property_definitions();
     assert_eq!(status, 200);
     assert_eq!(
         defs,
@@ -713,26 +586,20 @@ fn property_definitions_count_names_per_type() {
 #[test]
 fn property_values_count_distinct_values_as_text() {
     let app = TestApp::spawn();
-    app.create_type("company");
-    app.create_group(
+    app.new_type("company");
+    app.new_group(
         0,
         "a",
         json!({"industry": "technology", "seats": 12, "paid": true}),
     );
-    app.create_group(
+    app.new_group(
         0,
         "b",
         json!({"industry": "technology", "seats": 12.5, "paid": false}),
     );
-    app.create_group(0, "c", json!({"industry": "finance", "seats": [1, 2]}));
-    app.create_group(0, "d", json!({"other": 1}));
-    let values = |q: &str| {
-        read(
-            app.get(&app.purl(&format!("/groups/property_values?group_type_index=0{q}")))
-                .send()
-                .unwrap(),
-        )
-    };
+    app.new_group(0, "c", json!({"industry": "finance", "seats": [1, 2]}));
+    app.new_group(0, "d", json!({"other": 1}));
+    let values = |q: &str| app.property_values(&format!("group_type_index=0{q}"));
     let (status, v) = values("&key=industry");
     assert_eq!(status, 200);
     assert_eq!(
@@ -769,11 +636,7 @@ fn property_values_count_distinct_values_as_text() {
         "This query parameter is required.",
         Some("key"),
     );
-    let got = read(
-        app.get(&app.purl("/groups/property_values?key=industry"))
-            .send()
-            .unwrap(),
-    );
+    let got = app.property_values("key=industry");
     assert_error(
         &got,
         400,
@@ -786,145 +649,73 @@ fn property_values_count_distinct_values_as_text() {
 #[test]
 fn projects_never_see_each_others_groups() {
     let app = TestApp::spawn();
-    app.create_type("company");
-    app.create_group(0, "acme", json!({"secret": "p1"}));
-    let p2 = app.db.create_project("Other")["id"].as_i64().unwrap();
-    let p2url = |rest: &str| app.url(&format!("/api/projects/{p2}{rest}"));
-    let (status, page) = read(
-        app.get(&p2url("/groups/?group_type_index=0&search=p1"))
-            .send()
-            .unwrap(),
-    );
+    app.new_type("company");
+    app.new_group(0, "acme", json!({"secret": "p1"}));
+    let p2 = app.in_project(&app.new_project("Other")["id"]);
+    let (status, page) = p2.list_groups("group_type_index=0&search=p1");
     assert_eq!((status, page["results"].clone()), (200, json!([])));
-    let got = read(
-        app.get(&p2url("/groups/find?group_type_index=0&group_key=acme"))
-            .send()
-            .unwrap(),
-    );
+    let got = p2.find(0, "acme");
     assert_eq!(got.0, 404);
-    let (_, defs) = read(
-        app.get(&p2url("/groups/property_definitions"))
-            .send()
-            .unwrap(),
-    );
+    let (_, defs) = p2.property_definitions();
     assert_eq!(defs, json!({}));
     // Project 2 can have its own "acme".
-    let r = read(
-        app.post(&p2url("/groups_types/"), &json!({"group_type": "company"}))
-            .send()
-            .unwrap(),
-    );
+    let r = p2.create_type(&json!({"group_type": "company"}));
     assert_eq!(r.0, 201);
-    let r = read(
-        app.post(
-            &p2url("/groups/"),
-            &json!({"group_type_index": 0, "group_key": "acme"}),
-        )
-        .send()
-        .unwrap(),
-    );
+    let r = p2.create_group(&json!({"group_type_index": 0, "group_key": "acme"}));
     assert_eq!(r.0, 201, "{}", r.1);
 }
 
 #[test]
 fn the_environments_alias_serves_the_same_groups() {
     let app = TestApp::spawn();
-    app.create_type("company");
-    app.create_group(0, "acme", json!({}));
-    let (status, found) = read(
-        app.get(&app.url("/api/environments/1/groups/find?group_type_index=0&group_key=acme"))
-            .send()
-            .unwrap(),
-    );
+    app.new_type("company");
+    app.new_group(0, "acme", json!({}));
+    let (status, found) =
+        app.get(&app.url("/api/environments/1/groups/find?group_type_index=0&group_key=acme"));
     assert_eq!((status, found["group_key"].clone()), (200, json!("acme")));
-    let (status, found) = read(
-        app.get(&app.url("/api/projects/@current/groups/find/?group_type_index=0&group_key=acme"))
-            .send()
-            .unwrap(),
-    );
+    let (status, found) =
+        app.get(&app.url("/api/projects/@current/groups/find/?group_type_index=0&group_key=acme"));
     assert_eq!((status, found["group_key"].clone()), (200, json!("acme")));
 }
 
 #[test]
 fn form_encoded_bodies_work_where_the_body_is_flat() {
     let app = TestApp::spawn();
-    app.create_type("company");
-    let r = app
-        .client
-        .post(app.purl("/groups/"))
-        .bearer_auth(&app.key)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("group_type_index=0&group_key=form+co")
-        .send()
-        .unwrap();
-    let (status, body) = read(r);
+    app.new_type("company");
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let (status, body) = app.call_raw(
+        "POST",
+        &app.purl("/groups/"),
+        FORM,
+        "group_type_index=0&group_key=form+co",
+    );
     assert_eq!((status, body["group_key"].clone()), (201, json!("form co")));
-    let r = app
-        .client
-        .post(app.purl("/groups/update_property?group_type_index=0&group_key=form%20co"))
-        .bearer_auth(&app.key)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("key=plan&value=pro")
-        .send()
-        .unwrap();
-    assert_eq!(read(r).1["group_properties"], json!({"plan": "pro"}));
-}
-
-/// Percent-encodes everything but unreserved characters.
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    let url = app.purl("/groups/update_property?group_type_index=0&group_key=form%20co");
+    let got = app.call_raw("POST", &url, FORM, "key=plan&value=pro");
+    assert_eq!(got.1["group_properties"], json!({"plan": "pro"}));
 }
 
 #[test]
 fn definitions_values_and_search_follow_every_change() {
     let app = TestApp::spawn();
-    app.create_type("company");
-    app.create_group(0, "a", json!({"plan": "pro", "tier": "gold"}));
-    app.create_group(0, "b", json!({"plan": "pro"}));
+    app.new_type("company");
+    app.new_group(0, "a", json!({"plan": "pro", "tier": "gold"}));
+    app.new_group(0, "b", json!({"plan": "pro"}));
     let values = |key: &str| {
-        read(
-            app.get(&app.purl(&format!(
-                "/groups/property_values?group_type_index=0&key={key}"
-            )))
-            .send()
-            .unwrap(),
-        )
-        .1["results"]
+        app.property_values(&format!("group_type_index=0&key={key}"))
+            .1["results"]
             .clone()
     };
-    let defs = || {
-        read(
-            app.get(&app.purl("/groups/property_definitions"))
-                .send()
-                .unwrap(),
-        )
-        .1
-    };
-    let search = |q: &str| {
-        keys(
-            &read(
-                app.get(&app.purl(&format!("/groups/?group_type_index=0&search={q}")))
-                    .send()
-                    .unwrap(),
-            )
-            .1,
-        )
-    };
+    let defs = || app.property_definitions().1;
+    let search = |q: &str| keys(&app.list_groups(&format!("group_type_index=0&search={q}")).1);
     assert_eq!(values("plan"), json!([{"name": "pro", "count": 2}]));
     // Change a value: one count moves.
-    app.post(
-        &app.purl("/groups/update_property?group_type_index=0&group_key=b"),
-        &json!({"key": "plan", "value": "free"}),
-    )
-    .send()
-    .unwrap();
+    let q = "group_type_index=0&group_key=b";
+    assert_eq!(
+        app.update_property(q, &json!({"key": "plan", "value": "free"}))
+            .0,
+        200
+    );
     assert_eq!(
         values("plan"),
         json!([{"name": "free", "count": 1}, {"name": "pro", "count": 1}])
@@ -932,42 +723,54 @@ fn definitions_values_and_search_follow_every_change() {
     assert_eq!(search("free"), ["b"]);
     assert_eq!(search("pro"), ["a"]);
     // Remove a property: its name and value counts go.
-    app.post(
-        &app.purl("/groups/delete_property?group_type_index=0&group_key=a"),
-        &json!({"$unset": "tier"}),
-    )
-    .send()
-    .unwrap();
+    let q = "group_type_index=0&group_key=a";
+    assert_eq!(app.delete_property(q, &json!({"$unset": "tier"})).0, 200);
     assert_eq!(values("tier"), json!([]));
     assert_eq!(defs(), json!({"0": [{"name": "plan", "count": 2}]}));
     assert_eq!(search("gold"), Vec::<String>::new());
     // Through capture too.
-    let t = app.project["api_token"].as_str().unwrap();
-    let ev = json!({"api_key": t, "event": "$groupidentify", "distinct_id": "u",
+    let ev = json!({"api_key": app.token(), "event": "$groupidentify", "distinct_id": "u",
                     "properties": {"$group_type": "company", "$group_key": "a", "$group_set": {"plan": "free"}}});
-    assert_eq!(
-        app.client
-            .post(app.url("/e/"))
-            .json(&ev)
-            .send()
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.capture("/e/", &ev).0, 200);
     assert_eq!(values("plan"), json!([{"name": "free", "count": 2}]));
     assert_eq!(search("free").len(), 2);
     // Deleting the type forgets everything.
-    assert_eq!(
-        app.client
-            .delete(app.purl("/groups_types/0"))
-            .bearer_auth(&app.key)
-            .send()
-            .unwrap()
-            .status(),
-        204
-    );
+    assert_eq!(app.delete_type("0").0, 204);
     assert_eq!(defs(), json!({}));
-    app.create_type("company");
+    app.new_type("company");
     assert_eq!(values("plan"), json!([]));
     assert_eq!(search("free"), Vec::<String>::new());
+}
+
+#[test]
+fn created_at_and_activity_times_are_the_server_clock() {
+    let app = TestApp::spawn();
+    assert_eq!(app.project["created_at"], T0);
+    let (_, t) = app.create_type(&json!({"group_type": "company"}));
+    assert_eq!(t["created_at"], T0);
+    let created = app.new_group(0, "acme", json!({"plan": "pro"}));
+    assert_eq!(created["created_at"], T0);
+    // 2026-06-01T00:01:30.000250Z
+    app.clock().set(T0_US + 90_000_250);
+    let q = "group_type_index=0&group_key=acme";
+    let (status, g) = app.update_property(q, &json!({"key": "plan", "value": "team"}));
+    assert_eq!(status, 200, "{g}");
+    assert_eq!(g["created_at"], T0, "a later change keeps created_at");
+    let (_, act) = app.activity(q);
+    let entries: Vec<(&Value, &Value)> = act["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (&e["activity"], &e["created_at"]))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (
+                &json!("update_property"),
+                &json!("2026-06-01T00:01:30.000250Z")
+            ),
+            (&json!("create_group"), &json!(T0)),
+        ]
+    );
 }

@@ -1,4 +1,5 @@
-//! Black-box tests of groupd's REST API: the real binary, a real database, real HTTP.
+//! Black-box tests of groupd: real HTTP to the real router on a real database (a temporary
+//! SQLite file here; `api_pg.rs` runs the same modules on PostgreSQL).
 mod helpers;
 
 mod auth;

@@ -10,7 +10,7 @@ use std::{
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestDb, TestServer, backend, read};
+use crate::helpers::{ApiClient, Backend, TestDb, TestServer, backend, read};
 
 const CAPTURE_THREADS: usize = 4;
 const BATCHES: usize = 20;
@@ -66,10 +66,10 @@ fn two_servers_writing_the_same_groups_end_in_the_merge_result() {
         return;
     }
     let db = TestDb::new();
-    let project = db.create_project("multi");
+    let project = db.cli_create_project("multi");
     let token = project["api_token"].as_str().unwrap().to_owned();
     let pid = project["id"].as_i64().unwrap();
-    let key = db.create_key("writer", "*", &[]);
+    let key = db.cli_create_key("writer", "*", &[]);
     let servers = [TestServer::start(&db, &[]), TestServer::start(&db, &[])];
     let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
     let client = Client::builder()
@@ -150,13 +150,11 @@ fn two_servers_writing_the_same_groups_end_in_the_merge_result() {
     });
 
     // Type indexes: unique and exactly 0..N.
-    let (status, types) = read(
-        client
-            .get(format!("{}/api/projects/{pid}/groups_types/", bases[0]))
-            .bearer_auth(&key)
-            .send()
-            .unwrap(),
-    );
+    let apis: Vec<ApiClient> = bases
+        .iter()
+        .map(|b| ApiClient::for_server(b, &key, pid))
+        .collect();
+    let (status, types) = apis[0].list_types();
     assert_eq!(status, 200, "{types}");
     let mut indexes: Vec<i64> = types
         .as_array()
@@ -221,16 +219,7 @@ fn two_servers_writing_the_same_groups_end_in_the_merge_result() {
                 want.insert(format!("r{s}"), json!(v));
             }
         }
-        let (status, body) = read(
-            client
-                .get(format!(
-                    "{}/api/projects/{pid}/groups/find?group_type_index={company}&group_key=g{g}",
-                    bases[g % 2]
-                ))
-                .bearer_auth(&key)
-                .send()
-                .unwrap(),
-        );
+        let (status, body) = apis[g % 2].find(company, &format!("g{g}"));
         assert_eq!(status, 200, "{body}");
         let mut got: BTreeMap<String, Value> = body["group_properties"]
             .as_object()

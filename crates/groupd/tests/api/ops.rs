@@ -6,24 +6,18 @@ use crate::helpers::*;
 #[test]
 fn health_answers_ok_when_the_database_does() {
     let app = TestApp::spawn();
-    let got = read(app.client.get(app.url("/_health")).send().unwrap());
-    assert_eq!(got, (200, json!({"status": "ok"})));
-    let got = read(app.client.get(app.url("/_health/")).send().unwrap());
-    assert_eq!(got.0, 200);
+    assert_eq!(
+        app.anonymous().get(&app.url("/_health")),
+        (200, json!({"status": "ok"}))
+    );
+    assert_eq!(app.anonymous().get(&app.url("/_health/")).0, 200);
 }
 
 #[test]
 fn metrics_expose_per_route_latency_histograms() {
     let app = TestApp::spawn();
-    let r = app.get(&app.purl("/groups_types/")).send().unwrap();
-    assert_eq!(r.status(), 200);
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    assert_eq!(app.list_types().0, 200);
+    let text = app.metrics();
     assert!(
         text.contains("groupd_http_request_duration_seconds_bucket"),
         "{text}"
@@ -35,9 +29,31 @@ fn metrics_expose_per_route_latency_histograms() {
 }
 
 #[test]
+fn metrics_expose_the_write_queue_depth() {
+    let app = TestApp::spawn();
+    let event = json!({"api_key": app.token(), "event": "e", "distinct_id": "u"});
+    assert_eq!(app.capture("/e/", &event).0, 200);
+    let text = app.metrics();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("groupd_write_queue_depth "))
+        .unwrap_or_else(|| panic!("no write queue gauge: {text}"));
+    let depth: f64 = line["groupd_write_queue_depth ".len()..]
+        .trim()
+        .parse()
+        .unwrap();
+    // Every write so far was answered, so none is waiting.
+    assert_eq!(depth, 0.0, "{line}");
+    assert!(
+        text.contains("# TYPE groupd_write_queue_depth gauge"),
+        "{text}"
+    );
+}
+
+#[test]
 fn schema_is_an_openapi_document_listing_the_groups_routes() {
     let app = TestApp::spawn();
-    let (status, doc) = read(app.client.get(app.url("/api/schema/")).send().unwrap());
+    let (status, doc) = app.anonymous().get(&app.url("/api/schema/"));
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in [
@@ -53,41 +69,21 @@ fn schema_is_an_openapi_document_listing_the_groups_routes() {
 #[test]
 fn unknown_paths_are_404_in_the_error_shape() {
     let app = TestApp::spawn();
-    let got = read(app.get(&app.url("/api/nothing/here")).send().unwrap());
-    assert_error(&got, 404, "not_found", "Not found.", None);
+    let got = app.get(&app.url("/api/nothing/here"));
+    assert_not_found(&got);
 }
 
 #[test]
 fn sigterm_stops_the_server_cleanly_and_keeps_answered_writes() {
-    let app = TestApp::spawn();
-    let idx = app.create_type("company");
-    app.create_group(idx, "acme", json!({"a": 1}));
-    let TestApp {
-        db,
-        server,
-        key,
-        client,
-        project,
-        ..
-    } = app;
-    let pid = server.pid();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let app = TestApp::spawn_process(&[], &[]);
+    let idx = app.new_type("company");
+    app.new_group(idx, "acme", json!({"a": 1}));
+    let api = ApiClient::clone(&app);
+    let (server, db) = app.into_process();
+    server.signal("TERM");
     assert_eq!(server.wait(), Some(0), "groupd should exit 0 on SIGTERM");
-    let server = TestServer::start(&db, &[]);
-    let got = read(
-        client
-            .get(format!(
-                "{}/api/projects/{}/groups/find?group_type_index=0&group_key=acme",
-                server.base, project["id"]
-            ))
-            .bearer_auth(&key)
-            .send()
-            .unwrap(),
-    );
+    let restarted = TestServer::start(&db, &[]);
+    let got = api.on(&restarted.base).find(0, "acme");
     assert_eq!(got.0, 200);
     assert_eq!(got.1["group_properties"], json!({"a": 1}));
 }

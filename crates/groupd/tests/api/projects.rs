@@ -1,4 +1,4 @@
-//! `/api/projects/` and `/api/projects/:project_id/` (spec groups.md, "Projects"; README, "Paths").
+//! `/api/projects/` and `/api/projects/{project_id}/`, also under `/api/environments/`.
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -9,31 +9,10 @@ fn is_token(s: &str, prefix: &str) -> bool {
         && s[prefix.len()..].bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-fn get_with(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
-    read(
-        app.client
-            .get(app.url(path))
-            .bearer_auth(key)
-            .send()
-            .unwrap(),
-    )
-}
-
-fn patch(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
-    read(
-        app.client
-            .patch(app.url(path))
-            .bearer_auth(&app.key)
-            .json(body)
-            .send()
-            .unwrap(),
-    )
-}
-
 #[test]
-fn list_has_the_paginated_shape_and_the_cli_created_project() {
+fn list_has_the_paginated_shape_and_project_1() {
     let app = TestApp::spawn();
-    let (status, body) = read(app.get(&app.url("/api/projects/")).send().unwrap());
+    let (status, body) = app.list_projects();
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
@@ -52,15 +31,11 @@ fn list_has_the_paginated_shape_and_the_cli_created_project() {
 #[test]
 fn list_is_ordered_by_id_and_works_without_the_trailing_slash() {
     let app = TestApp::spawn();
-    app.db.create_project("Second");
-    let (status, created) = read(
-        app.post(&app.url("/api/projects/"), &json!({"name": "Third"}))
-            .send()
-            .unwrap(),
-    );
+    app.new_project("Second");
+    let (status, created) = app.create_project(&json!({"name": "Third"}));
     assert_eq!(status, 201, "{created}");
     for path in ["/api/projects/", "/api/projects"] {
-        let (status, body) = read(app.get(&app.url(path)).send().unwrap());
+        let (status, body) = app.get(&app.url(path));
         assert_eq!(status, 200, "{path}: {body}");
         assert_eq!(body["count"], 3);
         let ids: Vec<i64> = body["results"]
@@ -77,16 +52,16 @@ fn list_is_ordered_by_id_and_works_without_the_trailing_slash() {
 #[test]
 fn a_project_limited_key_lists_only_its_projects() {
     let app = TestApp::spawn();
-    let p2 = app.db.create_project("Second");
-    let p3 = app.db.create_project("Third");
-    let only_one = app.db.create_key("one", "project:read", &[1]);
-    let (status, body) = get_with(&app, &only_one, "/api/projects/");
+    let p2 = app.new_project("Second");
+    let p3 = app.new_project("Third");
+    let only_one = app.as_key(&app.new_key("one", "project:read", &[1]));
+    let (status, body) = only_one.list_projects();
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["count"], 1);
     assert_eq!(body["results"], json!([app.project.clone()]));
 
-    let two_three = app.db.create_key("two-three", "project:read", &[3, 2]);
-    let (status, body) = get_with(&app, &two_three, "/api/projects/");
+    let two_three = app.as_key(&app.new_key("two-three", "project:read", &[3, 2]));
+    let (status, body) = two_three.list_projects();
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
@@ -94,7 +69,7 @@ fn a_project_limited_key_lists_only_its_projects() {
     );
     // @current is the lowest id among them.
     assert_eq!(
-        get_with(&app, &two_three, "/api/projects/@current/"),
+        two_three.get(&app.url("/api/projects/@current/")),
         (200, p2)
     );
 }
@@ -103,7 +78,7 @@ fn a_project_limited_key_lists_only_its_projects() {
 fn retrieve_answers_the_project_with_and_without_a_trailing_slash() {
     let app = TestApp::spawn();
     for path in ["/api/projects/1/", "/api/projects/1"] {
-        let (status, body) = read(app.get(&app.url(path)).send().unwrap());
+        let (status, body) = app.get(&app.url(path));
         assert_eq!((status, body), (200, app.project.clone()), "{path}");
     }
 }
@@ -111,65 +86,49 @@ fn retrieve_answers_the_project_with_and_without_a_trailing_slash() {
 #[test]
 fn retrieve_via_current_answers_the_lowest_id_project_the_key_may_access() {
     let app = TestApp::spawn();
-    let p2 = app.db.create_project("Second");
+    let p2 = app.new_project("Second");
     for path in ["/api/projects/@current/", "/api/projects/@current"] {
-        let (status, body) = read(app.get(&app.url(path)).send().unwrap());
+        let (status, body) = app.get(&app.url(path));
         assert_eq!((status, body), (200, app.project.clone()), "{path}");
     }
-    let only_two = app.db.create_key("two", "project:read", &[2]);
-    let (status, body) = get_with(&app, &only_two, "/api/projects/@current/");
+    let only_two = app.as_key(&app.new_key("two", "project:read", &[2]));
+    let (status, body) = only_two.get(&app.url("/api/projects/@current/"));
     assert_eq!((status, body), (200, p2.clone()));
     // @current works for nested routes too.
-    let group_key = app.db.create_key("two-groups", "group:write", &[2]);
-    let r = app
-        .client
-        .post(app.url("/api/projects/@current/groups_types/"))
-        .bearer_auth(&group_key)
-        .json(&json!({"group_type": "only-in-two"}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let (status, body) = read(
-        app.get(&app.url("/api/projects/2/groups_types/"))
-            .send()
-            .unwrap(),
-    );
+    let group_key = app.as_key(&app.new_key("two-groups", "group:write", &[2]));
+    let r = group_key
+        .in_project("@current")
+        .create_type(&json!({"group_type": "only-in-two"}));
+    assert_eq!(r.0, 201);
+    let (status, body) = app.get(&app.url("/api/projects/2/groups_types/"));
     assert_eq!(status, 200);
     assert_eq!(body[0]["group_type"], "only-in-two");
-    let (_, body) = read(
-        app.get(&app.url("/api/projects/1/groups_types/"))
-            .send()
-            .unwrap(),
-    );
+    let (_, body) = app.get(&app.url("/api/projects/1/groups_types/"));
     assert_eq!(body, json!([]));
 }
 
 #[test]
 fn the_environments_alias_retrieves_the_same_project() {
     let app = TestApp::spawn();
-    let p2 = app.db.create_project("Second");
+    let p2 = app.new_project("Second");
     for path in [
         "/api/environments/1/",
         "/api/environments/1",
         "/api/environments/@current/",
     ] {
-        let (status, body) = read(app.get(&app.url(path)).send().unwrap());
+        let (status, body) = app.get(&app.url(path));
         assert_eq!((status, body), (200, app.project.clone()), "{path}");
     }
-    let (status, body) = read(app.get(&app.url("/api/environments/2/")).send().unwrap());
+    let (status, body) = app.get(&app.url("/api/environments/2/"));
     assert_eq!((status, body), (200, p2));
-    let got = read(app.get(&app.url("/api/environments/99/")).send().unwrap());
+    let got = app.get(&app.url("/api/environments/99/"));
     assert_error(&got, 404, "not_found", "Project not found.", None);
 }
 
 #[test]
 fn create_answers_201_with_a_fresh_public_token() {
     let app = TestApp::spawn();
-    let (status, body) = read(
-        app.post(&app.url("/api/projects/"), &json!({"name": "Shop"}))
-            .send()
-            .unwrap(),
-    );
+    let (status, body) = app.create_project(&json!({"name": "Shop"}));
     assert_eq!(status, 201, "{body}");
     let mut keys: Vec<&str> = body
         .as_object()
@@ -184,24 +143,20 @@ fn create_answers_201_with_a_fresh_public_token() {
     let token = body["api_token"].as_str().unwrap();
     assert!(is_token(token, "phc_"), "{token}");
     assert_ne!(token, app.project["api_token"].as_str().unwrap());
-    let (_, again) = read(
-        app.post(&app.url("/api/projects"), &json!({"name": "Shop"}))
-            .send()
-            .unwrap(),
-    );
+    let (_, again) = app.create_project(&json!({"name": "Shop"}));
     assert_eq!(again["id"], 3);
     assert_ne!(
         again["api_token"], body["api_token"],
         "tokens are fresh per project"
     );
-    let (status, got) = read(app.get(&app.url("/api/projects/2/")).send().unwrap());
+    let (status, got) = app.get_project("2");
     assert_eq!((status, got), (200, body));
 }
 
 #[test]
 fn create_refuses_a_missing_blank_or_null_name() {
     let app = TestApp::spawn();
-    let post = |body: Value| read(app.post(&app.url("/api/projects/"), &body).send().unwrap());
+    let post = |body: Value| app.create_project(&body);
     assert_error(
         &post(json!({})),
         400,
@@ -230,7 +185,7 @@ fn create_refuses_a_missing_blank_or_null_name() {
         "This field may not be blank.",
         Some("name"),
     );
-    let (_, body) = read(app.get(&app.url("/api/projects/")).send().unwrap());
+    let (_, body) = app.list_projects();
     assert_eq!(
         body["count"], 1,
         "a refused create stored a project: {body}"
@@ -240,24 +195,28 @@ fn create_refuses_a_missing_blank_or_null_name() {
 #[test]
 fn patch_renames_the_project() {
     let app = TestApp::spawn();
-    let (status, body) = patch(&app, "/api/projects/1/", &json!({"name": "Renamed"}));
+    let (status, body) = app.patch_project("1", &json!({"name": "Renamed"}));
     assert_eq!(status, 200, "{body}");
     let mut expected = app.project.clone();
     expected["name"] = json!("Renamed");
     assert_eq!(body, expected, "only the name changes");
-    let (_, got) = read(app.get(&app.url("/api/projects/1/")).send().unwrap());
+    let (_, got) = app.get_project("1");
     assert_eq!(got, expected);
-    let (status, body) = patch(&app, "/api/projects/@current", &json!({"name": "Again"}));
+    let (status, body) = app.call_json(
+        "PATCH",
+        &app.url("/api/projects/@current"),
+        &json!({"name": "Again"}),
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["name"], "Again");
-    let (_, list) = read(app.get(&app.url("/api/projects/")).send().unwrap());
+    let (_, list) = app.list_projects();
     assert_eq!(list["results"][0]["name"], "Again");
 }
 
 #[test]
 fn patch_refuses_a_blank_or_null_name_and_keeps_the_old_one() {
     let app = TestApp::spawn();
-    let got = patch(&app, "/api/projects/1/", &json!({"name": ""}));
+    let got = app.patch_project("1", &json!({"name": ""}));
     assert_error(
         &got,
         400,
@@ -265,7 +224,7 @@ fn patch_refuses_a_blank_or_null_name_and_keeps_the_old_one() {
         "This field may not be blank.",
         Some("name"),
     );
-    let got = patch(&app, "/api/projects/1/", &json!({"name": null}));
+    let got = app.patch_project("1", &json!({"name": null}));
     assert_error(
         &got,
         400,
@@ -273,7 +232,7 @@ fn patch_refuses_a_blank_or_null_name_and_keeps_the_old_one() {
         "This field may not be null.",
         Some("name"),
     );
-    let (_, got) = read(app.get(&app.url("/api/projects/1/")).send().unwrap());
+    let (_, got) = app.get_project("1");
     assert_eq!(got["name"], "Test project");
 }
 
@@ -294,10 +253,10 @@ fn unknown_and_non_integer_project_ids_are_404() {
             format!("/api/projects/{id}/"),
             format!("/api/projects/{id}/groups_types/"),
         ] {
-            let got = read(app.get(&app.url(&path)).send().unwrap());
+            let got = app.get(&app.url(&path));
             assert_error(&got, 404, "not_found", "Project not found.", None);
         }
-        let got = patch(&app, &format!("/api/projects/{id}/"), &json!({"name": "x"}));
+        let got = app.patch_project(id, &json!({"name": "x"}));
         assert_error(&got, 404, "not_found", "Project not found.", None);
     }
 }
@@ -305,101 +264,50 @@ fn unknown_and_non_integer_project_ids_are_404() {
 #[test]
 fn a_key_limited_to_project_1_may_not_read_project_2() {
     let app = TestApp::spawn();
-    app.db.create_project("Second");
-    let only_one = app.db.create_key("one", "project:write,group:write", &[1]);
+    app.new_project("Second");
+    let only_one = app.as_key(&app.new_key("one", "project:write,group:write", &[1]));
     let denied = "API key does not have access to the requested project: ID 2.";
     for path in [
         "/api/projects/2/",
         "/api/projects/2/groups_types/",
         "/api/environments/2/",
     ] {
-        let got = get_with(&app, &only_one, path);
+        let got = only_one.get(&app.url(path));
         assert_error(&got, 403, "permission_denied", denied, None);
     }
-    let got = read(
-        app.client
-            .patch(app.url("/api/projects/2/"))
-            .bearer_auth(&only_one)
-            .json(&json!({"name": "hijacked"}))
-            .send()
-            .unwrap(),
-    );
+    let got = only_one.patch_project("2", &json!({"name": "hijacked"}));
     assert_error(&got, 403, "permission_denied", denied, None);
-    let (_, p2) = read(app.get(&app.url("/api/projects/2/")).send().unwrap());
+    let (_, p2) = app.get_project("2");
     assert_eq!(p2["name"], "Second");
     // Its own project is fine, and an unknown one is still 404, not 403.
-    assert_eq!(get_with(&app, &only_one, "/api/projects/1/").0, 200);
-    let got = get_with(&app, &only_one, "/api/projects/3/");
+    assert_eq!(only_one.get(&app.url("/api/projects/1/")).0, 200);
+    let got = only_one.get(&app.url("/api/projects/3/"));
     assert_error(&got, 404, "not_found", "Project not found.", None);
 }
 
 #[test]
 fn reading_needs_project_read_and_changing_needs_project_write() {
     let app = TestApp::spawn();
-    let groups = app
-        .db
-        .create_key("groups", "group:write,activity_log:read,query:read", &[]);
-    let reader = app.db.create_key("reader", "project:read", &[]);
-    let writer = app.db.create_key("writer", "project:write", &[]);
-    let missing = |scope: &str| format!("API key missing required scope '{scope}'");
+    let groups =
+        app.as_key(&app.new_key("groups", "group:write,activity_log:read,query:read", &[]));
+    let reader = app.as_key(&app.new_key("reader", "project:read", &[]));
+    let writer = app.as_key(&app.new_key("writer", "project:write", &[]));
 
     for path in ["/api/projects/", "/api/projects/1/"] {
-        assert_error(
-            &get_with(&app, &groups, path),
-            403,
-            "permission_denied",
-            &missing("project:read"),
-            None,
-        );
-        assert_eq!(get_with(&app, &reader, path).0, 200, "{path}");
+        assert_missing_scope(&groups.get(&app.url(path)), "project:read");
+        assert_eq!(reader.get(&app.url(path)).0, 200, "{path}");
         assert_eq!(
-            get_with(&app, &writer, path).0,
+            writer.get(&app.url(path)).0,
             200,
             "project:write implies project:read: {path}"
         );
     }
-    let post = |key: &str| {
-        read(
-            app.client
-                .post(app.url("/api/projects/"))
-                .bearer_auth(key)
-                .json(&json!({"name": "New"}))
-                .send()
-                .unwrap(),
-        )
-    };
-    let rename = |key: &str| {
-        read(
-            app.client
-                .patch(app.url("/api/projects/1/"))
-                .bearer_auth(key)
-                .json(&json!({"name": "New name"}))
-                .send()
-                .unwrap(),
-        )
-    };
-    assert_error(
-        &post(&reader),
-        403,
-        "permission_denied",
-        &missing("project:write"),
-        None,
-    );
-    assert_error(
-        &rename(&reader),
-        403,
-        "permission_denied",
-        &missing("project:write"),
-        None,
-    );
-    assert_error(
-        &post(&groups),
-        403,
-        "permission_denied",
-        &missing("project:write"),
-        None,
-    );
-    let (_, list) = read(app.get(&app.url("/api/projects/")).send().unwrap());
+    let post = |key: &ApiClient| key.create_project(&json!({"name": "New"}));
+    let rename = |key: &ApiClient| key.patch_project("1", &json!({"name": "New name"}));
+    assert_missing_scope(&post(&reader), "project:write");
+    assert_missing_scope(&rename(&reader), "project:write");
+    assert_missing_scope(&post(&groups), "project:write");
+    let (_, list) = app.list_projects();
     assert_eq!(list["count"], 1);
     assert_eq!(list["results"][0]["name"], "Test project");
 
@@ -419,38 +327,24 @@ fn methods_the_project_routes_do_not_serve_are_405() {
         ("PUT", "/api/projects/1"),
         ("QUERY", "/api/projects/"),
     ] {
-        let got = read(app.request(method, &app.url(path)).send().unwrap());
-        assert_error(
-            &got,
-            405,
-            "method_not_allowed",
-            &format!("Method \"{method}\" not allowed."),
-            None,
-        );
+        let got = app.call(method, &app.url(path));
+        assert_method_not_allowed(&got, method);
     }
-    let (_, got) = read(app.get(&app.url("/api/projects/1/")).send().unwrap());
+    let (_, got) = app.get_project("1");
     assert_eq!(got, app.project);
 }
 
 #[test]
 fn a_project_created_by_rest_is_usable_at_once() {
     let app = TestApp::spawn();
-    let (_, p) = read(
-        app.post(&app.url("/api/projects/"), &json!({"name": "Fresh"}))
-            .send()
-            .unwrap(),
-    );
+    let (_, p) = app.create_project(&json!({"name": "Fresh"}));
     let id = p["id"].as_i64().unwrap();
     let r = app
-        .post(
-            &app.url(&format!("/api/projects/{id}/groups_types/")),
-            &json!({"group_type": "company"}),
-        )
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 201);
+        .in_project(id)
+        .create_type(&json!({"group_type": "company"}));
+    assert_eq!(r.0, 201);
     // Nothing of it leaks into project 1.
-    let (_, types) = read(app.get(&app.purl("/groups_types/")).send().unwrap());
+    let (_, types) = app.list_types();
     assert_eq!(types, json!([]));
 }
 
@@ -458,19 +352,19 @@ fn a_project_created_by_rest_is_usable_at_once() {
 fn a_project_created_by_the_cli_while_the_server_runs_is_usable_within_one_second() {
     let app = TestApp::spawn();
     // Warm any cache the server might keep of projects.
-    let (_, before) = read(app.get(&app.url("/api/projects/")).send().unwrap());
+    let (_, before) = app.list_projects();
     assert_eq!(before["count"], 1);
     assert_error(
-        &read(app.get(&app.url("/api/projects/2/")).send().unwrap()),
+        &app.get_project("2"),
         404,
         "not_found",
         "Project not found.",
         None,
     );
-    let p2 = app.db.create_project("From the CLI");
+    let p2 = app.db.cli_create_project("From the CLI");
     let created = std::time::Instant::now();
     loop {
-        let (status, body) = read(app.get(&app.url("/api/projects/2/")).send().unwrap());
+        let (status, body) = app.get_project("2");
         if status == 200 {
             assert_eq!(body, p2);
             break;
@@ -481,7 +375,7 @@ fn a_project_created_by_the_cli_while_the_server_runs_is_usable_within_one_secon
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let (_, list) = read(app.get(&app.url("/api/projects/")).send().unwrap());
+    let (_, list) = app.list_projects();
     assert_eq!(list["count"], 2);
 }
 
@@ -489,20 +383,12 @@ fn a_project_created_by_the_cli_while_the_server_runs_is_usable_within_one_secon
 fn a_second_server_on_the_same_database_sees_every_answered_write_at_once() {
     let app = TestApp::spawn();
     let other = TestServer::start(&app.db, &[]);
-    let on_other = |path: &str| {
-        read(
-            app.client
-                .get(format!("{}{path}", other.base))
-                .bearer_auth(&app.key)
-                .send()
-                .unwrap(),
-        )
-    };
+    let on_other = |path: &str| app.get(&format!("{}{path}", other.base));
     // Read first on the second server, so a cache there would be stale afterwards.
     assert_eq!(on_other("/api/projects/1/").1["name"], "Test project");
     assert_eq!(on_other("/api/projects/1/groups_types/").1, json!([]));
 
-    let (status, _) = patch(&app, "/api/projects/1/", &json!({"name": "Renamed"}));
+    let (status, _) = app.patch_project("1", &json!({"name": "Renamed"}));
     assert_eq!(status, 200);
     assert_eq!(on_other("/api/projects/1/").1["name"], "Renamed");
     assert_eq!(
@@ -510,28 +396,14 @@ fn a_second_server_on_the_same_database_sees_every_answered_write_at_once() {
         "Renamed"
     );
 
-    let (status, p) = read(
-        app.post(&app.url("/api/projects/"), &json!({"name": "New"}))
-            .send()
-            .unwrap(),
-    );
+    let (status, p) = app.create_project(&json!({"name": "New"}));
     assert_eq!(status, 201);
     assert_eq!(on_other("/api/projects/2/"), (200, p));
 
-    app.create_type("company");
+    app.new_type("company");
     let (status, types) = on_other("/api/projects/1/groups_types/");
     assert_eq!(status, 200);
     assert_eq!(types[0]["group_type"], "company");
-    assert_eq!(
-        read(
-            app.client
-                .delete(app.purl("/groups_types/0"))
-                .bearer_auth(&app.key)
-                .send()
-                .unwrap()
-        )
-        .0,
-        204
-    );
+    assert_eq!(app.delete_type("0").0, 204);
     assert_eq!(on_other("/api/projects/1/groups_types/").1, json!([]));
 }

@@ -1,17 +1,10 @@
-//! The query endpoint (spec query.md): data loaded through capture, exact results back.
+//! The query endpoint: data loaded through capture, exact results back.
 use serde_json::{Value, json};
 
 use crate::helpers::*;
 
 fn q(app: &TestApp, project: i64, text: &str) -> (u16, Value) {
-    read(
-        app.post(
-            &app.url(&format!("/api/projects/{project}/query/")),
-            &json!({"query": {"kind": "HogQLQuery", "query": text}}),
-        )
-        .send()
-        .unwrap(),
-    )
+    app.in_project(project).query(text)
 }
 
 fn rows(app: &TestApp, text: &str) -> Value {
@@ -23,7 +16,7 @@ fn rows(app: &TestApp, text: &str) -> Value {
 /// Three companies with seat counts, and events across two days.
 fn loaded() -> TestApp {
     let app = TestApp::spawn();
-    let t = app.project["api_token"].as_str().unwrap().to_owned();
+    let t = app.token();
     let mut batch = vec![];
     for (key, name, seats) in [
         ("acme", "Acme", 12),
@@ -46,13 +39,11 @@ fn loaded() -> TestApp {
             "properties": {"$groups": {"company": key}, "amount": i}}),
         );
     }
-    let r = app
-        .client
-        .post(app.url("/batch/"))
-        .json(&json!({"api_key": t, "batch": batch}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(
+        app.capture("/batch/", &json!({"api_key": t, "batch": batch}))
+            .0,
+        200
+    );
     app
 }
 
@@ -160,7 +151,7 @@ fn limit_and_has_more() {
 #[test]
 fn no_query_sees_another_project() {
     let app = loaded();
-    let other = app.db.create_project("other");
+    let other = app.new_project("other");
     let other_id = other["id"].as_i64().unwrap();
     for text in [
         "SELECT count() FROM events",
@@ -220,13 +211,10 @@ fn errors_point_at_the_problem() {
         body["detail"].as_str().unwrap().starts_with("Syntax error"),
         "{body}"
     );
-    let got = read(
-        app.post(
-            &app.purl("/query/"),
-            &json!({"query": {"kind": "EventsQuery"}}),
-        )
-        .send()
-        .unwrap(),
+    let got = app.call_json(
+        "POST",
+        &app.purl("/query/"),
+        &json!({"query": {"kind": "EventsQuery"}}),
     );
     assert_error(
         &got,
@@ -240,37 +228,18 @@ fn errors_point_at_the_problem() {
 #[test]
 fn the_query_scope_is_required() {
     let app = loaded();
-    let key = app.db.create_key("reader", "group:read", &[]);
-    let r = app
-        .client
-        .post(app.purl("/query/"))
-        .bearer_auth(key)
-        .json(&json!({"query": {"kind": "HogQLQuery", "query": "SELECT 1"}}))
-        .send()
-        .unwrap();
-    assert_error(
-        &read(r),
-        403,
-        "permission_denied",
-        "API key missing required scope 'query:read'",
-        None,
-    );
+    let reader = app.as_key(&app.new_key("reader", "group:read", &[]));
+    assert_missing_scope(&reader.query("SELECT 1"), "query:read");
 }
 
 #[test]
 fn a_query_past_its_time_limit_is_cancelled_with_a_400() {
     let app = TestApp::spawn_with(&["--query-timeout-secs", "1"]);
-    let t = app.project["api_token"].as_str().unwrap().to_owned();
     let batch: Vec<Value> = (0..300)
         .map(|i| json!({"event": "e", "distinct_id": format!("u{i}"), "properties": {"n": i}}))
         .collect();
-    let r = app
-        .client
-        .post(app.url("/batch/"))
-        .json(&json!({"api_key": t, "batch": batch}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let body = json!({"api_key": app.token(), "batch": batch});
+    assert_eq!(app.capture("/batch/", &body).0, 200);
     // 300^4 rows: far more than a second of work.
     let started = std::time::Instant::now();
     let (status, body) = q(

@@ -1,5 +1,5 @@
 //! Malformed input never yields a 500 or a panic: every bad request answers a 4xx in the error
-//! envelope, and the data stored before is intact afterwards (spec README, "Errors", **groupd:**).
+//! envelope, and the data stored before is intact afterwards.
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -9,32 +9,28 @@ use crate::helpers::*;
 /// The group every test starts with, and checks again at the end.
 const PROPS: &str = r#"{"name": "Acme", "seats": 12, "tags": ["a", "b"], "nested": {"x": null}}"#;
 
-fn seeded() -> (TestApp, LogLines) {
-    let (app, lines) = TestApp::spawn_capturing(&[]);
-    app.create_type("company");
-    app.create_group(0, "acme", serde_json::from_str(PROPS).unwrap());
-    (app, lines)
+fn seeded() -> TestApp {
+    let app = TestApp::spawn();
+    app.new_type("company");
+    app.new_group(0, "acme", serde_json::from_str(PROPS).unwrap());
+    app
 }
 
 /// The seeded group is still there, unchanged, the type list is intact, and the server never
 /// logged a panic or a failed request.
 #[track_caller]
-fn assert_intact(app: &TestApp, lines: &LogLines) {
-    let (status, g) = read(
-        app.get(&app.purl("/groups/find?group_type_index=0&group_key=acme"))
-            .send()
-            .unwrap(),
-    );
+fn assert_intact(app: &TestApp) {
+    let (status, g) = app.find_group("group_type_index=0&group_key=acme");
     assert_eq!(status, 200, "{g}");
     assert_eq!(
         g["group_properties"],
         serde_json::from_str::<Value>(PROPS).unwrap()
     );
-    let (status, types) = read(app.get(&app.purl("/groups_types/")).send().unwrap());
+    let (status, types) = app.list_types();
     assert_eq!(status, 200);
     assert_eq!(types[0]["group_type"], "company");
     std::thread::sleep(Duration::from_millis(100));
-    let lines = lines.lock().unwrap();
+    let lines = app.logs.lock().unwrap();
     for line in lines.iter() {
         assert!(!line.contains("panicked"), "the server panicked: {line}");
         assert!(
@@ -52,13 +48,7 @@ fn send(
     content_type: &str,
     body: impl Into<Vec<u8>>,
 ) -> (u16, Value) {
-    read(
-        app.request(method, &app.purl(path))
-            .header("content-type", content_type)
-            .body(body.into())
-            .send()
-            .unwrap(),
-    )
+    app.call_raw(method, &app.purl(path), content_type, body.into())
 }
 
 /// Percent-encodes every byte but ASCII alphanumerics.
@@ -80,7 +70,7 @@ fn post_json(app: &TestApp, path: &str, body: &str) -> (u16, Value) {
 
 #[test]
 fn malformed_json_bodies_are_400_on_every_body_route() {
-    let (app, lines) = seeded();
+    let app = seeded();
     let bodies = [
         "{",
         r#"{"group_type_index": 0, "group_key": "x""#,
@@ -115,24 +105,16 @@ fn malformed_json_bodies_are_400_on_every_body_route() {
         }
     }
     for body in bodies {
-        let got = read(
-            app.client
-                .post(app.url("/api/projects/"))
-                .bearer_auth(&app.key)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .unwrap(),
-        );
+        let got = app.call_raw("POST", &app.url("/api/projects/"), "application/json", body);
         assert_eq!(got.0, 400, "{body:?}: {}", got.1);
         assert_client_error(&got);
     }
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn invalid_utf8_bodies_are_400() {
-    let (app, lines) = seeded();
+    let app = seeded();
     let bodies: [&[u8]; 4] = [
         b"{\"group_type_index\": 0, \"group_key\": \"\xff\xfe\"}",
         b"{\"group_type_index\": 0, \"group_key\": \"ok\", \"group_properties\": {\"\xc3\x28\": 1}}",
@@ -153,18 +135,14 @@ fn invalid_utf8_bodies_are_400() {
         assert_eq!(got.0, 400, "{body:?}: {}", got.1);
         assert_client_error(&got);
     }
-    let (_, list) = read(
-        app.get(&app.purl("/groups/?group_type_index=0"))
-            .send()
-            .unwrap(),
-    );
+    let (_, list) = app.list_groups("group_type_index=0");
     assert_eq!(list["results"].as_array().unwrap().len(), 1, "{list}");
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn arrays_and_scalars_where_objects_are_expected_are_400() {
-    let (app, lines) = seeded();
+    let app = seeded();
     for body in ["[]", "[{}]", "\"acme\"", "42", "true", "null", "1.5"] {
         for path in [
             "/groups/",
@@ -277,15 +255,15 @@ fn arrays_and_scalars_where_objects_are_expected_are_400() {
             Some("$unset"),
         );
     }
-    let (_, types) = read(app.get(&app.purl("/groups_types/")).send().unwrap());
+    let (_, types) = app.list_types();
     assert_eq!(types[0]["name_singular"], Value::Null);
     assert_eq!(types[0]["default_columns"], Value::Null);
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn huge_float_and_negative_group_type_indexes_in_bodies_are_400() {
-    let (app, lines) = seeded();
+    let app = seeded();
     let not_integer = [
         "99999999999999999999",
         "-99999999999999999999",
@@ -369,18 +347,14 @@ fn huge_float_and_negative_group_type_indexes_in_bodies_are_400() {
         assert_eq!(got.0, 400, "{n}: {}", got.1);
         assert_eq!(got.1["attr"], "group_type_index", "{}", got.1);
     }
-    let (_, list) = read(
-        app.get(&app.purl("/groups/?group_type_index=0"))
-            .send()
-            .unwrap(),
-    );
+    let (_, list) = app.list_groups("group_type_index=0");
     assert_eq!(list["results"].as_array().unwrap().len(), 1, "{list}");
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn numbers_beyond_f64_in_properties_are_400() {
-    let (app, lines) = seeded();
+    let app = seeded();
     for props in [
         r#"{"big": 1e400}"#,
         r#"{"big": -1e400}"#,
@@ -399,34 +373,26 @@ fn numbers_beyond_f64_in_properties_are_400() {
         );
         assert_eq!(got.0, 400, "{props}: {}", got.1);
     }
-    let got = read(
-        app.get(&app.purl("/groups/find?group_type_index=0&group_key=num"))
-            .send()
-            .unwrap(),
-    );
+    let got = app.find_group("group_type_index=0&group_key=num");
     assert_eq!(got.0, 404);
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn large_but_representable_numbers_in_properties_round_trip() {
-    let (app, lines) = seeded();
+    let app = seeded();
     let props =
         json!({"u64": u64::MAX, "i64": i64::MIN, "f": 1.5e300, "tiny": 5e-324, "neg": -0.25});
-    app.create_group(0, "numbers", props.clone());
-    let (status, g) = read(
-        app.get(&app.purl("/groups/find?group_type_index=0&group_key=numbers"))
-            .send()
-            .unwrap(),
-    );
+    app.new_group(0, "numbers", props.clone());
+    let (status, g) = app.find_group("group_type_index=0&group_key=numbers");
     assert_eq!(status, 200, "{g}");
     assert_eq!(g["group_properties"], props);
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn huge_float_and_negative_numbers_in_query_parameters_and_paths_are_4xx() {
-    let (app, lines) = seeded();
+    let app = seeded();
     for n in [
         "99999999999999999999",
         "1e400",
@@ -445,37 +411,21 @@ fn huge_float_and_negative_numbers_in_query_parameters_and_paths_are_4xx() {
             format!("/groups/?group_type_index={n}"),
             format!("/groups/property_values?group_type_index={n}&key=name"),
         ] {
-            let got = read(app.get(&app.purl(&path)).send().unwrap());
+            let got = app.get(&app.purl(&path));
             assert_eq!(got.0, 400, "{path}: {}", got.1);
             assert_eq!(got.1["attr"], "group_type_index", "{path}: {}", got.1);
         }
-        let got = read(
-            app.request("DELETE", &app.purl(&format!("/groups_types/{n}")))
-                .send()
-                .unwrap(),
-        );
+        let got = app.delete_type(n);
         assert_eq!(got.0, 400, "DELETE {n}: {}", got.1);
         assert_client_error(&got);
     }
     for n in ["-1", "9223372036854775807", "-9223372036854775808"] {
-        let got = read(
-            app.get(&app.purl(&format!("/groups/find?group_type_index={n}&group_key=acme")))
-                .send()
-                .unwrap(),
-        );
-        assert_error(&got, 404, "not_found", "Not found.", None);
-        let got = read(
-            app.get(&app.purl(&format!("/groups/?group_type_index={n}")))
-                .send()
-                .unwrap(),
-        );
+        let got = app.find_group(&format!("group_type_index={n}&group_key=acme"));
+        assert_not_found(&got);
+        let got = app.list_groups(&format!("group_type_index={n}"));
         assert_eq!(got.0, 200, "{n}: {}", got.1);
         assert_eq!(got.1["results"], json!([]));
-        let got = read(
-            app.request("DELETE", &app.purl(&format!("/groups_types/{n}")))
-                .send()
-                .unwrap(),
-        );
+        let got = app.delete_type(n);
         assert_error(&got, 404, "not_found", "Group type not found", None);
     }
     for (param, value) in [
@@ -488,39 +438,35 @@ fn huge_float_and_negative_numbers_in_query_parameters_and_paths_are_4xx() {
         ("limit", "x"),
     ] {
         let path = format!("/groups/activity?group_type_index=0&group_key=acme&{param}={value}");
-        let got = read(app.get(&app.purl(&path)).send().unwrap());
+        let got = app.get(&app.purl(&path));
         assert_eq!(got.0, 400, "{path}: {}", got.1);
         assert_eq!(got.1["attr"], param, "{}", got.1);
     }
     for value in ["0", "1001", "-5", "99999999999999999999", "1.0"] {
-        let got = read(
-            app.get(&app.purl(&format!("/groups/?group_type_index=0&limit={value}")))
-                .send()
-                .unwrap(),
-        );
+        let got = app.list_groups(&format!("group_type_index=0&limit={value}"));
         assert_eq!(got.0, 400, "limit={value}: {}", got.1);
         assert_eq!(got.1["attr"], "limit", "{}", got.1);
     }
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn a_page_far_past_the_end_of_the_activity_is_empty() {
-    let (app, lines) = seeded();
+    let app = seeded();
     for page in ["2", "1000000", "9223372036854775807"] {
         let path =
             format!("/groups/activity?group_type_index=0&group_key=acme&page={page}&limit=1000");
-        let (status, body) = read(app.get(&app.purl(&path)).send().unwrap());
+        let (status, body) = app.get(&app.purl(&path));
         assert_eq!(status, 200, "page {page}: {body}");
         assert_eq!(body["results"], json!([]), "page {page}");
         assert_eq!(body["total_count"], 4);
     }
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn nul_characters_are_refused_wherever_text_is_stored() {
-    let (app, lines) = seeded();
+    let app = seeded();
     for (body, attr) in [
         (
             r#"{"group_type_index": 0, "group_key": "a\u0000b"}"#,
@@ -592,14 +538,11 @@ fn nul_characters_are_refused_wherever_text_is_stored() {
     );
     assert_eq!(got.0, 400, "{}", got.1);
     assert_eq!(got.1["attr"], "default_columns");
-    let got = read(
-        app.client
-            .post(app.url("/api/projects/"))
-            .bearer_auth(&app.key)
-            .header("content-type", "application/json")
-            .body(r#"{"name": "p\u0000"}"#)
-            .send()
-            .unwrap(),
+    let got = app.call_raw(
+        "POST",
+        &app.url("/api/projects/"),
+        "application/json",
+        r#"{"name": "p\u0000"}"#,
     );
     assert_eq!(got.0, 400, "{}", got.1);
     assert_eq!(got.1["attr"], "name");
@@ -609,8 +552,8 @@ fn nul_characters_are_refused_wherever_text_is_stored() {
         "/groups/find?group_type_index=0&group_key=%00",
         "/groups/activity?group_type_index=0&group_key=%00",
     ] {
-        let got = read(app.get(&app.purl(path)).send().unwrap());
-        assert_error(&got, 404, "not_found", "Not found.", None);
+        let got = app.get(&app.purl(path));
+        assert_not_found(&got);
     }
     for path in [
         "/groups/?group_type_index=0&search=%00",
@@ -618,31 +561,23 @@ fn nul_characters_are_refused_wherever_text_is_stored() {
         "/groups/property_values?group_type_index=0&key=%00",
         "/groups/property_values?group_type_index=0&key=name&value=%00",
     ] {
-        let got = read(app.get(&app.purl(path)).send().unwrap());
+        let got = app.get(&app.purl(path));
         assert_eq!(got.0, 200, "{path}: {}", got.1);
         assert_eq!(got.1["results"], json!([]), "{path}");
     }
-    let got = read(
-        app.get(&app.purl("/groups/find?group_type_index=0%00&group_key=acme"))
-            .send()
-            .unwrap(),
-    );
+    let got = app.find_group("group_type_index=0%00&group_key=acme");
     assert_eq!(got.0, 400, "{}", got.1);
-    let (_, list) = read(
-        app.get(&app.purl("/groups/?group_type_index=0"))
-            .send()
-            .unwrap(),
-    );
+    let (_, list) = app.list_groups("group_type_index=0");
     assert_eq!(list["results"].as_array().unwrap().len(), 1, "{list}");
-    let (_, types) = read(app.get(&app.purl("/groups_types/")).send().unwrap());
+    let (_, types) = app.list_types();
     assert_eq!(types.as_array().unwrap().len(), 1);
     assert_eq!(types[0]["name_singular"], Value::Null);
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn sql_looking_strings_are_stored_and_found_back_verbatim() {
-    let (app, lines) = seeded();
+    let app = seeded();
     let evil = "'; DROP TABLE groups; --";
     let props = json!({
         "name": "Robert'); DROP TABLE group_types;--",
@@ -650,22 +585,18 @@ fn sql_looking_strings_are_stored_and_found_back_verbatim() {
         "%_\\": "%_\\",
         "$.a": "json_extract('{}', '$')",
     });
-    let created = app.create_group(0, evil, props.clone());
+    let created = app.new_group(0, evil, props.clone());
     assert_eq!(created["group_key"], evil);
     let url = format!("/groups/find?group_type_index=0&group_key={}", encode(evil));
-    let (status, found) = read(app.get(&app.purl(&url)).send().unwrap());
+    let (status, found) = app.get(&app.purl(&url));
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["group_key"], evil);
     assert_eq!(found["group_properties"], props);
     // It can be searched for, and the search does not match everything.
-    let (status, list) = read(
-        app.get(&app.purl(&format!(
-            "/groups/?group_type_index=0&search={}",
-            encode("DROP TABLE group_types")
-        )))
-        .send()
-        .unwrap(),
-    );
+    let (status, list) = app.get(&app.purl(&format!(
+        "/groups/?group_type_index=0&search={}",
+        encode("DROP TABLE group_types")
+    )));
     assert_eq!(status, 200, "{list}");
     let keys: Vec<&Value> = list["results"]
         .as_array()
@@ -674,75 +605,44 @@ fn sql_looking_strings_are_stored_and_found_back_verbatim() {
         .map(|g| &g["group_key"])
         .collect();
     assert_eq!(keys, [evil]);
-    let (_, list) = read(
-        app.get(&app.purl(&format!(
-            "/groups/?group_type_index=0&search={}",
-            encode("' OR '1'='1' --")
-        )))
-        .send()
-        .unwrap(),
-    );
+    let (_, list) = app.get(&app.purl(&format!(
+        "/groups/?group_type_index=0&search={}",
+        encode("' OR '1'='1' --")
+    )));
     assert_eq!(list["results"], json!([]), "an injected condition matched");
     // Group type names and display names too.
-    let (status, t) = read(
-        app.post(
-            &app.purl("/groups_types/"),
-            &json!({"group_type": "x'); DELETE FROM group_types; --"}),
-        )
-        .send()
-        .unwrap(),
-    );
+    let (status, t) = app.create_type(&json!({"group_type": "x'); DELETE FROM group_types; --"}));
     assert_eq!(status, 201, "{t}");
-    let (status, types) = read(
-        app.client
-            .patch(app.purl("/groups_types/update_metadata"))
-            .bearer_auth(&app.key)
-            .json(&json!([{"group_type_index": 1, "name_singular": "'; --", "name_plural": "\"; --"}]))
-            .send()
-            .unwrap(),
+    let (status, types) = app.patch_types(
+        &json!([{"group_type_index": 1, "name_singular": "'; --", "name_plural": "\"; --"}]),
     );
     assert_eq!(status, 200, "{types}");
     assert_eq!(types[1]["group_type"], "x'); DELETE FROM group_types; --");
     assert_eq!(types[1]["name_singular"], "'; --");
     assert_eq!(types[1]["name_plural"], "\"; --");
     // A property set through update_property with an injected name.
-    let (status, g) = read(
-        app.post(
-            &app.purl("/groups/update_property?group_type_index=0&group_key=acme"),
-            &json!({"key": "k'); DROP TABLE groups; --", "value": "v"}),
-        )
-        .send()
-        .unwrap(),
+    let (status, g) = app.update_property(
+        "group_type_index=0&group_key=acme",
+        &json!({"key": "k'); DROP TABLE groups; --", "value": "v"}),
     );
     assert_eq!(status, 200, "{g}");
     assert_eq!(g["group_properties"]["k'); DROP TABLE groups; --"], "v");
-    let (status, g) = read(
-        app.post(
-            &app.purl("/groups/delete_property?group_type_index=0&group_key=acme"),
-            &json!({"$unset": "k'); DROP TABLE groups; --"}),
-        )
-        .send()
-        .unwrap(),
+    let (status, g) = app.delete_property(
+        "group_type_index=0&group_key=acme",
+        &json!({"$unset": "k'); DROP TABLE groups; --"}),
     );
     assert_eq!(status, 200, "{g}");
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn very_long_strings_are_refused_or_stored_whole() {
-    let (app, lines) = seeded();
+    let app = seeded();
     // Limits count characters, not bytes.
     let key400 = "ü".repeat(400);
-    let created = app.create_group(0, &key400, json!({}));
+    let created = app.new_group(0, &key400, json!({}));
     assert_eq!(created["group_key"], key400.as_str());
-    let got = read(
-        app.post(
-            &app.purl("/groups/"),
-            &json!({"group_type_index": 0, "group_key": "ü".repeat(401)}),
-        )
-        .send()
-        .unwrap(),
-    );
+    let got = app.create_group(&json!({"group_type_index": 0, "group_key": "ü".repeat(401)}));
     assert_error(
         &got,
         400,
@@ -750,26 +650,15 @@ fn very_long_strings_are_refused_or_stored_whole() {
         "Ensure this field has no more than 400 characters.",
         Some("group_key"),
     );
-    let got = read(
-        app.post(
-            &app.purl("/groups_types/"),
-            &json!({"group_type": "t".repeat(401)}),
-        )
-        .send()
-        .unwrap(),
-    );
+    let got = app.create_type(&json!({"group_type": "t".repeat(401)}));
     assert_eq!(got.0, 400, "{}", got.1);
     assert_eq!(got.1["attr"], "group_type");
     // A long property value and a long property name are kept exactly.
     let long_value = "v".repeat(1_000_000);
     let long_name = "n".repeat(10_000);
     let props = json!({ long_name.clone(): long_value.clone(), "short": 1 });
-    app.create_group(0, "long", props.clone());
-    let (status, g) = read(
-        app.get(&app.purl("/groups/find?group_type_index=0&group_key=long"))
-            .send()
-            .unwrap(),
-    );
+    app.new_group(0, "long", props.clone());
+    let (status, g) = app.find_group("group_type_index=0&group_key=long");
     assert_eq!(status, 200);
     assert_eq!(g["group_properties"], props);
     // Long query parameters are harmless.
@@ -779,29 +668,19 @@ fn very_long_strings_are_refused_or_stored_whole() {
         format!("/groups/?group_type_index=0&group_key={long_q}"),
         format!("/groups/property_values?group_type_index=0&key={long_q}&value={long_q}"),
     ] {
-        let got = read(app.get(&app.purl(&path)).send().unwrap());
+        let got = app.get(&app.purl(&path));
         assert_eq!(got.0, 200, "{}", got.1);
         assert_eq!(got.1["results"], json!([]));
     }
-    let got = read(
-        app.get(&app.purl(&format!(
-            "/groups/find?group_type_index=0&group_key={long_q}"
-        )))
-        .send()
-        .unwrap(),
-    );
-    assert_error(&got, 404, "not_found", "Not found.", None);
+    let got = app.find_group(&format!("group_type_index=0&group_key={long_q}"));
+    assert_not_found(&got);
     // Deep nesting within the parser's limit is stored; beyond it is a 400, never a crash.
     let mut nested = json!("leaf");
     for _ in 0..100 {
         nested = json!({ "d": nested });
     }
-    app.create_group(0, "deep", json!({ "deep": nested.clone() }));
-    let (_, g) = read(
-        app.get(&app.purl("/groups/find?group_type_index=0&group_key=deep"))
-            .send()
-            .unwrap(),
-    );
+    app.new_group(0, "deep", json!({ "deep": nested.clone() }));
+    let (_, g) = app.find_group("group_type_index=0&group_key=deep");
     assert_eq!(g["group_properties"]["deep"], nested);
     let too_deep = format!(
         r#"{{"group_type_index": 0, "group_key": "too-deep", "group_properties": {{"a": {}1{}}}}}"#,
@@ -811,21 +690,14 @@ fn very_long_strings_are_refused_or_stored_whole() {
     let got = post_json(&app, "/groups/", &too_deep);
     assert_eq!(got.0, 400, "{}", got.1);
     assert_client_error(&got);
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn unknown_fields_are_ignored() {
-    let (app, lines) = seeded();
-    let (status, g) = read(
-        app.post(
-            &app.purl("/groups/"),
-            &json!({"group_type_index": 0, "group_key": "extra", "group_properties": {"a": 1},
-                    "id": 99, "created_at": "2000-01-01T00:00:00Z", "notebook": "x", "bogus": [1, 2]}),
-        )
-        .send()
-        .unwrap(),
-    );
+    let app = seeded();
+    let (status, g) = app.create_group(&json!({"group_type_index": 0, "group_key": "extra", "group_properties": {"a": 1},
+                    "id": 99, "created_at": "2000-01-01T00:00:00Z", "notebook": "x", "bogus": [1, 2]}));
     assert_eq!(status, 201, "{g}");
     let mut keys: Vec<&str> = g.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_unstable();
@@ -840,46 +712,29 @@ fn unknown_fields_are_ignored() {
     );
     assert_ne!(g["created_at"], "2000-01-01T00:00:00Z");
     assert_eq!(g["group_properties"], json!({"a": 1}));
-    let (status, t) = read(
-        app.post(
-            &app.purl("/groups_types/"),
-            &json!({"group_type": "team", "group_type_index": 4, "bogus": true}),
-        )
-        .send()
-        .unwrap(),
-    );
+    let (status, t) =
+        app.create_type(&json!({"group_type": "team", "group_type_index": 4, "bogus": true}));
     assert_eq!(status, 201, "{t}");
     assert_eq!(
         t["group_type_index"], 1,
         "the index is assigned, not taken from the body"
     );
-    let (status, p) = read(
-        app.post(
-            &app.url("/api/projects/"),
-            &json!({"name": "P", "id": 77, "api_token": "phc_mine"}),
-        )
-        .send()
-        .unwrap(),
-    );
+    let (status, p) = app.create_project(&json!({"name": "P", "id": 77, "api_token": "phc_mine"}));
     assert_eq!(status, 201, "{p}");
     assert_eq!(p["id"], 2);
     assert_ne!(p["api_token"], "phc_mine");
-    let (status, g) = read(
-        app.post(
-            &app.purl("/groups/update_property?group_type_index=0&group_key=extra"),
-            &json!({"key": "b", "value": 2, "other": 3}),
-        )
-        .send()
-        .unwrap(),
+    let (status, g) = app.update_property(
+        "group_type_index=0&group_key=extra",
+        &json!({"key": "b", "value": 2, "other": 3}),
     );
     assert_eq!(status, 200, "{g}");
     assert_eq!(g["group_properties"], json!({"a": 1, "b": 2}));
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn unsupported_content_types_are_415() {
-    let (app, lines) = seeded();
+    let app = seeded();
     let body = r#"{"group_type_index": 0, "group_key": "typed"}"#;
     for ct in [
         "text/plain",
@@ -901,11 +756,7 @@ fn unsupported_content_types_are_415() {
             assert_client_error(&got);
         }
     }
-    let got = read(
-        app.get(&app.purl("/groups/find?group_type_index=0&group_key=typed"))
-            .send()
-            .unwrap(),
-    );
+    let got = app.find_group("group_type_index=0&group_key=typed");
     assert_eq!(got.0, 404, "a 415 request stored a group");
     // JSON with a charset, and a flat form, are fine.
     let got = send(
@@ -926,16 +777,16 @@ fn unsupported_content_types_are_415() {
     assert_eq!(got.0, 201, "{}", got.1);
     assert_eq!(got.1["group_key"], "form key");
     assert_eq!(got.1["group_properties"], json!({}));
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn bodies_over_the_limit_are_413_naming_it() {
-    let (app, lines) = TestApp::spawn_capturing(&["--max-rest-body-bytes", "4096"]);
-    app.create_type("company");
-    app.create_group(0, "acme", serde_json::from_str(PROPS).unwrap());
+    let app = TestApp::spawn_with(&["--max-rest-body-bytes", "4096"]);
+    app.new_type("company");
+    app.new_group(0, "acme", serde_json::from_str(PROPS).unwrap());
     let big = json!({"group_type_index": 0, "group_key": "big", "group_properties": {"p": "x".repeat(8192)}});
-    let got = read(app.post(&app.purl("/groups/"), &big).send().unwrap());
+    let got = app.create_group(&big);
     assert_eq!(got.0, 413, "{}", got.1);
     assert_eq!(got.1["code"], "payload_too_large", "{}", got.1);
     assert_eq!(got.1["type"], "invalid_request", "{}", got.1);
@@ -945,46 +796,29 @@ fn bodies_over_the_limit_are_413_naming_it() {
         got.1
     );
     assert_client_error(&got);
-    let got = read(
-        app.client
-            .patch(app.purl("/groups_types/update_metadata"))
-            .bearer_auth(&app.key)
-            .json(&json!([{"group_type_index": 0, "name_singular": "s".repeat(5000)}]))
-            .send()
-            .unwrap(),
-    );
+    let got = app.patch_types(&json!([{"group_type_index": 0, "name_singular": "s".repeat(5000)}]));
     assert_eq!(got.0, 413, "{}", got.1);
-    let got = read(
-        app.get(&app.purl("/groups/find?group_type_index=0&group_key=big"))
-            .send()
-            .unwrap(),
-    );
+    let got = app.find_group("group_type_index=0&group_key=big");
     assert_eq!(got.0, 404);
     // Under the limit is fine.
     let small = json!({"group_type_index": 0, "group_key": "small", "group_properties": {"p": "x".repeat(1000)}});
-    assert_eq!(
-        app.post(&app.purl("/groups/"), &small)
-            .send()
-            .unwrap()
-            .status(),
-        201
-    );
-    assert_intact(&app, &lines);
+    assert_eq!(app.create_group(&small).0, 201);
+    assert_intact(&app);
 }
 
 #[test]
 fn bodies_over_the_default_ten_mebibyte_limit_are_413() {
-    let (app, lines) = seeded();
+    let app = seeded();
     let big = json!({"group_type_index": 0, "group_key": "big", "group_properties": {"p": "x".repeat(11 * 1024 * 1024)}});
-    let got = read(app.post(&app.purl("/groups/"), &big).send().unwrap());
+    let got = app.create_group(&big);
     assert_eq!(got.0, 413, "{}", got.1);
     assert_eq!(got.1["code"], "payload_too_large");
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn query_strings_with_invalid_percent_encoding_are_4xx_or_harmless() {
-    let (app, lines) = seeded();
+    let app = seeded();
     for path in [
         "/groups/find?group_type_index=%ZZ&group_key=acme",
         "/groups/find?group_type_index=%&group_key=acme",
@@ -993,14 +827,8 @@ fn query_strings_with_invalid_percent_encoding_are_4xx_or_harmless() {
         "/groups/?group_type_index=%E0%A4%A",
         "/groups/activity?group_type_index=%C0%80&group_key=acme",
     ] {
-        let got = read(app.get(&app.purl(path)).send().unwrap());
-        assert_error(
-            &got,
-            400,
-            "invalid_input",
-            "A valid integer is required.",
-            Some("group_type_index"),
-        );
+        let got = app.get(&app.purl(path));
+        assert_not_an_integer(&got, "group_type_index");
     }
     for path in [
         "/groups/find?group_type_index=0&group_key=%ZZ",
@@ -1009,78 +837,55 @@ fn query_strings_with_invalid_percent_encoding_are_4xx_or_harmless() {
         "/groups/find?group_type_index=0&group_key=ac%E0%A4%Ame",
         "/groups/activity?group_type_index=0&group_key=%C3%28",
     ] {
-        let got = read(app.get(&app.purl(path)).send().unwrap());
-        assert_error(&got, 404, "not_found", "Not found.", None);
+        let got = app.get(&app.purl(path));
+        assert_not_found(&got);
     }
     for path in [
         "/groups/?group_type_index=0&search=%FF%ZZ%",
         "/groups/?group_type_index=0&group_key=%C3%28&cursor=%FF",
         "/groups/property_values?group_type_index=0&key=%ZZ&value=%",
     ] {
-        let got = read(app.get(&app.purl(path)).send().unwrap());
+        let got = app.get(&app.purl(path));
         assert_eq!(got.0, 200, "{path}: {}", got.1);
     }
     // A key with broken encoding in the query is an unknown key, not a crash.
-    let got = read(
-        app.client
-            .get(app.purl("/groups_types/?personal_api_key=%FF%ZZ"))
-            .send()
-            .unwrap(),
-    );
-    assert_error(
-        &got,
-        401,
-        "authentication_failed",
-        "Personal API key found in request query string is invalid.",
-        None,
-    );
-    assert_intact(&app, &lines);
+    let got = app
+        .anonymous()
+        .get(&app.purl("/groups_types/?personal_api_key=%FF%ZZ"));
+    assert_authentication_failed(&got, "query string");
+    assert_intact(&app);
 }
 
 #[test]
 fn invalid_utf8_in_the_project_segment_is_404() {
-    let (app, lines) = seeded();
+    let app = seeded();
     for path in [
         "/api/projects/%FF/",
         "/api/projects/%FF/groups_types/",
         "/api/projects/%C3%28/groups/?group_type_index=0",
         "/api/environments/%FF/groups_types/",
     ] {
-        let got = read(app.get(&app.url(path)).send().unwrap());
+        let got = app.get(&app.url(path));
         assert_error(&got, 404, "not_found", "Project not found.", None);
     }
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn invalid_utf8_in_the_group_type_index_segment_is_400() {
-    let (app, lines) = seeded();
+    let app = seeded();
     for index in ["%FF", "%C3%28", "0%FF"] {
-        let got = read(
-            app.request("DELETE", &app.purl(&format!("/groups_types/{index}")))
-                .send()
-                .unwrap(),
-        );
-        assert_error(
-            &got,
-            400,
-            "invalid_input",
-            "A valid integer is required.",
-            Some("group_type_index"),
-        );
+        let got = app.delete_type(index);
+        assert_not_an_integer(&got, "group_type_index");
     }
-    let got = read(
-        app.request("DELETE", &app.url("/api/projects/%FF/groups_types/0"))
-            .send()
-            .unwrap(),
-    );
+    let got = app.call("DELETE", &app.url("/api/projects/%FF/groups_types/0"));
     assert_error(&got, 404, "not_found", "Project not found.", None);
-    assert_intact(&app, &lines);
+    assert_intact(&app);
 }
 
 #[test]
 fn odd_headers_are_handled() {
-    let (app, lines) = seeded();
+    let app = seeded();
     let url = app.purl("/groups_types/");
     let raw = reqwest::header::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap();
     let got = read(
@@ -1111,5 +916,37 @@ fn odd_headers_are_handled() {
             .unwrap(),
     );
     assert!(got.0 < 500, "{}", got.1);
-    assert_intact(&app, &lines);
+    assert_intact(&app);
+}
+
+#[test]
+fn a_database_fault_is_a_generic_500_logged_as_one_line_even_with_rust_backtrace() {
+    let app = TestApp::spawn_process(&[], &[("RUST_BACKTRACE", "1")]);
+    app.new_type("company");
+    // Break the database behind the server's back.
+    app.db.execute(match backend() {
+        Backend::Sqlite => "DROP TABLE group_types",
+        Backend::Postgres => "DROP TABLE group_types CASCADE",
+    });
+    let got = app.list_types();
+    assert_eq!(
+        got,
+        (
+            500,
+            json!({"type": "server_error", "code": "error", "detail": "A server error occurred.", "attr": null})
+        )
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let lines = app.logs.lock().unwrap();
+    let failed: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("request failed"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{lines:#?}");
+    // The cause chain, down to the database's own words, on that one line.
+    assert!(failed[0].contains("group_types"), "{}", failed[0]);
+    assert!(
+        !lines.iter().any(|l| l.to_lowercase().contains("backtrace")),
+        "a backtrace was logged: {lines:#?}"
+    );
 }

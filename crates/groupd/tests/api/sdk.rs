@@ -23,13 +23,14 @@ if errors:
 "#;
 
 fn run_sdk(gzip: bool) {
-    let app = TestApp::spawn();
+    // A real process, as the SDK would meet it in production.
+    let app = TestApp::spawn_process(&[], &[]);
     let out = Command::new("python3")
         .args([
             "-c",
             SCRIPT,
-            &app.server.base,
-            app.project["api_token"].as_str().unwrap(),
+            &app.base,
+            &app.token(),
             if gzip { "1" } else { "0" },
         ])
         .output()
@@ -40,24 +41,15 @@ fn run_sdk(gzip: bool) {
         "the posthog SDK is not installed: python3 -m pip install posthog (.ci/run does)"
     );
     assert!(out.status.success(), "SDK script failed: {stderr}");
-    let find = |idx: i64, key: &str| {
-        read(
-            app.get(&app.purl(&format!(
-                "/groups/find?group_type_index={idx}&group_key={key}"
-            )))
-            .send()
-            .unwrap(),
-        )
-    };
-    let (status, acme) = find(0, "acme");
+    let (status, acme) = app.find(0, "acme");
     assert_eq!(status, 200, "{acme}");
     assert_eq!(
         acme["group_properties"],
         json!({"name": "Acme", "seats": 6, "tags": ["b2b"]})
     );
-    let (status, p1) = find(1, "p1");
+    let (status, p1) = app.find(1, "p1");
     assert_eq!((status, p1["group_properties"].clone()), (200, json!({})));
-    let (_, types) = read(app.get(&app.purl("/groups_types/")).send().unwrap());
+    let (_, types) = app.list_types();
     assert_eq!(types[0]["group_type"], "company");
     assert_eq!(types[1]["group_type"], "project");
 }

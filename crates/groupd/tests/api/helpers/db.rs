@@ -1,0 +1,183 @@
+//! One fresh database per test, on the target's backend, read directly only where a test must
+//! see what is stored; and the CLI run against it.
+use std::{path::PathBuf, process::Command};
+
+use serde_json::Value;
+
+/// The `groupd` binary under test.
+pub fn groupd_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_groupd"))
+}
+
+/// The database engine a test target runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// `api` → SQLite, `api_pg` → PostgreSQL.
+pub fn backend() -> Backend {
+    if env!("CARGO_CRATE_NAME") == "api_pg" {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}
+
+/// The maintenance database of the PostgreSQL server the tests use.
+fn pg_admin_url() -> String {
+    std::env::var("GROUPD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn pg_admin() -> postgres::Client {
+    let url = pg_admin_url();
+    postgres::Client::connect(&url, postgres::NoTls).unwrap_or_else(|e| {
+        panic!(
+            "the api_pg tests need a PostgreSQL server at {url} (set GROUPD_TEST_POSTGRES to another): {e}"
+        )
+    })
+}
+
+/// A database for one test, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL database's name (`None` on SQLite).
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        match backend() {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("groupd.db").display());
+                Self {
+                    url,
+                    _dir: Some(dir),
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                let name = format!("groupd_test_{}", uuid::Uuid::new_v4().simple());
+                pg_admin()
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create the test database");
+                let admin = pg_admin_url();
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+                Self {
+                    url: format!("{base}/{name}"),
+                    _dir: None,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    /// The events stored for `project` (every project when `None`), in time order, then in
+    /// the order they were stored: (event, group keys by type index, uuid).
+    pub fn stored_events(&self, project: Option<i64>) -> Vec<(String, Vec<String>, String)> {
+        match &self.pg_name {
+            None => {
+                let path = self.url.strip_prefix("sqlite://").unwrap();
+                let conn = rusqlite::Connection::open(path).unwrap();
+                let mut st = conn
+                    .prepare(
+                        "SELECT event, group_keys, uuid FROM events
+                         WHERE ?1 IS NULL OR project_id = ?1 ORDER BY timestamp, created_at",
+                    )
+                    .unwrap();
+                st.query_map([project], |r| {
+                    let keys: String = r.get(1)?;
+                    let uuid: Vec<u8> = r.get(2)?;
+                    Ok((
+                        r.get(0)?,
+                        serde_json::from_str(&keys).unwrap(),
+                        uuid::Uuid::from_slice(&uuid).unwrap().to_string(),
+                    ))
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+            }
+            Some(_) => {
+                let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
+                // Events are only ever inserted, so the physical order is the order stored.
+                c.query(
+                    "SELECT event, group_keys, uuid::text FROM events
+                     WHERE $1::int8 IS NULL OR project_id = $1 ORDER BY timestamp, ctid",
+                    &[&project],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect()
+            }
+        }
+    }
+
+    /// Runs `sql` on the database behind the server's back (to break it on purpose).
+    pub fn execute(&self, sql: &str) {
+        match &self.pg_name {
+            None => {
+                let path = self.url.strip_prefix("sqlite://").unwrap();
+                rusqlite::Connection::open(path)
+                    .unwrap()
+                    .execute_batch(sql)
+                    .unwrap();
+            }
+            Some(_) => postgres::Client::connect(&self.url, postgres::NoTls)
+                .unwrap()
+                .batch_execute(sql)
+                .unwrap(),
+        }
+    }
+
+    /// Runs a CLI command against this database; returns (exit ok, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(groupd_bin())
+            .args(args)
+            .env("GROUPD_DATABASE_URL", &self.url)
+            .env_remove("GROUPD_LISTEN")
+            .output()
+            .expect("run groupd");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `groupd project create`, parsed.
+    pub fn cli_create_project(&self, name: &str) -> Value {
+        let (ok, out, err) = self.cli(&["project", "create", "--name", name]);
+        assert!(ok, "project create failed: {err}");
+        serde_json::from_str(out.trim()).expect("one JSON line")
+    }
+
+    /// `groupd key create`, returning the plaintext key.
+    pub fn cli_create_key(&self, label: &str, scopes: &str, projects: &[i64]) -> String {
+        let mut args = vec!["key", "create", "--label", label, "--scopes", scopes];
+        let ids: Vec<String> = projects.iter().map(i64::to_string).collect();
+        for id in &ids {
+            args.push("--project");
+            args.push(id);
+        }
+        let (ok, out, err) = self.cli(&args);
+        assert!(ok, "key create failed: {err}");
+        let v: Value = serde_json::from_str(out.trim()).expect("one JSON line");
+        v["key"].as_str().expect("key").to_owned()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            // FORCE: a server of the test may still be connected.
+            let _ =
+                pg_admin().batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}

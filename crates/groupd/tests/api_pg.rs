@@ -1,0 +1,29 @@
+//! The black-box tests of `api/` on PostgreSQL: the same modules, another test target (the
+//! harness picks the backend by the target's name).
+#[path = "api/helpers/mod.rs"]
+mod helpers;
+
+#[path = "api/auth.rs"]
+mod auth;
+#[path = "api/backpressure.rs"]
+mod backpressure;
+#[path = "api/capture.rs"]
+mod capture;
+#[path = "api/crash.rs"]
+mod crash;
+#[path = "api/group_types.rs"]
+mod group_types;
+#[path = "api/groups.rs"]
+mod groups;
+#[path = "api/multi_process.rs"]
+mod multi_process;
+#[path = "api/ops.rs"]
+mod ops;
+#[path = "api/projects.rs"]
+mod projects;
+#[path = "api/query.rs"]
+mod query;
+#[path = "api/robustness.rs"]
+mod robustness;
+#[path = "api/sdk.rs"]
+mod sdk;
