@@ -1,6 +1,6 @@
-//! Steps 1–3 of capture.md "Decoding the payload, in order": find the payload (query `data`, form
-//! field `data`, or the body), then undo gzip, base64 and LZString as hinted or detected, never
-//! producing more than [`CaptureLimits::max_decompressed_bytes`].
+//! Decoding the payload: find it (query `data`, form field `data`, or the body), then undo gzip,
+//! base64 and LZString as hinted or detected, never producing more than
+//! [`CaptureLimits::max_decompressed_bytes`].
 
 use super::lzstring::{self, LzError};
 use super::{CaptureError, CaptureLimits, NO_EVENT};
@@ -37,7 +37,7 @@ pub enum Compression {
 }
 
 impl Compression {
-    /// Parses a hint, case-insensitively. `None` for a value the spec does not know.
+    /// Parses a hint, case-insensitively. `None` for a value groupd does not know.
     pub fn parse(hint: &str) -> Option<Self> {
         let hint = hint.trim();
         [
@@ -61,7 +61,7 @@ pub fn is_beacon(query: Option<&str>) -> bool {
         .is_some_and(|v| *v == *b"1" || v.eq_ignore_ascii_case(b"true"))
 }
 
-/// Steps 1–3: returns the payload bytes, which step 4 ([`super::parse_request`]) reads as JSON.
+/// Stage 1: returns the payload bytes, which [`super::parse_request`] reads as JSON.
 ///
 /// Errors: 400 for an empty payload, an unknown `compression` hint, or data that does not decode
 /// as hinted; 413 when the decoded payload would exceed `limits.max_decompressed_bytes` (gzip and
