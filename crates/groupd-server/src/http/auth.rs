@@ -130,7 +130,7 @@ impl FromRequest<AppState> for Api {
             Some(p) => Some(resolve_project(state, &key, &p).await?),
         };
         if let Some(p) = &project {
-            tracing::Span::current().record("project", p.id);
+            tracing::Span::current().record("project", p.id.0);
         }
         Ok(Api {
             key,

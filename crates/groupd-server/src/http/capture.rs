@@ -14,6 +14,7 @@ use groupd_core::{
     ProjectId,
     capture::{CaptureError, RawCapture, decode, is_beacon, parse_request},
 };
+use groupd_store::IngestBatch;
 use serde_json::json;
 
 use super::{error::ApiError, request::read_bounded, routes::route};
@@ -137,9 +138,11 @@ async fn handle(
             .store
             .ingest(
                 ProjectId(project),
-                batch.events,
-                state.config.max_group_types,
-                received_at,
+                IngestBatch {
+                    events: batch.events,
+                    max_group_types: state.config.max_group_types,
+                    now_us: received_at,
+                },
             )
             .await?;
         metrics::counter!("groupd_events_ingested_total").increment(summary.stored as u64);
@@ -162,6 +165,6 @@ async fn project_for_token(state: &AppState, token: &str) -> Result<i64, ApiErro
         .project_by_token(token)
         .await?
         .ok_or_else(|| capture_error(CaptureError::InvalidApiKey))?;
-    state.tokens.insert(token.to_owned(), project.id);
-    Ok(project.id)
+    state.tokens.insert(token.to_owned(), project.id.0);
+    Ok(project.id.0)
 }

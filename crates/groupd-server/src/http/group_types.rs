@@ -5,8 +5,8 @@ use axum::{
     http::{StatusCode, Uri},
     response::IntoResponse,
 };
-use groupd_core::{GroupTypeIndex, ProjectId, Scope, time_fmt::format_us};
-use groupd_store::{GroupType, GroupTypeMetadataUpdate, NewGroupType};
+use groupd_core::{GroupTypeIndex, Scope, time_fmt::format_us};
+use groupd_store::{GroupType, GroupTypeMetadataUpdate, NewGroupType, TypeRef};
 use serde_json::{Value, json};
 
 use super::{
@@ -57,10 +57,7 @@ fn types_json(ts: &[GroupType]) -> Json<Value> {
     params(("project_id" = String, Path)), responses((status = 200, description = "Group types")))]
 pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
     api.require(Scope::GroupRead)?;
-    let types = state
-        .store
-        .list_group_types(ProjectId(api.project().id))
-        .await?;
+    let types = state.store.list_group_types(api.project().id).await?;
     Ok(types_json(&types))
 }
 
@@ -77,13 +74,13 @@ pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl I
     let t = state
         .store
         .create_group_type(
-            ProjectId(api.project().id),
             NewGroupType {
+                project: api.project().id,
+                max_group_types: state.config.max_group_types,
                 group_type,
                 name_singular,
                 name_plural,
             },
-            state.config.max_group_types,
             state.clock.now_us(),
         )
         .await?;
@@ -123,7 +120,7 @@ pub async fn update_metadata(State(state): State<AppState>, api: Api) -> ApiResu
     }
     let types = state
         .store
-        .update_group_type_metadata(ProjectId(api.project().id), updates)
+        .update_group_type_metadata(api.project().id, updates)
         .await?;
     Ok(types_json(&types))
 }
@@ -177,7 +174,13 @@ pub async fn set_default_columns(
     };
     let t = state
         .store
-        .set_default_columns(ProjectId(api.project().id), index, columns)
+        .set_default_columns(
+            TypeRef {
+                project: api.project().id,
+                index,
+            },
+            columns,
+        )
         .await
         .map_err(type_not_found)?;
     Ok(Json(type_json(&t)))
@@ -210,7 +213,7 @@ pub async fn remove(
         .ok_or_else(|| ApiError::not_an_integer("group_type_index"))?;
     state
         .store
-        .delete_group_type(ProjectId(api.project().id), index)
+        .delete_group_type(api.project().id, index)
         .await
         .map_err(type_not_found)?;
     Ok(StatusCode::NO_CONTENT)

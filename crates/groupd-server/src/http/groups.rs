@@ -1,9 +1,12 @@
 //! `/api/projects/:project_id/groups/…` (spec groups.md).
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse};
 use groupd_core::{
-    GroupKey, GroupTypeIndex, ProjectId, Scope, cursor::Cursor, merge::PropOp, time_fmt::format_us,
+    GroupKey, GroupTypeIndex, Scope, cursor::Cursor, merge::PropOp, time_fmt::format_us,
 };
-use groupd_store::{ActivityEntry, Group, GroupListQuery};
+use groupd_store::{
+    ActivityEntry, ActivityPage, Change, Group, GroupListQuery, GroupRef, NewGroup, PropertyEdit,
+    ValuesQuery,
+};
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -102,18 +105,15 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<axum::re
     };
     let search = req.non_empty_param("search").map(str::to_owned);
     let key_filter = req.non_empty_param("group_key").map(str::to_owned);
-    let after = req
-        .non_empty_param("cursor")
-        .and_then(Cursor::decode)
-        .map(|c| (c.created_at_us, c.key));
+    let after = req.non_empty_param("cursor").and_then(Cursor::decode);
     let mut rows = state
         .store
         .list_groups(
-            ProjectId(api.project().id),
+            api.project().id,
             GroupListQuery {
-                index: index.0,
-                search: search.as_deref().map(str::to_lowercase),
-                key_contains: key_filter.as_deref().map(str::to_lowercase),
+                index,
+                search: search.clone(),
+                key_contains: key_filter.clone(),
                 after,
                 limit: limit + 1,
             },
@@ -125,7 +125,7 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<axum::re
         Some(last) if more => {
             let cursor = Cursor {
                 created_at_us: last.created_at,
-                key: last.key.clone(),
+                key: last.key.as_str().to_owned(),
             };
             let mut params = vec![
                 ("group_type_index", index.0.to_string()),
@@ -197,12 +197,18 @@ pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl I
     let group = state
         .store
         .create_group(
-            ProjectId(api.project().id),
-            index,
-            key,
-            properties,
-            api.actor(),
-            state.clock.now_us(),
+            NewGroup {
+                group: GroupRef {
+                    project: api.project().id,
+                    index,
+                    key,
+                },
+                properties,
+            },
+            Change {
+                actor: api.actor(),
+                at_us: state.clock.now_us(),
+            },
         )
         .await?;
     Ok(group_response(StatusCode::CREATED, &group, false))
@@ -223,7 +229,11 @@ async fn addressed_group(state: &AppState, api: &Api, key_params: &[&str]) -> Ap
     let key = GroupKey::parse(key).map_err(|_| ApiError::not_found())?;
     state
         .store
-        .find_group(ProjectId(api.project().id), index, &key)
+        .find_group(&GroupRef {
+            project: api.project().id,
+            index,
+            key,
+        })
         .await?
         .ok_or_else(ApiError::not_found)
 }
@@ -305,17 +315,22 @@ async fn write_property(
     property: String,
     op: PropOp,
 ) -> ApiResult<axum::response::Response> {
-    let key = GroupKey::parse(group.key).map_err(|_| ApiError::not_found())?;
     let updated = state
         .store
         .update_group_property(
-            ProjectId(api.project().id),
-            GroupTypeIndex(group.index),
-            key,
-            property,
-            op,
-            api.actor(),
-            state.clock.now_us(),
+            PropertyEdit {
+                group: GroupRef {
+                    project: api.project().id,
+                    index: group.index,
+                    key: group.key,
+                },
+                property,
+                op,
+            },
+            Change {
+                actor: api.actor(),
+                at_us: state.clock.now_us(),
+            },
         )
         .await?;
     Ok(group_response(StatusCode::OK, &updated, false))
@@ -353,7 +368,14 @@ pub async fn activity(State(state): State<AppState>, api: Api) -> ApiResult<Json
     let offset = (page - 1).saturating_mul(limit);
     let (entries, total) = state
         .store
-        .group_activity(ProjectId(api.project().id), group.id, offset, limit)
+        .group_activity(
+            api.project().id,
+            ActivityPage {
+                group_id: group.id,
+                offset,
+                limit,
+            },
+        )
         .await?;
     let page_url = |p: u64| Value::String(page_link(req, p));
     let next = if offset.saturating_add(limit) < total {
@@ -394,10 +416,7 @@ pub async fn property_definitions(
     api: Api,
 ) -> ApiResult<Json<Value>> {
     api.require(Scope::GroupRead)?;
-    let rows = state
-        .store
-        .property_definitions(ProjectId(api.project().id))
-        .await?;
+    let rows = state.store.property_definitions(api.project().id).await?;
     let mut out = Map::new();
     for r in rows {
         let entry = out
@@ -424,10 +443,12 @@ pub async fn property_values(State(state): State<AppState>, api: Api) -> ApiResu
     let rows = state
         .store
         .property_values(
-            ProjectId(api.project().id),
-            index,
-            key,
-            req.non_empty_param("value"),
+            api.project().id,
+            ValuesQuery {
+                index,
+                property: key.to_owned(),
+                value_contains: req.non_empty_param("value").map(str::to_owned),
+            },
         )
         .await?;
     Ok(Json(json!({

@@ -1,7 +1,7 @@
 //! `/api/projects/` (spec groups.md, "Projects").
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse};
-use groupd_core::{ProjectId, Scope, time_fmt::format_us};
-use groupd_store::Project;
+use groupd_core::{Scope, time_fmt::format_us};
+use groupd_store::{NewProject, Project};
 use serde_json::{Value, json};
 
 use super::{
@@ -59,7 +59,13 @@ pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl I
     let name = required_string(&body, "name", NAME_MAX)?;
     let p = state
         .store
-        .create_project(&name, None, state.clock.now_us())
+        .create_project(
+            NewProject {
+                name,
+                api_token: None,
+            },
+            state.clock.now_us(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(project_json(&p))))
 }
@@ -72,7 +78,7 @@ pub async fn retrieve(State(state): State<AppState>, api: Api) -> ApiResult<Json
     // Read afresh: the access check may have used a cached copy, a rename must show at once.
     let p = state
         .store
-        .get_project(ProjectId(api.project().id))
+        .get_project(api.project().id)
         .await?
         .ok_or_else(|| ApiError::not_found_with("Project not found."))?;
     Ok(Json(project_json(&p)))
@@ -87,7 +93,7 @@ pub async fn update(State(state): State<AppState>, api: Api) -> ApiResult<Json<V
     let project = api.project();
     let name = match optional_string(&body, "name", NAME_MAX)? {
         None => {
-            let p = state.store.get_project(ProjectId(project.id)).await?;
+            let p = state.store.get_project(project.id).await?;
             return p
                 .map(|p| Json(project_json(&p)))
                 .ok_or_else(|| ApiError::not_found_with("Project not found."));
@@ -103,7 +109,7 @@ pub async fn update(State(state): State<AppState>, api: Api) -> ApiResult<Json<V
     };
     let p = state
         .store
-        .rename_project(ProjectId(project.id), &name)
+        .rename_project(project.id, &name)
         .await?
         .ok_or_else(|| ApiError::not_found_with("Project not found."))?;
     Ok(Json(project_json(&p)))

@@ -59,7 +59,7 @@ pub async fn query(State(state): State<AppState>, api: Api) -> ApiResult<Json<Va
         ));
     };
     let ctx = QueryContext {
-        project_id: api.project().id,
+        project_id: api.project().id.0,
         max_group_types: state.config.max_group_types,
         now_us: state.clock.now_us(),
         default_limit: 100,

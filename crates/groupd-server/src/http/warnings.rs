@@ -1,6 +1,6 @@
 //! `GET /api/projects/:project_id/ingestion_warnings` (groupd extension, capture.md).
 use axum::{Json, Router, extract::State};
-use groupd_core::{ProjectId, Scope, time_fmt::format_us};
+use groupd_core::{Scope, time_fmt::format_us};
 use serde_json::{Value, json};
 
 use super::{auth::Api, error::ApiResult, routes::route};
@@ -21,7 +21,7 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Val
     api.require(Scope::ProjectRead)?;
     let rows = state
         .store
-        .ingestion_warnings(ProjectId(api.project().id), LISTED)
+        .ingestion_warnings(api.project().id, LISTED)
         .await?;
     let results: Vec<Value> = rows
         .iter()
