@@ -1,4 +1,4 @@
-//! The groups list cursor (spec groups.md): URL-safe base64, with `=` padding, of the JSON text
+//! The groups list cursor: URL-safe base64, with `=` padding, of the JSON text
 //! `{"c": <created_at µs>, "k": "<group_key>"}` exactly as Python's `json.dumps` writes it
 //! (default separators, `ensure_ascii`), so cursors are interchangeable with PostHog's.
 use base64::{Engine, engine::general_purpose::URL_SAFE};

@@ -1,4 +1,6 @@
-//! groupd's domain: the types, validation and merge rules every other crate shares.
+//! groupd's domain: the types, validation and change rules every other crate shares. The group
+//! rule lives here once ([`groups`]): both storage backends load a group, call it, and store
+//! what it returns.
 //!
 //! Nothing in this crate performs I/O. Times are `i64` microseconds since the Unix epoch (UTC)
 //! throughout; [`time_fmt`] renders them the way the wire contract wants.
@@ -8,6 +10,7 @@ pub mod capture;
 pub mod clock;
 pub mod cursor;
 pub mod domain;
+pub mod groups;
 pub mod merge;
 pub mod time_fmt;
 

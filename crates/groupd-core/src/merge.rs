@@ -1,4 +1,4 @@
-//! Order-independent property merge (capture.md, "Order").
+//! Order-independent merge of one property: the step [`crate::groups::apply`] takes per operation.
 //!
 //! Every group keeps, per property, the time and kind of the operation that decided it. With that,
 //! the final properties are a function of the *set* of operations, whatever order they arrive in:
@@ -54,6 +54,83 @@ pub struct PropChange {
     pub after: Option<Value>,
 }
 
+/// What [`decide`] did with one operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Older than what decided the property (or a set_once after any set): nothing moved.
+    Lost,
+    /// It decided the property, whose value before was `before` (`None`: absent). Metadata moved
+    /// even when the value did not (re-setting a value, unsetting an absent property).
+    Won {
+        /// The value it replaced.
+        before: Option<Value>,
+    },
+}
+
+/// Decides one property by an operation of `kind` (with `value`, ignored for an unset) at event
+/// time `t`: on a win the value (or its absence) and the metadata are written, and the replaced
+/// value is handed back (moved out, not copied). The value is copied only when it wins.
+pub fn decide(
+    props: &mut Map<String, Value>,
+    meta: &mut PropMetaMap,
+    key: &str,
+    kind: OpKind,
+    value: Option<&Value>,
+    t: i64,
+) -> Decision {
+    let current = meta.get(key).copied().or_else(|| {
+        props
+            .contains_key(key)
+            .then_some(PropMeta(i64::MIN, OpKind::Set))
+    });
+    let wins = match (kind, current) {
+        (_, None) => true,
+        (OpKind::Set | OpKind::Unset, Some(PropMeta(_, OpKind::SetOnce))) => true,
+        (OpKind::Set | OpKind::Unset, Some(PropMeta(old, _))) => t >= old,
+        (OpKind::SetOnce, Some(PropMeta(old, OpKind::SetOnce))) => t < old,
+        (OpKind::SetOnce, Some(_)) => false,
+    };
+    if !wins {
+        return Decision::Lost;
+    }
+    let before = match (kind, value) {
+        (OpKind::Set | OpKind::SetOnce, Some(v)) => insert_in_place(props, key, v.clone()),
+        _ => props.shift_remove(key),
+    };
+    meta.insert(key.to_owned(), PropMeta(t, kind));
+    Decision::Won { before }
+}
+
+/// Writes `v` under `key`, keeping the key's position when it exists.
+fn insert_in_place(props: &mut Map<String, Value>, key: &str, v: Value) -> Option<Value> {
+    match props.get_mut(key) {
+        Some(slot) => Some(std::mem::replace(slot, v)),
+        None => {
+            props.insert(key.to_owned(), v);
+            None
+        }
+    }
+}
+
+impl PropOp {
+    /// The kind of metadata this operation leaves when it wins.
+    pub fn kind(&self) -> OpKind {
+        match self {
+            PropOp::Set(_) => OpKind::Set,
+            PropOp::SetOnce(_) => OpKind::SetOnce,
+            PropOp::Unset => OpKind::Unset,
+        }
+    }
+
+    /// The value it writes (`None` for an unset).
+    pub fn value(&self) -> Option<&Value> {
+        match self {
+            PropOp::Set(v) | PropOp::SetOnce(v) => Some(v),
+            PropOp::Unset => None,
+        }
+    }
+}
+
 /// Applies `op` at event time `t` to one property of a group. Returns the visible change, if the
 /// value changed (metadata may change without a visible change, e.g. re-setting the same value).
 pub fn apply(
@@ -63,36 +140,10 @@ pub fn apply(
     op: PropOp,
     t: i64,
 ) -> Option<PropChange> {
-    let current = meta.get(key).copied().or_else(|| {
-        props
-            .contains_key(key)
-            .then_some(PropMeta(i64::MIN, OpKind::Set))
-    });
-    let wins = match (&op, current) {
-        (_, None) => true,
-        (PropOp::Set(_) | PropOp::Unset, Some(PropMeta(_, OpKind::SetOnce))) => true,
-        (PropOp::Set(_) | PropOp::Unset, Some(PropMeta(old, _))) => t >= old,
-        (PropOp::SetOnce(_), Some(PropMeta(old, OpKind::SetOnce))) => t < old,
-        (PropOp::SetOnce(_), Some(_)) => false,
-    };
-    if !wins {
+    let Decision::Won { before } = decide(props, meta, key, op.kind(), op.value(), t) else {
         return None;
-    }
-    let before = props.get(key).cloned();
-    let (kind, after) = match op {
-        PropOp::Set(v) => (OpKind::Set, Some(v)),
-        PropOp::SetOnce(v) => (OpKind::SetOnce, Some(v)),
-        PropOp::Unset => (OpKind::Unset, None),
     };
-    meta.insert(key.to_owned(), PropMeta(t, kind));
-    match &after {
-        Some(v) => {
-            props.insert(key.to_owned(), v.clone());
-        }
-        None => {
-            props.shift_remove(key);
-        }
-    }
+    let after = props.get(key).cloned();
     (before != after).then(|| PropChange {
         key: key.to_owned(),
         before,

@@ -13,6 +13,10 @@ pub enum LogFormat {
 /// Settings shared by every command.
 #[derive(Debug, Clone, Args)]
 pub struct CommonConfig {
+    /// How the store sizes its queues and connections.
+    #[command(flatten)]
+    pub store: groupd_store::StoreOptions,
+
     /// Database URL: sqlite://relative.db, sqlite:///absolute.db or postgres://user@host:port/db.
     #[arg(
         long = "database",

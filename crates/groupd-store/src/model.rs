@@ -1,38 +1,52 @@
-//! Records the store returns and takes. Times are µs since the epoch.
-use groupd_core::{Actor, GroupTypeIndex, ScopeSet, SecretDigest};
+//! Records the store returns and takes. Times are µs since the Unix epoch.
+use groupd_core::{
+    Actor, GroupKey, GroupTypeIndex, ProjectId, ProjectToken, ScopeSet, SecretDigest,
+    capture::CaptureEvent, cursor::Cursor, merge::PropOp,
+};
 use serde_json::{Map, Value};
+
+pub use groupd_core::capture::IngestSummary;
 
 /// A project (PostHog: team).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Project {
-    /// Integer id.
-    pub id: i64,
+    /// The project's id.
+    pub id: ProjectId,
     /// Display name.
     pub name: String,
-    /// Public capture token (`phc_…`).
-    pub api_token: String,
+    /// Public capture token.
+    pub api_token: ProjectToken,
     /// Creation time.
     pub created_at: i64,
+}
+
+/// A project to create.
+#[derive(Debug, Clone)]
+pub struct NewProject {
+    /// Display name.
+    pub name: String,
+    /// A token to keep (e.g. the one SDKs already send to PostHog); `None`: a fresh one.
+    pub api_token: Option<ProjectToken>,
 }
 
 /// A personal API key as stored (no plaintext).
 #[derive(Debug, Clone)]
 pub struct ApiKey {
-    /// Integer id.
+    /// The key's id.
     pub id: i64,
-    /// Label, shown as the actor of its changes.
+    /// Shown as the actor of the key's changes.
     pub label: String,
-    /// Granted scopes.
+    /// What the key may do.
     pub scopes: ScopeSet,
-    /// Projects the key is limited to; `None` = every project.
-    pub projects: Option<Vec<i64>>,
+    /// The projects the key is limited to; `None`: every project.
+    pub projects: Option<Vec<ProjectId>>,
     /// Creation time.
     pub created_at: i64,
 }
 
 impl ApiKey {
     /// True when the key may act on `project`.
-    pub fn may_access(&self, project: i64) -> bool {
+    pub fn may_access(&self, project: ProjectId) -> bool {
         self.projects.as_ref().is_none_or(|p| p.contains(&project))
     }
 }
@@ -40,22 +54,22 @@ impl ApiKey {
 /// A key to store.
 #[derive(Debug, Clone)]
 pub struct NewApiKey {
-    /// Label.
+    /// Shown as the actor of the key's changes.
     pub label: String,
-    /// SHA-256 of the plaintext.
+    /// SHA-256 of the plaintext (the plaintext is never stored).
     pub digest: SecretDigest,
-    /// Scopes.
+    /// What the key may do.
     pub scopes: ScopeSet,
-    /// Project limit.
-    pub projects: Option<Vec<i64>>,
+    /// The projects the key is limited to; `None`: every project. Each must exist.
+    pub projects: Option<Vec<ProjectId>>,
 }
 
 /// A group type of a project.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupType {
-    /// Index 0..max_group_types.
-    pub index: i64,
-    /// Name used in capture, e.g. `company`.
+    /// Its index, below the project's `max_group_types`.
+    pub index: GroupTypeIndex,
+    /// The name capture uses, e.g. `company`.
     pub group_type: String,
     /// Display name, singular.
     pub name_singular: Option<String>,
@@ -70,11 +84,15 @@ pub struct GroupType {
 /// A type to create through REST.
 #[derive(Debug, Clone)]
 pub struct NewGroupType {
-    /// Name.
+    /// The project.
+    pub project: ProjectId,
+    /// The project's limit: the type takes the smallest free index below it.
+    pub max_group_types: u32,
+    /// The name capture uses.
     pub group_type: String,
-    /// Singular display name.
+    /// Display name, singular.
     pub name_singular: Option<String>,
-    /// Plural display name.
+    /// Display name, plural.
     pub name_plural: Option<String>,
 }
 
@@ -89,21 +107,70 @@ pub struct GroupTypeMetadataUpdate {
     pub name_plural: Option<Option<String>>,
 }
 
+/// Which group type: its project and index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypeRef {
+    /// The project.
+    pub project: ProjectId,
+    /// The type's index.
+    pub index: GroupTypeIndex,
+}
+
+/// Which group: its project, type and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRef {
+    /// The project.
+    pub project: ProjectId,
+    /// The group's type.
+    pub index: GroupTypeIndex,
+    /// The group's key, exact (case-sensitive).
+    pub key: GroupKey,
+}
+
+/// Who makes a change and when (server time, µs): the event time of a REST edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Shown in the activity log.
+    pub actor: Actor,
+    /// When.
+    pub at_us: i64,
+}
+
+/// A group to create through REST.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewGroup {
+    /// Where.
+    pub group: GroupRef,
+    /// Its properties, in order, set at the change's time.
+    pub properties: Map<String, Value>,
+}
+
+/// One property operation on an existing group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PropertyEdit {
+    /// The group.
+    pub group: GroupRef,
+    /// The property.
+    pub property: String,
+    /// What to do to it.
+    pub op: PropOp,
+}
+
 /// A group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
     /// Internal numeric id (activity `item_id`).
     pub id: i64,
-    /// Type index.
-    pub index: i64,
-    /// Key.
-    pub key: String,
+    /// The group's type.
+    pub index: GroupTypeIndex,
+    /// The group's key.
+    pub key: GroupKey,
     /// Current properties as stored JSON object text (key order kept). Kept as text so list
     /// pages are written out without parsing and re-serialising every property.
     pub properties_json: String,
-    /// Earliest known time of the group.
+    /// Earliest known (event) time of the group.
     pub created_at: i64,
-    /// Last change.
+    /// Last visible change (server time).
     pub updated_at: i64,
 }
 
@@ -115,17 +182,42 @@ impl Group {
 }
 
 /// Parameters of a group list page.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct GroupListQuery {
-    /// Type index.
-    pub index: i64,
-    /// Lower-cased search text (properties JSON substring or exact key).
+    /// The type listed.
+    pub index: GroupTypeIndex,
+    /// Search text as the user gave it: a case-insensitive substring of the properties' JSON
+    /// text, or the whole key, case-insensitively.
     pub search: Option<String>,
-    /// Lower-cased key substring.
+    /// A case-insensitive substring of the key, as the user gave it.
     pub key_contains: Option<String>,
-    /// Rows strictly after this `(created_at, group_key)` in list order.
-    pub after: Option<(i64, String)>,
+    /// Rows strictly after this position in list order (`created_at` desc, `group_key` desc).
+    pub after: Option<Cursor>,
     /// Rows to return.
+    pub limit: u64,
+}
+
+impl GroupListQuery {
+    /// The first `limit` groups of a type, unfiltered.
+    pub fn new(index: GroupTypeIndex, limit: u64) -> Self {
+        Self {
+            index,
+            search: None,
+            key_contains: None,
+            after: None,
+            limit,
+        }
+    }
+}
+
+/// Which page of a group's activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityPage {
+    /// The group's internal id.
+    pub group_id: i64,
+    /// Entries to skip (newest first).
+    pub offset: u64,
+    /// Entries to return.
     pub limit: u64,
 }
 
@@ -149,42 +241,51 @@ pub struct ActivityEntry {
 /// A property name on a type with the number of groups holding it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PropertyCount {
-    /// Type index.
-    pub index: i64,
-    /// Property name.
+    /// The type.
+    pub index: GroupTypeIndex,
+    /// The property.
     pub name: String,
     /// Groups holding it.
     pub count: i64,
+}
+
+/// Which values `property_values` lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValuesQuery {
+    /// The type.
+    pub index: GroupTypeIndex,
+    /// The property.
+    pub property: String,
+    /// A case-insensitive substring the values must hold, as the user gave it.
+    pub value_contains: Option<String>,
 }
 
 /// A property value (as text) with the number of groups holding it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValueCount {
-    /// The value as text.
+    /// The value as text: strings bare, anything else as compact JSON.
     pub name: String,
     /// Groups holding it.
     pub count: i64,
 }
 
-/// What one capture request did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IngestSummary {
-    /// Events newly stored.
-    pub stored: usize,
-    /// Retries of events already stored (ignored, group changes included).
-    pub duplicates: usize,
-    /// `$groupidentify` events applied.
-    pub group_updates: usize,
-    /// Ingestion warnings recorded.
-    pub warnings: usize,
+/// One capture request's validated events.
+#[derive(Debug, Clone)]
+pub struct IngestBatch {
+    /// The events, in request order.
+    pub events: Vec<CaptureEvent>,
+    /// The project's type limit (types beyond it are warned about, not created).
+    pub max_group_types: u32,
+    /// When the request was received.
+    pub now_us: i64,
 }
 
-/// An ingestion warning.
+/// An ingestion warning as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IngestionWarning {
     /// `group_type_limit_reached`, `invalid_group_identify`.
     pub kind: String,
-    /// Details object.
+    /// The details object.
     pub details: Value,
     /// When it was recorded.
     pub timestamp: i64,

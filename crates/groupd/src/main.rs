@@ -1,13 +1,14 @@
-//! The `groupd` binary: a thin CLI over the server and store crates (spec operations.md).
+//! The `groupd` binary: a thin CLI over the server and store crates. Every setting is a flag with a
+//! `GROUPD_…` environment twin; input is checked before the database is touched.
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use groupd_core::{
-    Clock, PERSONAL_KEY_PREFIX, ScopeSet, SecretDigest, SystemClock, generate_secret,
-    time_fmt::format_us,
+    Clock, PERSONAL_KEY_PREFIX, ProjectId, ProjectToken, ScopeSet, SecretDigest, SystemClock,
+    generate_secret, time_fmt::format_us,
 };
 use groupd_server::{Application, CommonConfig, ServeConfig, telemetry};
-use groupd_store::{NewApiKey, StoreError, redact_url};
+use groupd_store::{NewApiKey, NewProject, StoreError, redact_url};
 use serde_json::json;
 
 /// groupd: self-hostable group analytics that speaks PostHog's wire protocol.
@@ -95,14 +96,28 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     // Validate input before touching the database: a refused command creates nothing.
-    if let Command::Key {
-        action: KeyAction::Create { scopes, .. },
-    } = &cli.command
-    {
-        let parsed = ScopeSet::parse_list(scopes)?;
-        anyhow::ensure!(!parsed.is_empty(), "--scopes needs at least one scope");
+    match &cli.command {
+        Command::Key {
+            action: KeyAction::Create { scopes, .. },
+        } => {
+            let parsed = ScopeSet::parse_list(scopes)?;
+            anyhow::ensure!(!parsed.is_empty(), "--scopes needs at least one scope");
+        }
+        Command::Project {
+            action: ProjectAction::Create { name, api_token },
+        } => {
+            anyhow::ensure!(!name.trim().is_empty(), "--name may not be blank");
+            if let Some(t) = api_token {
+                ProjectToken::parse(t.as_str()).map_err(|_| {
+                    anyhow::anyhow!(
+                        "--api-token must be 8 to 200 characters of letters, digits, '_' or '-'"
+                    )
+                })?;
+            }
+        }
+        _ => {}
     }
-    let store = groupd_store::open(&cli.common.database_url).await?;
+    let store = groupd_store::open(&cli.common.database_url, &cli.common.store).await?;
     let clock = SystemClock;
     match cli.command {
         Command::Serve => {
@@ -121,17 +136,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Project {
             action: ProjectAction::Create { name, api_token },
         } => {
-            anyhow::ensure!(!name.trim().is_empty(), "--name may not be blank");
-            if let Some(t) = &api_token {
-                anyhow::ensure!(
-                    (8..=200).contains(&t.len())
-                        && t.bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
-                    "--api-token must be 8 to 200 characters of letters, digits, '_' or '-'"
-                );
-            }
+            // Checked above, before the database was opened.
+            let api_token = api_token.map(ProjectToken::parse).transpose()?;
             let p = store
-                .create_project(&name, api_token.as_deref(), clock.now_us())
+                .create_project(NewProject { name, api_token }, clock.now_us())
                 .await
                 .map_err(|e| match e {
                     StoreError::Conflict(_) => {
@@ -154,7 +162,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let scopes = ScopeSet::parse_list(&scopes)?;
             let plaintext = generate_secret(PERSONAL_KEY_PREFIX);
-            let projects = (!projects.is_empty()).then_some(projects);
+            let projects = (!projects.is_empty())
+                .then(|| projects.into_iter().map(ProjectId).collect::<Vec<_>>());
             let key = store
                 .create_api_key(
                     NewApiKey {

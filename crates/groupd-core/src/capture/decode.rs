@@ -1,6 +1,6 @@
-//! Steps 1–3 of capture.md "Decoding the payload, in order": find the payload (query `data`, form
-//! field `data`, or the body), then undo gzip, base64 and LZString as hinted or detected, never
-//! producing more than [`CaptureLimits::max_decompressed_bytes`].
+//! Decoding the payload: find it (query `data`, form field `data`, or the body), then undo gzip,
+//! base64 and LZString as hinted or detected, never producing more than
+//! [`CaptureLimits::max_decompressed_bytes`].
 
 use super::lzstring::{self, LzError};
 use super::{CaptureError, CaptureLimits, NO_EVENT};
@@ -37,7 +37,7 @@ pub enum Compression {
 }
 
 impl Compression {
-    /// Parses a hint, case-insensitively. `None` for a value the spec does not know.
+    /// Parses a hint, case-insensitively. `None` for a value groupd does not know.
     pub fn parse(hint: &str) -> Option<Self> {
         let hint = hint.trim();
         [
@@ -61,7 +61,7 @@ pub fn is_beacon(query: Option<&str>) -> bool {
         .is_some_and(|v| *v == *b"1" || v.eq_ignore_ascii_case(b"true"))
 }
 
-/// Steps 1–3: returns the payload bytes, which step 4 ([`super::parse_request`]) reads as JSON.
+/// Stage 1: returns the payload bytes, which [`super::parse_request`] reads as JSON.
 ///
 /// Errors: 400 for an empty payload, an unknown `compression` hint, or data that does not decode
 /// as hinted; 413 when the decoded payload would exceed `limits.max_decompressed_bytes` (gzip and
@@ -190,38 +190,17 @@ fn form_value<'a>(input: &'a [u8], name: &str) -> Option<Cow<'a, [u8]>> {
         .map(percent_decode)
 }
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Percent-decoding as browsers and `urlencode` do it; a `%` not followed by two hex digits stays.
+/// Percent-decoding as browsers and `urlencode` do it (`+` is a space; a `%` not followed by two
+/// hex digits stays), by the `percent-encoding` crate the server uses too.
 fn percent_decode(s: &[u8]) -> Cow<'_, [u8]> {
-    if !s.iter().any(|&b| b == b'%' || b == b'+') {
-        return Cow::Borrowed(s);
+    if !s.contains(&b'+') {
+        return percent_encoding::percent_decode(s).into();
     }
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < s.len() => match (hex(s[i + 1]), hex(s[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    Cow::Owned(out)
+    let spaced: Vec<u8> = s
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    Cow::Owned(percent_encoding::percent_decode(&spaced).collect())
 }
 
 fn gunzip(data: &[u8], max: usize) -> Result<Vec<u8>, CaptureError> {

@@ -1,13 +1,15 @@
 //! Capture as pure stages: decode the request payload, validate every event (all-or-nothing), and
-//! compute what the store must write. No I/O here; the HTTP layer feeds bytes in and the store takes
+//! plan what the store must write. No I/O here; the HTTP layer feeds bytes in and the store takes
 //! the validated batch out.
 //!
-//! The stages, in the order capture.md fixes:
-//! 1. [`decode`]: steps 1–3 of "Decoding the payload" (query `data` / form / body, gzip, base64,
-//!    LZString), bounded by [`CaptureLimits::max_decompressed_bytes`].
-//! 2. [`parse_request`]: step 4 (the JSON shapes) and the token, so the caller can answer 401 for a
-//!    token that is no project's before any event is validated.
-//! 3. [`ParsedRequest::validate`]: "The event", all-or-nothing, into a [`ValidatedBatch`].
+//! The stages, in order:
+//! 1. [`decode`]: find the payload (query `data`, form field `data`, or the body) and undo gzip,
+//!    base64 and LZString, bounded by [`CaptureLimits::max_decompressed_bytes`].
+//! 2. [`parse_request`]: the JSON shapes and the token, so the caller can answer 401 for a token
+//!    that is no project's before any event is validated.
+//! 3. [`ParsedRequest::validate`]: every event, all-or-nothing, into a [`ValidatedBatch`].
+//! 4. [`IngestPlan`]: run by the store inside its write, event after event: type indexes, which
+//!    events are retries, the group changes to apply and the warnings to record.
 //!
 //! [`parse_batch`] runs stages 2 and 3 in one call.
 //!
@@ -28,18 +30,25 @@
 //! # Ok::<(), groupd_core::capture::CaptureError>(())
 //! ```
 
+mod apply;
 mod decode;
+mod event;
 mod lzstring;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod time;
+mod validate;
+mod warning;
+mod wire;
 
+pub use apply::{EventRow, GroupUpdate, IngestPlan, IngestSummary};
 pub use decode::{Compression, RawCapture, decode, is_beacon};
-pub use parse::{
-    CaptureEvent, DISTINCT_ID_MAX_CHARS, GroupIdentify, INVALID_GROUP_IDENTIFY,
-    InvalidGroupIdentify, MAX_FUTURE_US, ParsedRequest, ValidatedBatch, merge_time_us, parse_batch,
-    parse_request, parse_time_us,
-};
+pub use event::{CaptureEvent, GroupIdentify, InvalidGroupIdentify, NO_TIMESTAMP, ValidatedBatch};
+pub use parse::{ParsedRequest, parse_batch, parse_request};
+pub use time::{MAX_FUTURE_US, merge_time_us, parse_time_us};
+pub use validate::DISTINCT_ID_MAX_CHARS;
+pub use warning::{GROUP_TYPE_LIMIT_REACHED, INVALID_GROUP_IDENTIFY, IngestWarning, WARNINGS_KEPT};
 
 /// The detail of a request without events (an empty payload, batch or array).
 pub const NO_EVENT: &str = "Request holds no event.";
@@ -50,7 +59,7 @@ pub const MISSING_API_KEY_DETAIL: &str =
 pub const INVALID_API_KEY_DETAIL: &str =
     "Project API key invalid. You can find your project API key in your project settings.";
 
-/// Size limits of the decoding stages (capture.md "Answer"; each configurable).
+/// Size limits of the decoding stages (each configurable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CaptureLimits {
     /// Largest payload after decompression and decoding; beyond → 413. Default 100 MiB.

@@ -1,11 +1,14 @@
 use std::fmt;
 
+use serde::Serialize;
+
 /// Longest accepted group key, in characters.
 pub const GROUP_KEY_MAX_CHARS: usize = 400;
 
 /// A group's key: non-blank, at most 400 characters, no NUL characters (PostgreSQL text cannot
 /// hold them, and both backends must accept the same input).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
 pub struct GroupKey(String);
 
 /// Why a string is not a group key.
@@ -34,6 +37,11 @@ impl GroupKey {
             return Err(GroupKeyError::NulCharacter);
         }
         Ok(Self(s))
+    }
+
+    /// A key read back from the database, where only parsed keys are written.
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
     }
 
     /// The key as text.

@@ -1,10 +1,13 @@
 use std::fmt;
 
+use serde::Serialize;
+
 /// The largest `max_group_types` an instance may be configured with.
 pub const MAX_GROUP_TYPES_LIMIT: u32 = 64;
 
 /// A project's (PostHog: team's) id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
 pub struct ProjectId(pub i64);
 
 impl fmt::Display for ProjectId {
@@ -26,7 +29,8 @@ pub fn parse_int(s: &str) -> Option<i64> {
 
 /// A group type's index inside a project. Any integer parses (an index with no type is a lookup
 /// miss, not a syntax error); only `0..max_group_types` can ever hold a type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
 pub struct GroupTypeIndex(pub i64);
 
 impl GroupTypeIndex {

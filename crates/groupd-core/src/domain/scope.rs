@@ -1,6 +1,6 @@
 use std::fmt;
 
-/// A personal API key scope (spec README, "Authentication").
+/// A personal API key scope: what a key may do (`X:write` implies `X:read`, `*` everything).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
     /// `group:read`

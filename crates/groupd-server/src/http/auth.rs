@@ -63,7 +63,7 @@ impl Api {
 impl ProjectApi {
     /// The id of the path's project.
     pub fn project_id(&self) -> ProjectId {
-        ProjectId(self.project.id)
+        self.project.id
     }
 }
 
@@ -95,7 +95,7 @@ impl FromRequest<AppState> for ProjectApi {
         let req = RequestInfo::read(parts, body, state.config.max_rest_body_bytes).await?;
         let key = authenticate(state, &req).await?;
         let project = resolve_project(state, &key, &segment).await?;
-        tracing::Span::current().record("project", project.id);
+        tracing::Span::current().record("project", project.id.0);
         Ok(ProjectApi {
             api: Api { key, req },
             project,

@@ -16,6 +16,7 @@ use groupd_core::{
     ProjectId,
     capture::{CaptureError, RawCapture, decode, is_beacon, parse_request},
 };
+use groupd_store::IngestBatch;
 use serde_json::json;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
@@ -84,9 +85,11 @@ async fn capture(
             .store
             .ingest(
                 project,
-                batch.events,
-                state.config.max_group_types,
-                received_at,
+                IngestBatch {
+                    events: batch.events,
+                    max_group_types: state.config.max_group_types,
+                    now_us: received_at,
+                },
             )
             .await?;
         metrics::counter!("groupd_events_ingested_total").increment(summary.stored as u64);
@@ -109,7 +112,7 @@ async fn project_for_token(state: &AppState, token: &str) -> ApiResult<ProjectId
         .project_by_token(token)
         .await?
         .ok_or(CaptureError::InvalidApiKey)?;
-    let id = ProjectId(project.id);
+    let id = project.id;
     state.tokens.insert(token.to_owned(), id);
     Ok(id)
 }

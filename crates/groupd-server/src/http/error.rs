@@ -7,7 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use groupd_core::capture::CaptureError;
-use groupd_store::StoreError;
+use groupd_store::{ConflictOn, StoreError};
 use serde::Serialize;
 
 /// An error answer.
@@ -214,8 +214,8 @@ impl From<StoreError> for ApiError {
                 "$unset",
                 format!("Property '{p}' does not exist on this group."),
             ),
-            StoreError::Conflict(what) => {
-                Self::invalid(what, format!("This {what} is already in use."))
+            StoreError::Conflict(ConflictOn::ApiToken) => {
+                Self::invalid("api_token", "This api_token is already in use.")
             }
             StoreError::QueryTimeout => Self::validation(
                 "query_timeout",

@@ -7,7 +7,7 @@ use axum::{
     response::IntoResponse,
 };
 use groupd_core::{GroupTypeIndex, Scope, time_fmt::format_us};
-use groupd_store::{GroupType, GroupTypeMetadataUpdate, NewGroupType, StoreError};
+use groupd_store::{GroupType, GroupTypeMetadataUpdate, NewGroupType, StoreError, TypeRef};
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -57,10 +57,21 @@ fn types_json(ts: &[GroupType]) -> Json<Value> {
 // ------------------------------------------------------------------------------------------------
 // Request types
 
-/// The body of `POST /groups_types/`.
-pub fn parse_new_type(body: Value) -> ApiResult<NewGroupType> {
+/// The body of `POST /groups_types/`: the type's names.
+#[derive(Debug)]
+pub struct NewTypeBody {
+    /// The name capture uses.
+    pub group_type: String,
+    /// Display name, singular.
+    pub name_singular: Option<String>,
+    /// Display name, plural.
+    pub name_plural: Option<String>,
+}
+
+/// Reads the body of `POST /groups_types/`.
+pub fn parse_new_type(body: Value) -> ApiResult<NewTypeBody> {
     let body = fields::object(body)?;
-    Ok(NewGroupType {
+    Ok(NewTypeBody {
         group_type: required_string(&body, "group_type", NAME_MAX)?,
         name_singular: optional_string(&body, "name_singular", NAME_MAX)?.flatten(),
         name_plural: optional_string(&body, "name_plural", NAME_MAX)?.flatten(),
@@ -194,9 +205,13 @@ pub async fn create(
     let t = state
         .store
         .create_group_type(
-            api.project_id(),
-            new,
-            state.config.max_group_types,
+            NewGroupType {
+                project: api.project_id(),
+                max_group_types: state.config.max_group_types,
+                group_type: new.group_type,
+                name_singular: new.name_singular,
+                name_plural: new.name_plural,
+            },
             state.clock.now_us(),
         )
         .await?;
@@ -232,7 +247,13 @@ pub async fn set_default_columns(
     let body = api.parse_body(DefaultColumns::parse)?;
     let t = state
         .store
-        .set_default_columns(api.project_id(), body.index, body.columns)
+        .set_default_columns(
+            TypeRef {
+                project: api.project_id(),
+                index: body.index,
+            },
+            body.columns,
+        )
         .await
         .map_err(type_not_found)?;
     Ok(Json(type_json(&t)))

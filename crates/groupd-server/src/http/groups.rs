@@ -13,7 +13,10 @@ use axum::{
 use groupd_core::{
     GroupKey, GroupTypeIndex, Scope, cursor::Cursor, merge::PropOp, time_fmt::format_us,
 };
-use groupd_store::{ActivityEntry, Group, GroupListQuery};
+use groupd_store::{
+    self as store, ActivityEntry, Change, Group, GroupListQuery, GroupRef, PropertyEdit,
+    ValuesQuery,
+};
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -95,10 +98,10 @@ impl ListParams {
     /// The store's query: one row more than the page, to know whether another page follows.
     fn store_query(&self) -> GroupListQuery {
         GroupListQuery {
-            index: self.index.0,
-            search: self.search.as_deref().map(str::to_lowercase),
-            key_contains: self.key_contains.as_deref().map(str::to_lowercase),
-            after: self.after.clone().map(|c| (c.created_at_us, c.key)),
+            index: self.index,
+            search: self.search.clone(),
+            key_contains: self.key_contains.clone(),
+            after: self.after.clone(),
             limit: self.limit + 1,
         }
     }
@@ -107,7 +110,7 @@ impl ListParams {
     fn next_url(&self, req: &RequestInfo, last: &Group) -> String {
         let cursor = Cursor {
             created_at_us: last.created_at,
-            key: last.key.clone(),
+            key: last.key.as_str().to_owned(),
         };
         let mut params = vec![
             ("group_type_index", self.index.to_string()),
@@ -333,22 +336,37 @@ pub async fn create(State(state): State<AppState>, api: ProjectApi) -> ApiResult
     let group = state
         .store
         .create_group(
-            api.project_id(),
-            new.index,
-            new.key,
-            new.properties,
-            api.actor(),
-            state.clock.now_us(),
+            store::NewGroup {
+                group: GroupRef {
+                    project: api.project_id(),
+                    index: new.index,
+                    key: new.key,
+                },
+                properties: new.properties,
+            },
+            change(&state, &api),
         )
         .await?;
     Ok(group_response(StatusCode::CREATED, &group, false))
+}
+
+/// Who makes a REST change, and when.
+fn change(state: &AppState, api: &ProjectApi) -> Change {
+    Change {
+        actor: api.actor(),
+        at_us: state.clock.now_us(),
+    }
 }
 
 /// The group `addr` names, 404 when there is none.
 async fn find_group(state: &AppState, api: &ProjectApi, addr: &GroupAddress) -> ApiResult<Group> {
     state
         .store
-        .find_group(api.project_id(), addr.index, &addr.key)
+        .find_group(&GroupRef {
+            project: api.project_id(),
+            index: addr.index,
+            key: addr.key.clone(),
+        })
         .await?
         .ok_or_else(ApiError::not_found)
 }
@@ -394,18 +412,21 @@ async fn change_property(
 ) -> ApiResult<Response> {
     api.require(Scope::GroupWrite)?;
     let addr = GroupAddress::parse(&api.req, &["group_key"])?;
-    find_group(&state, &api, &addr).await?;
-    let change = api.parse_body(parse)?;
+    let group = find_group(&state, &api, &addr).await?;
+    let update = api.parse_body(parse)?;
     let updated = state
         .store
         .update_group_property(
-            api.project_id(),
-            addr.index,
-            addr.key,
-            change.property,
-            change.op,
-            api.actor(),
-            state.clock.now_us(),
+            PropertyEdit {
+                group: GroupRef {
+                    project: api.project_id(),
+                    index: group.index,
+                    key: group.key,
+                },
+                property: update.property,
+                op: update.op,
+            },
+            change(&state, &api),
         )
         .await?;
     Ok(group_response(StatusCode::OK, &updated, false))
@@ -423,7 +444,14 @@ pub async fn activity(State(state): State<AppState>, api: ProjectApi) -> ApiResu
     let group = find_group(&state, &api, &addr).await?;
     let (entries, total) = state
         .store
-        .group_activity(api.project_id(), group.id, page.offset(), page.limit)
+        .group_activity(
+            api.project_id(),
+            store::ActivityPage {
+                group_id: group.id,
+                offset: page.offset(),
+                limit: page.limit,
+            },
+        )
         .await?;
     Ok(Json(render_activity(&page, &api.req, &entries, total)))
 }
@@ -461,7 +489,14 @@ pub async fn property_values(
     let q = ValuesParams::parse(&api.req)?;
     let rows = state
         .store
-        .property_values(api.project_id(), q.index, &q.key, q.value.as_deref())
+        .property_values(
+            api.project_id(),
+            ValuesQuery {
+                index: q.index,
+                property: q.key,
+                value_contains: q.value,
+            },
+        )
         .await?;
     Ok(Json(json!({
         "results": rows.iter().map(|r| json!({"name": r.name, "count": r.count})).collect::<Vec<_>>(),
@@ -637,7 +672,8 @@ mod tests {
                 after: None,
             }
         );
-        assert_eq!(p.store_query().search.as_deref(), Some("acme"));
+        // The store lower-cases the text itself: it goes there as the user typed it.
+        assert_eq!(p.store_query().search.as_deref(), Some("Acme"));
         assert_eq!(p.store_query().limit, 101);
     }
 

@@ -1,7 +1,7 @@
 //! `/api/projects/` and `/api/projects/{project_id}/`: list, create, retrieve, rename.
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse};
 use groupd_core::{Scope, time_fmt::format_us};
-use groupd_store::Project;
+use groupd_store::{NewProject, Project};
 use serde_json::{Value, json};
 
 use super::{
@@ -80,7 +80,13 @@ pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl I
     let name = api.parse_body(parse_new_project)?;
     let p = state
         .store
-        .create_project(&name, None, state.clock.now_us())
+        .create_project(
+            NewProject {
+                name,
+                api_token: None,
+            },
+            state.clock.now_us(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(project_json(&p))))
 }

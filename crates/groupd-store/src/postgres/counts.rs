@@ -1,10 +1,10 @@
 //! The maintained property counts of migration 0002 (`group_prop_keys`, `group_prop_values`):
 //! how many of a type's groups hold each property name and each value, so that
 //! `property_definitions` and `property_values` read a few rows instead of every group. The
-//! SQLite backend keeps the same counts (sqlite/index.rs).
+//! SQLite backend keeps the same counts (sqlite/counts.rs).
 //!
-//! Every write that creates a group or changes its properties records the group's old and new
-//! properties here ([`PropCounts::group_changed`], the comparison sqlite `reindex` makes) and
+//! Every write that creates a group or changes its properties records the count changes the group
+//! rule reported ([`PropCounts::add`], the same changes the SQLite backend applies one by one) and
 //! applies the summed deltas in the same transaction, just before it commits
 //! ([`PropCounts::apply`]): one multi-row upsert per table and project, rows in one sorted order.
 //! A count row is a hot row shared by every writer of a popular value, across processes; summing
@@ -17,19 +17,21 @@
 use std::collections::BTreeMap;
 
 use deadpool_postgres::GenericClient;
-use serde_json::{Map, Value};
+use groupd_core::{GroupTypeIndex, ProjectId, groups::CountChange};
+use serde_json::Value;
+use tokio_postgres::Row;
 
-use super::{jsonb_safe, nul_safe};
-use crate::StoreResult;
+use super::values::{jsonb_safe, nul_safe};
+use crate::{PropertyCount, StoreResult, ValueCount};
 
-/// A property value as `property_values` shows it, as the SQLite backend renders it (strings
-/// bare, anything else as compact JSON), made storable: NUL becomes U+FFFD, as everywhere in
-/// PostgreSQL text (and a `\u0000` escape inside a nested value `\ufffd`, which is what the
-/// migration's backfill reads from the stored text).
+/// A property value as `property_values` shows it ([`groupd_core::groups::value_text`]), made
+/// storable: NUL becomes U+FFFD, as everywhere in PostgreSQL text (and a `\u0000` escape inside a
+/// nested value `\ufffd`, which is what the migration's backfill reads from the stored text).
 pub(super) fn value_text(v: &Value) -> String {
+    let text = groupd_core::groups::value_text(v);
     match v {
-        Value::String(s) => nul_safe(s).into_owned(),
-        other => jsonb_safe(&other.to_string()).into_owned(),
+        Value::String(_) => nul_safe(&text).into_owned(),
+        _ => jsonb_safe(&text).into_owned(),
     }
 }
 
@@ -42,51 +44,24 @@ pub(super) struct PropCounts {
 }
 
 impl PropCounts {
-    fn bump_key(&mut self, project: i64, index: i32, key: &str, by: i64) {
-        *self
-            .keys
-            .entry((project, index, nul_safe(key).into_owned()))
-            .or_default() += by;
-    }
-
-    fn bump_value(&mut self, project: i64, index: i32, key: &str, value: &Value, by: i64) {
-        *self
-            .values
-            .entry((
-                project,
-                index,
-                nul_safe(key).into_owned(),
-                value_text(value),
-            ))
-            .or_default() += by;
-    }
-
-    /// Records that a group of type `index` went from `old` properties (empty for a new group)
-    /// to `new`.
-    pub(super) fn group_changed(
+    /// Records a group's count changes (a group of type `index` of `project`).
+    pub(super) fn add(
         &mut self,
-        project: i64,
-        index: i32,
-        old: &Map<String, Value>,
-        new: &Map<String, Value>,
+        project: ProjectId,
+        index: GroupTypeIndex,
+        changes: &[CountChange<'_>],
     ) {
-        for (k, v) in old {
-            match new.get(k) {
-                Some(nv) if nv == v => {}
-                Some(_) => self.bump_value(project, index, k, v, -1),
-                None => {
-                    self.bump_value(project, index, k, v, -1);
-                    self.bump_key(project, index, k, -1);
-                }
-            }
-        }
-        for (k, v) in new {
-            match old.get(k) {
-                Some(ov) if ov == v => {}
-                Some(_) => self.bump_value(project, index, k, v, 1),
-                None => {
-                    self.bump_value(project, index, k, v, 1);
-                    self.bump_key(project, index, k, 1);
+        // Indexes come from rows, so they fit the column.
+        let index = i32::try_from(index.0).unwrap_or(i32::MAX);
+        for ch in changes {
+            let key = nul_safe(ch.property).into_owned();
+            match ch.value {
+                None => *self.keys.entry((project.0, index, key)).or_default() += ch.by,
+                Some(v) => {
+                    *self
+                        .values
+                        .entry((project.0, index, key, value_text(v)))
+                        .or_default() += ch.by;
                 }
             }
         }
@@ -248,21 +223,142 @@ impl Rows {
 }
 
 /// Forgets the counts of a type (its groups are being deleted in the same transaction).
-pub(super) async fn drop_type(c: &impl GenericClient, project: i64, index: i32) -> StoreResult<()> {
+pub(super) async fn drop_type(
+    c: &impl GenericClient,
+    project: ProjectId,
+    index: i32,
+) -> StoreResult<()> {
     for table in ["group_prop_keys", "group_prop_values"] {
         let st = c
             .prepare_cached(&format!(
                 "DELETE FROM {table} WHERE project_id = $1 AND group_type_index = $2"
             ))
             .await?;
-        c.execute(&st, &[&project, &index]).await?;
+        c.execute(&st, &[&project.0, &index]).await?;
     }
     Ok(())
 }
 
+/// Most values `property_values` returns (as the SQLite backend).
+const VALUES_SHOWN: usize = 20;
+/// The values of one property (`$1` project, `$2` type, `$3` name) with their counts, in
+/// `property_values` order: count descending, then value in byte order. The order is that of the
+/// index `group_prop_values_by_count`, whose value prefix sorts as the value does.
+const VALUES_IN_ORDER: &str = "SELECT value, groups FROM group_prop_values
+     WHERE project_id = $1 AND group_type_index = $2
+       AND left(key, 100) = left($3, 100) AND key = $3 AND groups > 0
+     ORDER BY groups DESC, left(value, 100), value";
+/// The non-ASCII characters whose lower case (Rust's, Unicode) holds an ASCII character (İ is
+/// "i̇", the Kelvin sign "k"): a value matches a `value` filter of ASCII text through ASCII
+/// characters lower-cased or through one of these (test `ascii_from_lower_case_is_complete`).
+const ASCII_FROM_LOWER: [char; 2] = ['\u{130}', '\u{212A}'];
+
+/// Property names per type with their group counts.
+pub(super) async fn definitions(
+    c: &impl GenericClient,
+    project: ProjectId,
+) -> StoreResult<Vec<PropertyCount>> {
+    let st = c
+        .prepare_cached(
+            "SELECT group_type_index, key, groups FROM group_prop_keys
+             WHERE project_id = $1 AND groups > 0
+             ORDER BY group_type_index, groups DESC, key",
+        )
+        .await?;
+    Ok(c.query(&st, &[&project.0])
+        .await?
+        .iter()
+        .map(|r| PropertyCount {
+            index: GroupTypeIndex(i64::from(r.get::<_, i32>(0))),
+            name: r.get(1),
+            count: r.get(2),
+        })
+        .collect())
+}
+
+/// A property's top values, `value_contains` a case-insensitive substring.
+pub(super) async fn top_values(
+    c: &mut deadpool_postgres::Client,
+    project: ProjectId,
+    index: i32,
+    property: &str,
+    value_contains: Option<&str>,
+) -> StoreResult<Vec<ValueCount>> {
+    let key = nul_safe(property);
+    let value_count = |r: &Row| ValueCount {
+        name: r.get(0),
+        count: r.get(1),
+    };
+    let Some(filter) = value_contains.map(|f| nul_safe(f).to_lowercase()) else {
+        let st = c
+            .prepare_cached(&format!("{VALUES_IN_ORDER} LIMIT {VALUES_SHOWN}"))
+            .await?;
+        return Ok(c
+            .query(&st, &[&project.0, &index, &key])
+            .await?
+            .iter()
+            .map(value_count)
+            .collect());
+    };
+    // The substring test lower-cases by Rust's Unicode rules, as the SQLite backend does
+    // (the database's lower() depends on its locale): the values are read in order through a
+    // cursor (planned to start fast, so from the index), a chunk at a time, until enough match.
+    // An ASCII filter (the usual one) is first tried by the database on the value with its
+    // ASCII letters lower-cased (`lower` under "C" folds only those); a value holding one of
+    // `ASCII_FROM_LOWER` is a candidate too. Every value that matches in Rust is one of these
+    // candidates, and only candidates cross the wire.
+    let tx = c.build_transaction().read_only(true).start().await?;
+    if filter.is_ascii() {
+        let specials: String = ASCII_FROM_LOWER
+            .iter()
+            .map(|c| format!(" OR strpos(value, '{c}') > 0"))
+            .collect();
+        let st = tx
+            .prepare_cached(&format!(
+                "DECLARE property_values NO SCROLL CURSOR FOR
+                 SELECT * FROM ({VALUES_IN_ORDER}) AS v
+                 WHERE strpos(lower(value), $4) > 0{specials}"
+            ))
+            .await?;
+        tx.execute(&st, &[&project.0, &index, &key, &filter])
+            .await?;
+    } else {
+        let st = tx
+            .prepare_cached(&format!(
+                "DECLARE property_values NO SCROLL CURSOR FOR {VALUES_IN_ORDER}"
+            ))
+            .await?;
+        tx.execute(&st, &[&project.0, &index, &key]).await?;
+    }
+    let mut out = Vec::new();
+    let mut chunk: usize = 256;
+    loop {
+        let st = tx
+            .prepare_cached(&format!("FETCH {chunk} FROM property_values"))
+            .await?;
+        let rows = tx.query(&st, &[]).await?;
+        for r in &rows {
+            let name: &str = r.get(0);
+            if name.to_lowercase().contains(&filter) {
+                out.push(value_count(r));
+                if out.len() == VALUES_SHOWN {
+                    break;
+                }
+            }
+        }
+        if out.len() == VALUES_SHOWN || rows.len() < chunk {
+            break;
+        }
+        chunk = (chunk * 4).min(16_384);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use groupd_core::groups::{self, Edit, GroupSlot};
+    use serde_json::{Map, json};
 
     use super::*;
 
@@ -270,6 +366,15 @@ mod tests {
         match v {
             Value::Object(m) => m,
             _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn ascii_from_lower_case_is_complete() {
+        for c in (0x80..=0x10_FFFF).filter_map(char::from_u32) {
+            if c.to_lowercase().any(|x| x.is_ascii()) {
+                assert!(ASCII_FROM_LOWER.contains(&c), "{c:?}");
+            }
         }
     }
 
@@ -290,10 +395,21 @@ mod tests {
     #[test]
     fn changes_sum_to_the_difference() {
         let mut c = PropCounts::default();
-        let a = obj(json!({"plan": "pro", "seats": 3, "gone": 1}));
-        let b = obj(json!({"plan": "free", "seats": 3, "new": true}));
-        c.group_changed(1, 0, &Map::new(), &a);
-        c.group_changed(1, 0, &a, &b);
+        let (a, b) = (
+            obj(json!({"plan": "pro", "seats": 3, "gone": 1})),
+            obj(json!({"plan": "free", "seats": 3, "new": true})),
+        );
+        let unset = vec!["gone".to_owned()];
+        let (p, i) = (ProjectId(1), GroupTypeIndex(0));
+        let created = groups::apply(GroupSlot::default(), &Edit::Create { properties: &a }, 1, 1);
+        c.add(p, i, &created.count_changes());
+        let edit = Edit::Identify {
+            set_once: &Map::new(),
+            set: &b,
+            unset: &unset,
+        };
+        let changed = groups::apply(created.slot.clone(), &edit, 2, 2);
+        c.add(p, i, &changed.count_changes());
         let keys: Vec<_> = c
             .keys
             .iter()

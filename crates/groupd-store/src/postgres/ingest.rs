@@ -2,64 +2,44 @@
 //! multi-row insert (`unnest` arrays), duplicates (same uuid and client timestamp) fall out of
 //! `ON CONFLICT DO NOTHING … RETURNING`, and the groups its `$groupidentify` events touch are
 //! created with one `INSERT … ON CONFLICT DO NOTHING`, locked with one `SELECT … FOR UPDATE` (in
-//! key order, so concurrent requests cannot deadlock on them), merged in memory by the same rules
-//! as the SQLite backend and written back with one `UPDATE … FROM unnest`. The property count
-//! changes are handed back to the caller, which applies them once for its whole transaction
-//! ([`PropCounts`]).
+//! key order, so concurrent requests cannot deadlock on them), changed in memory by the group rule
+//! and written back with one `UPDATE … FROM unnest`. The property count changes are handed back
+//! to the caller, which applies them once for its whole transaction ([`PropCounts`]).
 //!
-//! The outcome matches the SQLite backend event for event: type indexes are assigned in the same
-//! order (an event's `$groups` types, then its `$groupidentify` type, event after event, a
-//! duplicate's identify type excepted), activity and warnings are recorded in the same order.
+//! Which types get which index, which events are retries and which warnings are recorded is the
+//! ingest plan's, as on SQLite; only the order of the writes differs (types before events here,
+//! since the events go in at once).
 use std::collections::{HashMap, HashSet};
 
+use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use groupd_core::{
-    Actor,
-    capture::{CaptureEvent, GroupIdentify, INVALID_GROUP_IDENTIFY, merge_time_us, parse_time_us},
-    merge::{self, PropMetaMap, PropOp},
+    Actor, ProjectId,
+    capture::{CaptureEvent, GroupUpdate, IngestPlan, WARNINGS_KEPT},
+    groups::{self, GroupSlot, TypeAssigner},
 };
-use serde_json::{Map, Value, json};
 
 use super::{
-    ActivityRows, PgStore, PropCounts, StoredProps, Ts, activity_detail, internal, jsonb_safe,
-    lock_group_types, nul_safe,
+    PgStore,
+    counts::PropCounts,
+    rows::{ActivityRows, StoredProps, insert_types, state_from_row, type_names},
+    tx::{lock_group_types, retrying},
+    values::{Ts, jsonb_safe, nul_safe},
+    writer,
 };
-use crate::{IngestSummary, StoreResult};
+use crate::{IngestBatch, IngestStore, IngestSummary, IngestionWarning, StoreResult};
 
-/// Most warnings kept per project.
-const WARNINGS_KEPT: i64 = 1000;
-/// `sent_ts` of events sent without a timestamp (one value, as the spec counts them).
-const NO_TIMESTAMP: i64 = i64::MIN;
-
-/// The idempotency key of each event.
-fn sent_ts(ev: &CaptureEvent) -> i64 {
-    ev.client_timestamp
-        .as_deref()
-        .and_then(parse_time_us)
-        .unwrap_or(NO_TIMESTAMP)
-}
-
-/// The `$groups` pairs that name a type (non-blank name, non-empty key).
-fn group_pairs(ev: &CaptureEvent) -> impl Iterator<Item = (&str, &str)> {
-    ev.groups
-        .iter()
-        .filter(|(name, key)| !name.trim().is_empty() && !key.is_empty())
-        .map(|(n, k)| (n.as_str(), k.as_str()))
-}
-
-/// The event's group keys by type index (`''` for none), for types that have an index.
-fn group_keys_of<'a>(ev: &'a CaptureEvent, types: &TypeMap) -> Vec<&'a str> {
-    let mut gk: Vec<&str> = Vec::new();
-    for (name, key) in group_pairs(ev) {
-        if let Some(t) = types.get(name) {
-            let t = t as usize;
-            if gk.len() <= t {
-                gk.resize(t + 1, "");
-            }
-            gk[t] = key;
+/// The idempotency key of each event, and which events repeat a key earlier in the request.
+fn keys_and_dups(events: &[CaptureEvent]) -> (Vec<(i64, uuid::Uuid)>, Vec<bool>) {
+    let keys: Vec<(i64, uuid::Uuid)> = events.iter().map(CaptureEvent::idempotency_key).collect();
+    let mut dup = vec![false; events.len()];
+    let mut seen = HashSet::with_capacity(events.len());
+    for (i, k) in keys.iter().enumerate() {
+        if !seen.insert(*k) {
+            dup[i] = true;
         }
     }
-    gk
+    (keys, dup)
 }
 
 /// A PostgreSQL array literal of texts.
@@ -82,129 +62,57 @@ fn array_literal(items: &[&str]) -> String {
     s
 }
 
-/// Group type name → index for one project within the transaction.
-struct TypeMap {
-    by_name: HashMap<String, i64>,
-    max: i64,
-}
-
-impl TypeMap {
-    async fn load(c: &impl GenericClient, project: i64, max: u32) -> StoreResult<Self> {
-        let st = c
-            .prepare_cached(
-                "SELECT group_type, group_type_index FROM group_types WHERE project_id = $1",
-            )
-            .await?;
-        let by_name = c
-            .query(&st, &[&project])
-            .await?
-            .iter()
-            .map(|r| (r.get::<_, String>(0), i64::from(r.get::<_, i32>(1))))
-            .collect();
-        Ok(Self {
-            by_name,
-            max: i64::from(max),
-        })
-    }
-
-    /// Assigns the smallest free index to `name` (the caller holds the project's type lock).
-    async fn create(
-        &mut self,
-        c: &impl GenericClient,
-        project: i64,
-        name: &str,
-        now: i64,
-    ) -> StoreResult<Option<i64>> {
-        if let Some(i) = self.by_name.get(name) {
-            return Ok(Some(*i));
-        }
-        let Some(free) = (0..self.max).find(|i| !self.by_name.values().any(|v| v == i)) else {
-            return Ok(None);
-        };
-        let st = c
-            .prepare_cached(
-                "INSERT INTO group_types (project_id, group_type_index, group_type, created_at) VALUES ($1, $2, $3, $4)",
-            )
-            .await?;
-        let index = i32::try_from(free).map_err(internal)?;
-        c.execute(&st, &[&project, &index, &nul_safe(name), &Ts(now)])
-            .await?;
-        self.by_name.insert(name.to_owned(), free);
-        Ok(Some(free))
-    }
-
-    fn get(&self, name: &str) -> Option<i64> {
-        self.by_name.get(name).copied()
-    }
-}
-
-/// The first occurrence of each idempotency key in the request, and which events repeat one.
-fn keys_and_dups(events: &[CaptureEvent]) -> (Vec<(i64, uuid::Uuid)>, Vec<bool>) {
-    let keys: Vec<(i64, uuid::Uuid)> = events.iter().map(|ev| (sent_ts(ev), ev.uuid)).collect();
-    let mut dup = vec![false; events.len()];
-    let mut seen = HashSet::with_capacity(events.len());
-    for (i, k) in keys.iter().enumerate() {
-        if !seen.insert(*k) {
-            dup[i] = true;
-        }
-    }
-    (keys, dup)
-}
-
-/// The common request, plain events of known types, needs no transaction: one multi-row insert
-/// is atomic by itself. `None` when the request changes groups or types (see [`ingest_in`]).
+/// The common request, events without `$groupidentify` (decided from the events alone) of types
+/// the project has, needs no transaction: one multi-row insert is atomic by itself. When a type is
+/// new, the request goes to the writer instead, with the types this probe loaded.
 pub(super) async fn plain(
     store: &PgStore,
-    project: i64,
+    project: ProjectId,
     events: &[CaptureEvent],
     max_group_types: u32,
-) -> StoreResult<Option<IngestSummary>> {
+) -> StoreResult<Result<IngestSummary, TypeAssigner>> {
     let client = store.client().await?;
-    let types = TypeMap::load(&client, project, max_group_types).await?;
-    let simple = events.iter().all(|ev| {
-        ev.group_identify.is_none() && group_pairs(ev).all(|(n, _)| types.get(n).is_some())
-    });
-    if !simple {
-        return Ok(None);
+    let types = TypeAssigner::new(type_names(&client, project).await?, max_group_types);
+    let mut plan = IngestPlan::new(types);
+    if plan.needs_new_types(events) {
+        return Ok(Err(plan.into_types()));
     }
     let (keys, dup) = keys_and_dups(events);
-    let mut rows = EventRows::default();
-    for (i, ev) in events.iter().enumerate() {
-        if !dup[i] {
-            rows.push(keys[i], ev, array_literal(&group_keys_of(ev, &types)));
-        }
+    let mut insert = EventRows::default();
+    let rows: Vec<_> = events
+        .iter()
+        .enumerate()
+        .map(|(i, ev)| {
+            let row = plan.row(ev);
+            if !dup[i] {
+                insert.push(keys[i], ev, array_literal(&row.group_keys));
+            }
+            row
+        })
+        .collect();
+    let inserted = insert.insert(&client, project).await?;
+    for ((i, ev), row) in events.iter().enumerate().zip(rows) {
+        plan.stored(ev, row, !dup[i] && inserted.contains(&keys[i]));
     }
-    let inserted = rows.insert(&client, project).await?;
-    let stored = (0..events.len())
-        .filter(|i| !dup[*i] && inserted.contains(&keys[*i]))
-        .count();
-    Ok(Some(IngestSummary {
-        stored,
-        duplicates: events.len() - stored,
-        ..IngestSummary::default()
-    }))
+    Ok(Ok(plan.finish().0))
 }
 
 /// Writes one request's events and applies their group changes within the caller's transaction
-/// (the batch writer's savepoint); adds the property count changes to `counts`, for the caller
-/// to apply once the savepoint is kept.
+/// (the batch writer's savepoint), starting from `types` when the caller loaded them already; adds
+/// the property count changes to `counts`, for the caller to apply once the savepoint is kept.
 pub(super) async fn ingest_in(
     c: &impl GenericClient,
-    project: i64,
+    project: ProjectId,
     events: &[CaptureEvent],
-    max_group_types: u32,
+    types: TypeAssigner,
     now: i64,
     counts: &mut PropCounts,
 ) -> StoreResult<IngestSummary> {
     let (keys, mut dup) = keys_and_dups(events);
-    let mut types = TypeMap::load(c, project, max_group_types).await?;
-    let unknown = events.iter().any(|ev| {
-        group_pairs(ev).any(|(n, _)| types.get(n).is_none())
-            || matches!(&ev.group_identify, Some(Ok(gi)) if types.get(&gi.group_type).is_none())
-    });
-    if unknown {
-        // New types are assigned in the SQLite backend's order, which skips the identify type
-        // of an event already stored: find those first.
+    let max_group_types = types.max_group_types();
+    let mut plan = IngestPlan::new(types);
+    if plan.needs_new_types(events) {
+        // A retried event's identify takes no type: find the events already stored first.
         let st = c
             .prepare_cached(
                 "SELECT e.sent_ts, e.uuid FROM events e
@@ -214,7 +122,7 @@ pub(super) async fn ingest_in(
             .await?;
         let (ts, ids): (Vec<i64>, Vec<uuid::Uuid>) = keys.iter().copied().unzip();
         let stored: HashSet<(i64, uuid::Uuid)> = c
-            .query(&st, &[&project, &ts, &ids])
+            .query(&st, &[&project.0, &ts, &ids])
             .await?
             .iter()
             .map(|r| (r.get(0), r.get(1)))
@@ -222,85 +130,49 @@ pub(super) async fn ingest_in(
         for (i, k) in keys.iter().enumerate() {
             dup[i] |= stored.contains(k);
         }
-        lock_group_types(c, project).await?;
-        types = TypeMap::load(c, project, max_group_types).await?;
-        for (i, ev) in events.iter().enumerate() {
-            for (name, _) in group_pairs(ev) {
-                types.create(c, project, name, now).await?;
-            }
-            if let (false, Some(Ok(gi))) = (dup[i], &ev.group_identify) {
-                types.create(c, project, &gi.group_type, now).await?;
-            }
-        }
+        // Under the lock, the types as they now are (another process may have added some).
+        lock_group_types(c, project.0).await?;
+        plan = IngestPlan::new(TypeAssigner::new(
+            type_names(c, project).await?,
+            max_group_types,
+        ));
     }
-
-    // The events not known to be duplicates, with their group keys and limit warnings.
-    let mut pending: Vec<Vec<(&'static str, Value)>> = vec![Vec::new(); events.len()];
-    let mut rows = EventRows::default();
+    let mut insert = EventRows::default();
+    let mut rows = Vec::with_capacity(events.len());
     for (i, ev) in events.iter().enumerate() {
-        if dup[i] {
-            continue;
+        let row = plan.row(ev);
+        if !dup[i] {
+            plan.claim_identify_type(ev);
+            insert.push(keys[i], ev, array_literal(&row.group_keys));
         }
-        let mut gk: Vec<&str> = Vec::new();
-        for (name, key) in group_pairs(ev) {
-            match types.get(name) {
-                Some(t) => {
-                    let t = t as usize;
-                    if gk.len() <= t {
-                        gk.resize(t + 1, "");
-                    }
-                    gk[t] = key;
-                }
-                None => pending[i].push(limit_warning(name, ev, max_group_types)),
-            }
-        }
-        rows.push(keys[i], ev, array_literal(&gk));
+        rows.push(row);
     }
-    let inserted = rows.insert(c, project).await?;
-
-    let mut summary = IngestSummary::default();
-    let mut warnings: Vec<(&'static str, Value)> = Vec::new();
-    let mut identifies: Vec<(i64, &GroupIdentify, i64)> = Vec::new();
-    for (i, ev) in events.iter().enumerate() {
-        if dup[i] || !inserted.contains(&keys[i]) {
-            // A retry of an event already stored: its group changes were applied then.
-            summary.duplicates += 1;
-            continue;
-        }
-        summary.stored += 1;
-        match &ev.group_identify {
-            None => {}
-            Some(Err(invalid)) => {
-                pending[i].push((INVALID_GROUP_IDENTIFY, invalid.details(ev.uuid)))
-            }
-            Some(Ok(gi)) => match types.get(&gi.group_type) {
-                Some(index) => {
-                    identifies.push((index, gi, merge_time_us(ev)));
-                    summary.group_updates += 1;
-                }
-                None => pending[i].push(limit_warning(&gi.group_type, ev, max_group_types)),
-            },
-        }
-        warnings.append(&mut pending[i]);
+    insert_types(c, project, plan.take_new_types(), now).await?;
+    let inserted = insert.insert(c, project).await?;
+    let mut updates = Vec::new();
+    for ((i, ev), row) in events.iter().enumerate().zip(rows) {
+        // Not inserted: a retry of an event already stored, whose changes were applied then.
+        let fresh = !dup[i] && inserted.contains(&keys[i]);
+        updates.extend(plan.stored(ev, row, fresh));
     }
-
-    if !identifies.is_empty() {
-        apply_identifies(c, project, &identifies, now, counts).await?;
+    if !updates.is_empty() {
+        apply_identifies(c, project, &updates, now, counts).await?;
     }
-
+    let (summary, warnings) = plan.finish();
     if !warnings.is_empty() {
+        // Recorded, then the project's pruned to the newest WARNINGS_KEPT.
         let st = c
             .prepare_cached(
                 "INSERT INTO ingestion_warnings (project_id, type, details, timestamp)
                  SELECT $1, k, d, $4 FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS x(k, d, n) ORDER BY n",
             )
             .await?;
-        let kinds: Vec<&str> = warnings.iter().map(|w| w.0).collect();
+        let kinds: Vec<&str> = warnings.iter().map(|w| w.kind).collect();
         let details: Vec<String> = warnings
             .iter()
-            .map(|w| nul_safe(&w.1.to_string()).into_owned())
+            .map(|w| nul_safe(&w.details.to_string()).into_owned())
             .collect();
-        c.execute(&st, &[&project, &kinds, &details, &Ts(now)])
+        c.execute(&st, &[&project.0, &kinds, &details, &Ts(now)])
             .await?;
         let st = c
             .prepare_cached(
@@ -308,10 +180,62 @@ pub(super) async fn ingest_in(
                    (SELECT id FROM ingestion_warnings WHERE project_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
             )
             .await?;
-        c.execute(&st, &[&project, &(WARNINGS_KEPT - 1)]).await?;
-        summary.warnings = warnings.len();
+        c.execute(&st, &[&project.0, &(WARNINGS_KEPT - 1)]).await?;
     }
     Ok(summary)
+}
+
+#[async_trait]
+impl IngestStore for PgStore {
+    async fn ingest(&self, project: ProjectId, batch: IngestBatch) -> StoreResult<IngestSummary> {
+        let (events, max_group_types) = (batch.events, batch.max_group_types);
+        // Decided from the events alone: a request without identifies may need no transaction.
+        let mut types = None;
+        if events.iter().all(|e| e.group_identify.is_none()) {
+            match retrying!(plain(self, project, &events, max_group_types).await)? {
+                Ok(summary) => return Ok(summary),
+                Err(loaded) => types = Some(loaded),
+            }
+        }
+        let identifies = events.iter().filter(|e| e.group_identify.is_some()).count() as u64;
+        let job = writer::Job {
+            project,
+            events,
+            max_group_types,
+            types,
+            now: batch.now_us,
+        };
+        let summary = self.writer.ingest(job).await?;
+        // Groups and their activity grow with identifies.
+        self.stats.wrote(&self.pool, identifies * 2);
+        Ok(summary)
+    }
+
+    async fn ingestion_warnings(
+        &self,
+        project: ProjectId,
+        limit: u32,
+    ) -> StoreResult<Vec<IngestionWarning>> {
+        let c = self.client().await?;
+        let st = c
+            .prepare_cached(
+                "SELECT type, details, timestamp FROM ingestion_warnings
+                 WHERE project_id = $1 ORDER BY id DESC LIMIT $2",
+            )
+            .await?;
+        Ok(c.query(&st, &[&project.0, &i64::from(limit)])
+            .await?
+            .iter()
+            .map(|r| {
+                let details: String = r.get(1);
+                IngestionWarning {
+                    kind: r.get(0),
+                    details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+                    timestamp: r.get::<_, Ts>(2).0,
+                }
+            })
+            .collect())
+    }
 }
 
 /// Columns of the events to insert.
@@ -346,7 +270,7 @@ impl EventRows {
     async fn insert(
         &self,
         c: &impl GenericClient,
-        project: i64,
+        project: ProjectId,
     ) -> StoreResult<HashSet<(i64, uuid::Uuid)>> {
         if self.sent_ts.is_empty() {
             return Ok(HashSet::new());
@@ -364,7 +288,7 @@ impl EventRows {
         Ok(c.query(
             &st,
             &[
-                &project,
+                &project.0,
                 &self.sent_ts,
                 &self.uuids,
                 &self.names,
@@ -382,44 +306,30 @@ impl EventRows {
     }
 }
 
-fn limit_warning(group_type: &str, ev: &CaptureEvent, max: u32) -> (&'static str, Value) {
-    (
-        "group_type_limit_reached",
-        json!({"group_type": group_type, "max_group_types": max, "event_uuid": ev.uuid.to_string(), "event": ev.event}),
-    )
-}
-
 /// One group as the transaction holds it.
 struct Held {
     id: i64,
-    props: Map<String, Value>,
-    /// The properties as loaded (empty for a group this transaction created).
-    before: Map<String, Value>,
-    meta: PropMetaMap,
-    created_at: i64,
-    updated_at: i64,
-    /// Created by this transaction and not yet touched by an event.
-    is_new: bool,
-    changed: bool,
+    slot: GroupSlot,
+    dirty: bool,
 }
 
-/// Creates the groups if needed and applies each `$groupidentify` (`$group_set_once`,
-/// `$group_set`, `$group_unset` at its event time) through the merge rules, in event order;
-/// `created_at` becomes the earliest time seen. The count changes go to `counts`.
+/// Creates the groups if needed and applies each `$groupidentify` through the group rule, in
+/// event order. A group this transaction created starts absent, so its first identify is its
+/// creation (`create_group` activity, `created_at` its time). The count changes go to `counts`.
 async fn apply_identifies(
     c: &impl GenericClient,
-    project: i64,
-    identifies: &[(i64, &GroupIdentify, i64)],
+    project: ProjectId,
+    updates: &[GroupUpdate<'_>],
     now: i64,
     counts: &mut PropCounts,
 ) -> StoreResult<()> {
     // Distinct groups in key order, with the earliest event time of each.
     let mut first: HashMap<(i64, &str), i64> = HashMap::new();
-    for (index, gi, t) in identifies {
+    for u in updates {
         first
-            .entry((*index, gi.group_key.as_str()))
-            .and_modify(|m| *m = (*m).min(*t))
-            .or_insert(*t);
+            .entry((u.index.0, u.identify.group_key.as_str()))
+            .and_modify(|m| *m = (*m).min(u.event_us))
+            .or_insert(u.event_us);
     }
     let mut order: Vec<(i64, &str)> = first.keys().copied().collect();
     order.sort_unstable();
@@ -445,7 +355,14 @@ async fn apply_identifies(
     let created: HashSet<(i32, String)> = c
         .query(
             &st,
-            &[&project, &indexes, &group_keys, &times, &Ts(now), &lowered],
+            &[
+                &project.0,
+                &indexes,
+                &group_keys,
+                &times,
+                &Ts(now),
+                &lowered,
+            ],
         )
         .await?
         .iter()
@@ -453,7 +370,8 @@ async fn apply_identifies(
         .collect();
     let st = c
         .prepare_cached(
-            "SELECT g.id, g.group_type_index, g.group_key, g.properties_text, g.props_meta, g.created_at, g.updated_at
+            "SELECT g.id, g.group_type_index, g.group_key,
+                    g.properties_text, g.props_meta, g.created_at, g.updated_at
              FROM groups g JOIN unnest($2::int4[], $3::text[]) AS x(i, k)
                ON g.group_type_index = x.i AND g.group_key = x.k COLLATE \"C\"
              WHERE g.project_id = $1
@@ -462,57 +380,42 @@ async fn apply_identifies(
         )
         .await?;
     let mut held: HashMap<(i32, String), Held> = HashMap::new();
-    for r in c.query(&st, &[&project, &indexes, &group_keys]).await? {
+    for r in c.query(&st, &[&project.0, &indexes, &group_keys]).await? {
         let key: (i32, String) = (r.get(1), r.get(2));
-        let is_new = created.contains(&key);
-        let props: Map<String, Value> = serde_json::from_str(r.get(3)).unwrap_or_default();
+        let slot = if created.contains(&key) {
+            GroupSlot::default()
+        } else {
+            GroupSlot::of(Some(state_from_row(&r, 3)?))
+        };
+        let id = r.get(0);
         held.insert(
             key,
             Held {
-                id: r.get(0),
-                before: props.clone(),
-                props,
-                meta: serde_json::from_str(r.get(4)).unwrap_or_default(),
-                created_at: r.get::<_, Ts>(5).0,
-                updated_at: r.get::<_, Ts>(6).0,
-                is_new,
-                changed: false,
+                id,
+                slot,
+                dirty: false,
             },
         );
     }
 
     let mut activity = ActivityRows::default();
-    for (index, gi, t) in identifies {
-        let key = (*index as i32, nul_safe(&gi.group_key).into_owned());
+    for u in updates {
+        let key = (
+            u.index.0 as i32,
+            nul_safe(&u.identify.group_key).into_owned(),
+        );
         let Some(g) = held.get_mut(&key) else {
             // Deleted by a concurrent type deletion: nothing to apply to.
             continue;
         };
-        let is_new = std::mem::replace(&mut g.is_new, false);
-        let ops = gi
-            .set_once
-            .iter()
-            .map(|(k, v)| (k.as_str(), PropOp::SetOnce(v.clone())))
-            .chain(
-                gi.set
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), PropOp::Set(v.clone()))),
-            )
-            .chain(gi.unset.iter().map(|k| (k.as_str(), PropOp::Unset)));
-        for (k, op) in ops {
-            if let Some(ch) = merge::apply(&mut g.props, &mut g.meta, k, op, *t) {
-                g.changed = true;
-                let (name, action) = match (is_new, &ch.before, &ch.after) {
-                    (true, None, _) => ("create_group", "created"),
-                    (false, None, _) => ("create_property", "created"),
-                    (_, Some(_), Some(_)) => ("update_property", "changed"),
-                    (_, Some(_), None) => ("update_property", "deleted"),
-                };
-                let detail = activity_detail(&ch.key, action, ch.before, ch.after);
-                activity.push(g.id, name, &detail, &Actor::System);
-            }
+        let edit = u.identify.edit();
+        let applied = groups::apply(std::mem::take(&mut g.slot), &edit, u.event_us, now);
+        for rec in applied.activity() {
+            activity.push(g.id, &rec, &Actor::System);
         }
-        g.created_at = g.created_at.min(*t);
+        counts.add(project, u.index, &applied.count_changes());
+        g.dirty |= applied.dirty;
+        g.slot = applied.slot;
     }
 
     let mut ids = Vec::with_capacity(held.len());
@@ -522,18 +425,18 @@ async fn apply_identifies(
     let mut search = Vec::with_capacity(held.len());
     let mut created_at = Vec::with_capacity(held.len());
     let mut updated_at = Vec::with_capacity(held.len());
-    for ((index, _), g) in &held {
-        if g.changed {
-            counts.group_changed(project, *index, &g.before, &g.props);
-        }
-        let stored = StoredProps::new(&g.props, &g.meta)?;
+    for g in held.values().filter(|g| g.dirty) {
+        let Some(state) = &g.slot.group else {
+            continue;
+        };
+        let stored = StoredProps::new(state)?;
         ids.push(g.id);
         jsonb.push(stored.jsonb);
         text.push(stored.text);
         meta.push(stored.meta);
         search.push(stored.search);
-        created_at.push(Ts(g.created_at));
-        updated_at.push(Ts(if g.changed { now } else { g.updated_at }));
+        created_at.push(Ts(state.created_at_us));
+        updated_at.push(Ts(state.updated_at_us));
     }
     let st = c
         .prepare_cached(
@@ -547,7 +450,7 @@ async fn apply_identifies(
     c.execute(
         &st,
         &[
-            &project,
+            &project.0,
             &ids,
             &jsonb,
             &text,

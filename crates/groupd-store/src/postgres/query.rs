@@ -4,12 +4,17 @@
 //! [`SqlValue`]s: integers, floats, text; times as microseconds since the epoch.
 use std::time::Duration;
 
+use async_trait::async_trait;
 use bytes::BytesMut;
 use groupd_hogql::{Param, SqlValue, Translated};
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 
-use super::{PG_EPOCH_US, error::query_error};
-use crate::StoreResult;
+use super::{
+    PgStore,
+    error::query_error,
+    values::{PG_EPOCH_US, nul_safe},
+};
+use crate::{QueryStore, StoreResult};
 
 const US_PER_DAY: i64 = 86_400_000_000;
 
@@ -43,7 +48,7 @@ impl<'a> FromSql<'a> for Raw<'a> {
     }
 }
 
-pub(super) async fn run(
+async fn run(
     c: &mut deadpool_postgres::Client,
     q: &Translated,
     timeout: Duration,
@@ -60,7 +65,7 @@ pub(super) async fn run(
                 Param::Null => Box::new(AnyNull),
                 Param::Int(i) => Box::new(*i),
                 Param::Float(f) => Box::new(*f),
-                Param::Text(s) => Box::new(super::nul_safe(s).into_owned()),
+                Param::Text(s) => Box::new(nul_safe(s).into_owned()),
             }
         })
         .collect();
@@ -81,6 +86,22 @@ pub(super) async fn run(
     // Read only: nothing to keep.
     tx.rollback().await?;
     Ok(out)
+}
+
+#[async_trait]
+impl QueryStore for PgStore {
+    fn dialect(&self) -> groupd_hogql::Dialect {
+        groupd_hogql::Dialect::Postgres
+    }
+
+    async fn run_query(
+        &self,
+        query: Translated,
+        timeout: Duration,
+    ) -> StoreResult<Vec<Vec<SqlValue>>> {
+        let mut c = self.client().await?;
+        run(&mut c, &query, timeout).await
+    }
 }
 
 fn be_i64(b: &[u8]) -> Option<i64> {

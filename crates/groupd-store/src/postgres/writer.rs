@@ -9,29 +9,36 @@
 //!
 //! A batch the server aborts (a deadlock with another process, a serialization failure) is run
 //! again whole; nothing of it was committed.
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use deadpool_postgres::Pool;
-use groupd_core::capture::CaptureEvent;
+use deadpool_postgres::{GenericClient, Pool, Transaction};
+use groupd_core::{ProjectId, capture::CaptureEvent, groups::TypeAssigner};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{ATTEMPTS, PropCounts, error::is_retryable, ingest};
-use crate::{IngestSummary, StoreError, StoreResult};
+use super::{counts::PropCounts, error::is_retryable, ingest, rows::type_names, tx::run_with_tx};
+use crate::{IngestSummary, StoreError, StoreResult, queue};
 
 /// Most requests committed in one transaction.
 const MAX_BATCH: usize = 64;
 
-struct Job {
-    project: i64,
-    events: Vec<CaptureEvent>,
-    max_group_types: u32,
-    now: i64,
+/// One request to ingest.
+pub(super) struct Job {
+    pub(super) project: ProjectId,
+    pub(super) events: Vec<CaptureEvent>,
+    pub(super) max_group_types: u32,
+    /// The project's types, when the caller loaded them already.
+    pub(super) types: Option<TypeAssigner>,
+    pub(super) now: i64,
+}
+
+struct Queued {
+    job: Job,
     reply: oneshot::Sender<StoreResult<IngestSummary>>,
 }
 
 /// Handle to the writer task.
 pub(super) struct Writer {
-    tx: mpsc::Sender<Job>,
+    tx: mpsc::Sender<Queued>,
 }
 
 impl Writer {
@@ -43,103 +50,71 @@ impl Writer {
     }
 
     /// Ingests one request in the next batch; returns once it is committed.
-    pub(super) async fn ingest(
-        &self,
-        project: i64,
-        events: Vec<CaptureEvent>,
-        max_group_types: u32,
-        now: i64,
-    ) -> StoreResult<IngestSummary> {
+    pub(super) async fn ingest(&self, job: Job) -> StoreResult<IngestSummary> {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            project,
-            events,
-            max_group_types,
-            now,
-            reply,
-        };
-        self.tx.try_send(job).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => StoreError::Busy,
-            mpsc::error::TrySendError::Closed(_) => {
-                StoreError::Internal(anyhow::anyhow!("the writer has stopped"))
-            }
-        })?;
-        answer
-            .await
-            .map_err(|_| StoreError::Internal(anyhow::anyhow!("the writer dropped a job")))?
+        queue::enqueue(&self.tx, Queued { job, reply }, answer).await
     }
 
     /// Requests waiting for the writer.
     pub(super) fn queue_depth(&self) -> usize {
-        self.tx.max_capacity() - self.tx.capacity()
+        queue::depth(&self.tx)
     }
 }
 
-async fn run(pool: Pool, mut rx: mpsc::Receiver<Job>) {
-    let mut jobs = Vec::with_capacity(MAX_BATCH);
+async fn run(pool: Pool, mut rx: mpsc::Receiver<Queued>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
-        jobs.push(first);
-        while jobs.len() < MAX_BATCH {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(j) => jobs.push(j),
+                Ok(j) => batch.push(j),
                 Err(_) => break,
             }
         }
         let started = Instant::now();
-        let results = run_batch(&pool, &jobs).await;
-        metrics::histogram!("groupd_write_batch_size").record(jobs.len() as f64);
+        let jobs: Vec<&mut Job> = batch.iter_mut().map(|q| &mut q.job).collect();
+        let results = run_batch(&pool, jobs).await;
+        metrics::histogram!("groupd_write_batch_size").record(batch.len() as f64);
         metrics::histogram!("groupd_write_commit_seconds").record(started.elapsed().as_secs_f64());
-        for (job, r) in jobs.drain(..).zip(results) {
-            let _ = job.reply.send(r);
+        for (q, r) in batch.drain(..).zip(results) {
+            let _ = q.reply.send(r);
         }
     }
 }
 
-async fn run_batch(pool: &Pool, jobs: &[Job]) -> Vec<StoreResult<IngestSummary>> {
-    let mut attempt = 0u32;
-    loop {
-        match try_batch(pool, jobs).await {
-            Ok(results) => return results,
-            Err(e) if attempt + 1 < ATTEMPTS && is_retryable(&e) => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 7)).await;
-            }
-            // No connection freed up in time: the callers should retry later (503).
-            Err(StoreError::Busy) => return jobs.iter().map(|_| Err(StoreError::Busy)).collect(),
-            Err(e) => {
-                tracing::error!(error = %e, jobs = jobs.len(), "write batch failed");
-                let msg = e.to_string();
-                return jobs
-                    .iter()
-                    .map(|_| {
-                        Err(StoreError::Internal(anyhow::anyhow!(
-                            "write batch failed: {msg}"
-                        )))
-                    })
-                    .collect();
-            }
+async fn run_batch(pool: &Pool, mut jobs: Vec<&mut Job>) -> Vec<StoreResult<IngestSummary>> {
+    let n = jobs.len();
+    match run_with_tx!(pool, |tx| batch_in(&mut tx, &mut jobs).await) {
+        Ok(results) => results,
+        // No connection freed up in time: the callers should retry later (503).
+        Err(StoreError::Busy) => (0..n).map(|_| Err(StoreError::Busy)).collect(),
+        Err(e) => {
+            // The cause chain on one line.
+            tracing::error!(error = %format_args!("{e:#}"), jobs = n, "write batch failed");
+            let msg = format!("{e:#}");
+            (0..n)
+                .map(|_| {
+                    Err(StoreError::Internal(anyhow::anyhow!(
+                        "write batch failed: {msg}"
+                    )))
+                })
+                .collect()
         }
     }
 }
 
-/// One transaction for the batch; `Err` only for a failure of the whole batch.
-async fn try_batch(pool: &Pool, jobs: &[Job]) -> StoreResult<Vec<StoreResult<IngestSummary>>> {
-    let mut client = pool.get().await?;
-    let mut tx = client.transaction().await?;
+/// The batch in one transaction, each job in a savepoint; `Err` only for a failure of the whole
+/// batch (the transaction is then rolled back, and retried when the server aborted it).
+async fn batch_in(
+    tx: &mut Transaction<'_>,
+    jobs: &mut [&mut Job],
+) -> StoreResult<Vec<StoreResult<IngestSummary>>> {
     let mut results = Vec::with_capacity(jobs.len());
     let mut counts = PropCounts::default();
-    for job in jobs {
+    for job in jobs.iter_mut() {
         let sp = tx.savepoint("job").await?;
         let mut job_counts = PropCounts::default();
-        let ingested = ingest::ingest_in(
-            &sp,
-            job.project,
-            &job.events,
-            job.max_group_types,
-            job.now,
-            &mut job_counts,
-        )
-        .await;
+        let ingested = ingest_job(&sp, job, &mut job_counts).await;
         match ingested {
             Ok(summary) => {
                 sp.commit().await?;
@@ -154,7 +129,19 @@ async fn try_batch(pool: &Pool, jobs: &[Job]) -> StoreResult<Vec<StoreResult<Ing
             }
         }
     }
-    counts.apply(&tx).await?;
-    tx.commit().await?;
+    counts.apply(&*tx).await?;
     Ok(results)
+}
+
+async fn ingest_job(
+    c: &impl GenericClient,
+    job: &mut Job,
+    counts: &mut PropCounts,
+) -> StoreResult<IngestSummary> {
+    // The types the caller loaded serve the first attempt; a retry loads them afresh.
+    let types = match job.types.take() {
+        Some(t) => t,
+        None => TypeAssigner::new(type_names(c, job.project).await?, job.max_group_types),
+    };
+    ingest::ingest_in(c, job.project, &job.events, types, job.now, counts).await
 }

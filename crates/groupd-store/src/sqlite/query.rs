@@ -2,19 +2,20 @@
 //! progress handler (the statement stops mid-scan, not after it).
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use groupd_hogql::{Param, SqlValue, Translated};
-use rusqlite::{Connection, ErrorCode, types::ValueRef};
+use rusqlite::{
+    Connection, ErrorCode,
+    types::{Value, ValueRef},
+};
 
-use crate::{StoreError, StoreResult};
+use super::SqliteStore;
+use crate::{QueryStore, StoreError, StoreResult};
 
 /// Virtual-machine steps between deadline checks.
 const CHECK_EVERY: i32 = 10_000;
 
-pub(super) fn run(
-    c: &mut Connection,
-    q: &Translated,
-    timeout: Duration,
-) -> StoreResult<Vec<Vec<SqlValue>>> {
+fn run(c: &mut Connection, q: &Translated, timeout: Duration) -> StoreResult<Vec<Vec<SqlValue>>> {
     let deadline = Instant::now() + timeout;
     c.progress_handler(CHECK_EVERY, Some(move || Instant::now() > deadline))?;
     let result = execute(c, q);
@@ -27,18 +28,19 @@ pub(super) fn run(
     })
 }
 
+/// A HogQL parameter as SQLite binds it.
+fn bound(p: &Param) -> Value {
+    match p {
+        Param::Null => Value::Null,
+        Param::Int(i) => Value::Integer(*i),
+        Param::Float(f) => Value::Real(*f),
+        Param::Text(s) => Value::Text(s.clone()),
+    }
+}
+
 fn execute(c: &Connection, q: &Translated) -> rusqlite::Result<Vec<Vec<SqlValue>>> {
     let mut st = c.prepare(&q.sql)?;
-    let params: Vec<rusqlite::types::Value> = q
-        .params
-        .iter()
-        .map(|p| match p {
-            Param::Null => rusqlite::types::Value::Null,
-            Param::Int(i) => rusqlite::types::Value::Integer(*i),
-            Param::Float(f) => rusqlite::types::Value::Real(*f),
-            Param::Text(s) => rusqlite::types::Value::Text(s.clone()),
-        })
-        .collect();
+    let params: Vec<Value> = q.params.iter().map(bound).collect();
     let n = st.column_count();
     let mut rows = st.query(rusqlite::params_from_iter(params))?;
     let mut out = Vec::new();
@@ -56,4 +58,21 @@ fn execute(c: &Connection, q: &Translated) -> rusqlite::Result<Vec<Vec<SqlValue>
         out.push(vals);
     }
     Ok(out)
+}
+
+#[async_trait]
+impl QueryStore for SqliteStore {
+    fn dialect(&self) -> groupd_hogql::Dialect {
+        groupd_hogql::Dialect::Sqlite
+    }
+
+    async fn run_query(
+        &self,
+        query: Translated,
+        timeout: Duration,
+    ) -> StoreResult<Vec<Vec<SqlValue>>> {
+        self.readers
+            .read_mut(move |c| run(c, &query, timeout))
+            .await
+    }
 }

@@ -7,12 +7,8 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{StoreError, StoreResult};
-
-/// Called once the batch holding the job has committed (`Ok`) or failed to (`Err`).
-type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
-/// Runs inside the batch transaction and returns how to answer its caller.
-type Job = Box<dyn FnOnce(&Connection) -> Completion + Send>;
+use super::{error::is_busy, fts};
+use crate::{StoreError, StoreResult, queue};
 
 /// How long the queue stays empty before the writer turns to index maintenance.
 const IDLE: std::time::Duration = std::time::Duration::from_millis(50);
@@ -20,16 +16,82 @@ const IDLE: std::time::Duration = std::time::Duration::from_millis(50);
 /// Most jobs committed in one transaction.
 const MAX_BATCH: usize = 512;
 
+/// Why a batch did not commit, told to each of its jobs.
+#[derive(Debug, Clone)]
+enum BatchFailure {
+    /// Another process held the database past the busy timeout: retry shortly.
+    Busy,
+    /// Anything else (logged once for the batch, with its cause).
+    Failed(String),
+}
+
+impl BatchFailure {
+    fn of(e: &rusqlite::Error) -> Self {
+        if is_busy(e) {
+            BatchFailure::Busy
+        } else {
+            BatchFailure::Failed(e.to_string())
+        }
+    }
+
+    fn to_error(&self) -> StoreError {
+        match self {
+            BatchFailure::Busy => StoreError::Busy,
+            BatchFailure::Failed(e) => {
+                StoreError::Internal(anyhow::anyhow!("write batch failed: {e}"))
+            }
+        }
+    }
+}
+
+/// Answers a job's caller once the batch committed (`None`) or failed to.
+type Answer = Box<dyn FnOnce(Option<&BatchFailure>) + Send>;
+
+/// One caller's write: run inside the batch, answered once the batch's fate is known.
+trait Job: Send {
+    /// Runs the work in its savepoint; returns how to answer once the batch committed or not.
+    fn run(self: Box<Self>, conn: &Connection) -> Answer;
+    /// Answers without running (the batch could not begin).
+    fn fail(self: Box<Self>, why: &BatchFailure);
+}
+
+struct Write<T, F> {
+    work: F,
+    reply: oneshot::Sender<StoreResult<T>>,
+}
+
+impl<T, F> Job for Write<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> Answer {
+        let result = in_savepoint(conn, self.work);
+        let reply = self.reply;
+        Box::new(move |failure| {
+            let out = match (failure, result) {
+                (Some(f), Ok(_)) => Err(f.to_error()),
+                (_, r) => r,
+            };
+            let _ = reply.send(out);
+        })
+    }
+
+    fn fail(self: Box<Self>, why: &BatchFailure) {
+        let _ = self.reply.send(Err(why.to_error()));
+    }
+}
+
 /// Handle to the writer thread.
 pub(super) struct Writer {
-    tx: Option<mpsc::Sender<Job>>,
+    tx: Option<mpsc::Sender<Box<dyn Job>>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Writer {
     /// Starts the writer thread on `conn`; at most `queue` jobs wait before callers get `Busy`.
     pub(super) fn start(conn: Connection, queue: usize) -> Self {
-        let (tx, rx) = mpsc::channel::<Job>(queue);
+        let (tx, rx) = mpsc::channel::<Box<dyn Job>>(queue);
         // The writer's own clock, to wait on the queue with a timeout from a plain thread.
         let timer = tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -45,43 +107,20 @@ impl Writer {
         }
     }
 
-    /// Runs `f` in the next batch; returns its result once committed.
-    pub(super) async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    /// Runs `work` in the next batch; returns its result once committed.
+    pub(super) async fn write<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let result = in_savepoint(conn, f);
-            Box::new(move |committed: Result<(), String>| {
-                let out = match committed {
-                    Ok(()) => result,
-                    Err(e) if result.is_ok() => {
-                        Err(StoreError::Internal(anyhow::anyhow!("commit failed: {e}")))
-                    }
-                    Err(_) => result,
-                };
-                let _ = reply.send(out);
-            })
-        });
         let tx = self.tx.as_ref().ok_or(StoreError::Busy)?;
-        tx.try_send(job).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => StoreError::Busy,
-            mpsc::error::TrySendError::Closed(_) => {
-                StoreError::Internal(anyhow::anyhow!("the writer has stopped"))
-            }
-        })?;
-        answer
-            .await
-            .map_err(|_| StoreError::Internal(anyhow::anyhow!("the writer dropped a job")))?
+        queue::enqueue(tx, Box::new(Write { work, reply }) as Box<dyn Job>, answer).await
     }
 
     /// Jobs waiting for the writer.
     pub(super) fn queue_depth(&self) -> usize {
-        self.tx
-            .as_ref()
-            .map_or(0, |tx| tx.max_capacity() - tx.capacity())
+        self.tx.as_ref().map_or(0, queue::depth)
     }
 }
 
@@ -113,7 +152,7 @@ fn in_savepoint<T>(
     }
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, timer: tokio::runtime::Runtime) {
+fn run(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, timer: tokio::runtime::Runtime) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     // Index maintenance runs only once no job has come for IDLE (a steady load, even one
     // leaving gaps between its requests, is not slowed by it); an earlier run may have left some.
@@ -130,7 +169,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, timer: tokio::runtime::Run
             Some(Some(j)) => j,
             Some(None) => break,
             None => {
-                merge_due = super::index::merge_step(&conn);
+                merge_due = fts::merge_step(&conn);
                 continue;
             }
         };
@@ -143,30 +182,29 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, timer: tokio::runtime::Run
         }
         let started = std::time::Instant::now();
         let n = jobs.len();
-        let completions: Vec<Completion>;
-        let committed = match conn.execute_batch("BEGIN IMMEDIATE") {
+        match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
-                completions = jobs.drain(..).map(|job| job(&conn)).collect();
-                conn.execute_batch("COMMIT").map_err(|e| {
+                let answers: Vec<_> = jobs.drain(..).map(|job| job.run(&conn)).collect();
+                let failure = conn.execute_batch("COMMIT").err().map(|e| {
                     let _ = conn.execute_batch("ROLLBACK");
-                    e.to_string()
-                })
+                    tracing::error!(error = %e, jobs = n, "write batch failed to commit");
+                    BatchFailure::of(&e)
+                });
+                for answer in answers {
+                    answer(failure.as_ref());
+                }
             }
             Err(e) => {
-                // The jobs never ran; dropping them answers their callers with an error.
-                jobs.clear();
-                completions = Vec::new();
-                Err(e.to_string())
+                // The jobs never ran: each is answered with the reason.
+                tracing::error!(error = %e, jobs = n, "write batch could not begin");
+                let failure = BatchFailure::of(&e);
+                for job in jobs.drain(..) {
+                    job.fail(&failure);
+                }
             }
-        };
-        if let Err(e) = &committed {
-            tracing::error!(error = %e, jobs = n, "write batch failed");
         }
         metrics::histogram!("groupd_write_batch_size").record(n as f64);
         metrics::histogram!("groupd_write_commit_seconds").record(started.elapsed().as_secs_f64());
-        for c in completions {
-            c(committed.clone());
-        }
-        merge_due |= super::index::take_fts_touched();
+        merge_due |= fts::take_fts_touched();
     }
 }

@@ -1,5 +1,5 @@
 -- Read-side indexes over group properties, maintained by every write that changes a group
--- (sqlite/index.rs), so property_definitions, property_values and search never scan groups.
+-- (sqlite/counts.rs, sqlite/fts.rs), so property_definitions, property_values and search never scan groups.
 
 -- How many of a type's groups hold each property name.
 CREATE TABLE group_prop_keys (

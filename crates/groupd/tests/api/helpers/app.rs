@@ -4,10 +4,11 @@ use std::{ops::Deref, sync::Arc, time::Duration};
 
 use clap::Parser;
 use groupd_core::{
-    FixedClock, PERSONAL_KEY_PREFIX, ScopeSet, SecretDigest, generate_secret, time_fmt::format_us,
+    FixedClock, PERSONAL_KEY_PREFIX, ProjectId, ProjectToken, ScopeSet, SecretDigest,
+    generate_secret, time_fmt::format_us,
 };
 use groupd_server::{Application, ServeConfig};
-use groupd_store::{NewApiKey, Project, Store};
+use groupd_store::{NewApiKey, NewProject, Project, Store, StoreOptions};
 use serde_json::{Value, json};
 use tokio::{runtime::Runtime, sync::oneshot};
 
@@ -106,10 +107,16 @@ impl TestApp {
             .expect("a runtime");
         let clock = Arc::new(FixedClock::new(T0_US));
         let store = runtime
-            .block_on(groupd_store::open(&db.url))
+            .block_on(groupd_store::open(&db.url, &StoreOptions::default()))
             .expect("open the store");
         let project = runtime
-            .block_on(store.create_project("Test project", None, T0_US))
+            .block_on(store.create_project(
+                NewProject {
+                    name: "Test project".to_owned(),
+                    api_token: None,
+                },
+                T0_US,
+            ))
             .expect("create project 1");
         let app = runtime
             .block_on(Application::build_with(
@@ -131,7 +138,7 @@ impl TestApp {
         };
         let key = server.new_key("ci-key", "*", &[]);
         Self {
-            api: ApiClient::for_server(&base, &key, project.id),
+            api: ApiClient::for_server(&base, &key, project.id.0),
             project: project_json(&project),
             key,
             logs,
@@ -230,7 +237,11 @@ impl InProcess {
     }
 
     fn new_project(&self, name: &str, token: Option<&str>) -> Value {
-        let p = self.block_on(self.store.create_project(name, token, self.clock_now()));
+        let new = NewProject {
+            name: name.to_owned(),
+            api_token: token.map(|t| ProjectToken::parse(t).expect("a valid project token")),
+        };
+        let p = self.block_on(self.store.create_project(new, self.clock_now()));
         project_json(&p.expect("create a project"))
     }
 
@@ -240,7 +251,8 @@ impl InProcess {
             label: label.to_owned(),
             digest: SecretDigest::of(&plaintext),
             scopes: ScopeSet::parse_list(scopes).expect("valid scopes"),
-            projects: (!projects.is_empty()).then(|| projects.to_vec()),
+            projects: (!projects.is_empty())
+                .then(|| projects.iter().copied().map(ProjectId).collect()),
         };
         self.block_on(self.store.create_api_key(key, self.clock_now()))
             .expect("create a key");

@@ -48,6 +48,24 @@ impl ReadPool {
         r
     }
 
+    /// [`Self::read_inline`] when `bounded` (the read is an index seek and a page of rows), else
+    /// [`Self::read`].
+    pub(super) async fn read_maybe_inline<T, F>(
+        self: &Arc<Self>,
+        bounded: bool,
+        f: F,
+    ) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        if bounded {
+            self.read_inline(f).await
+        } else {
+            self.read(f).await
+        }
+    }
+
     fn take(&self) -> StoreResult<Connection> {
         self.conns
             .lock()

@@ -1,12 +1,14 @@
-//! Keeps the read-side indexes of migration 0003 in step with a group's properties: the
-//! per-type name and value counts and the trigram search index. Called in the same transaction
-//! as every write that creates a group or changes its properties.
+//! The trigram search index (`groups_fts`, migration 0003): candidates for a list `search`, which
+//! the exact predicate then confirms. Kept in step with every write that creates a group or
+//! changes its properties, in the same transaction; its segments are merged while the writer idles.
 use std::cell::Cell;
 
 use rusqlite::{Connection, params};
-use serde_json::{Map, Value};
 
-use crate::StoreResult;
+use crate::{StoreResult, TypeRef};
+
+/// Most trigram candidates a search reads by id before walking the list order instead.
+pub(super) const CANDIDATES_MAX: i64 = 2000;
 
 thread_local! {
     /// Set when a job on this (the writer's) thread changed the trigram index.
@@ -44,115 +46,41 @@ pub(super) fn merge_step(c: &Connection) -> bool {
     before != structure(c)
 }
 
-/// A property value as `property_values` shows it: strings bare, anything else as compact JSON.
-pub(super) fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn bump_key(c: &Connection, project: i64, index: i64, key: &str, by: i64) -> StoreResult<()> {
-    c.prepare_cached(
-        "INSERT INTO group_prop_keys (project_id, group_type_index, key, groups) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT DO UPDATE SET groups = groups + excluded.groups",
-    )?
-    .execute(params![project, index, key, by])?;
-    if by < 0 {
-        c.prepare_cached(
-            "DELETE FROM group_prop_keys WHERE project_id = ?1 AND group_type_index = ?2 AND key = ?3 AND groups <= 0",
-        )?
-        .execute(params![project, index, key])?;
-    }
-    Ok(())
-}
-
-fn bump_value(
+/// Indexes group `id`'s properties text, replacing what it had (`replace`) or for a new group.
+pub(super) fn index_group(
     c: &Connection,
-    project: i64,
-    index: i64,
-    key: &str,
-    value: &Value,
-    by: i64,
-) -> StoreResult<()> {
-    let text = value_text(value);
-    c.prepare_cached(
-        "INSERT INTO group_prop_values (project_id, group_type_index, key, value, groups) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT DO UPDATE SET groups = groups + excluded.groups",
-    )?
-    .execute(params![project, index, key, text, by])?;
-    if by < 0 {
-        c.prepare_cached(
-            "DELETE FROM group_prop_values
-             WHERE project_id = ?1 AND group_type_index = ?2 AND key = ?3 AND value = ?4 AND groups <= 0",
-        )?
-        .execute(params![project, index, key, text])?;
-    }
-    Ok(())
-}
-
-/// Moves the indexes of group `id` from `old` properties (`None` for a new group) to `new`.
-/// `props_text` is `new` as stored.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn reindex(
-    c: &Connection,
-    project: i64,
-    index: i64,
     id: i64,
-    old: Option<&Map<String, Value>>,
-    new: &Map<String, Value>,
+    replace: bool,
     props_text: &str,
 ) -> StoreResult<()> {
-    let empty = Map::new();
-    let before = old.unwrap_or(&empty);
-    for (k, v) in before {
-        match new.get(k) {
-            Some(nv) if nv == v => {}
-            Some(_) => bump_value(c, project, index, k, v, -1)?,
-            None => {
-                bump_value(c, project, index, k, v, -1)?;
-                bump_key(c, project, index, k, -1)?;
-            }
-        }
-    }
-    for (k, v) in new {
-        match before.get(k) {
-            Some(ov) if ov == v => {}
-            Some(_) => bump_value(c, project, index, k, v, 1)?,
-            None => {
-                bump_value(c, project, index, k, v, 1)?;
-                bump_key(c, project, index, k, 1)?;
-            }
-        }
-    }
-    if old.is_some() {
-        if old == Some(new) {
-            return Ok(());
-        }
-        FTS_TOUCHED.with(|f| f.set(true));
+    FTS_TOUCHED.with(|f| f.set(true));
+    if replace {
         c.prepare_cached("DELETE FROM groups_fts WHERE rowid = ?1")?
             .execute([id])?;
     }
-    FTS_TOUCHED.with(|f| f.set(true));
     c.prepare_cached("INSERT INTO groups_fts (rowid, props) VALUES (?1, ?2)")?
         .execute(params![id, props_text])?;
     Ok(())
 }
 
-/// Forgets the indexes of every group of a type (the type is being deleted).
-pub(super) fn drop_type(c: &Connection, project: i64, index: i64) -> StoreResult<()> {
+/// Forgets the index entries of every group of a type (the type is being deleted).
+pub(super) fn drop_type(c: &Connection, t: TypeRef) -> StoreResult<()> {
     FTS_TOUCHED.with(|f| f.set(true));
     c.prepare_cached(
         "DELETE FROM groups_fts WHERE rowid IN (SELECT id FROM groups WHERE project_id = ?1 AND group_type_index = ?2)",
     )?
-    .execute(params![project, index])?;
-    for table in ["group_prop_keys", "group_prop_values"] {
-        c.prepare_cached(&format!(
-            "DELETE FROM {table} WHERE project_id = ?1 AND group_type_index = ?2"
-        ))?
-        .execute(params![project, index])?;
-    }
+    .execute(params![t.project.0, t.index.0])?;
     Ok(())
+}
+
+/// Whether `query` ([`fts_query`]) matches few enough groups to read them by id.
+pub(super) fn is_selective(c: &Connection, query: &str) -> StoreResult<bool> {
+    let n: i64 = c
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT rowid FROM groups_fts WHERE groups_fts MATCH ?1 LIMIT ?2)",
+        )?
+        .query_row(params![query, CANDIDATES_MAX + 1], |r| r.get(0))?;
+    Ok(n <= CANDIDATES_MAX)
 }
 
 /// Most trigrams a search query asks for; more only narrow the candidates further.

@@ -1,0 +1,232 @@
+//! Rows and records: the column lists, the row mappers, and the reads and writes every concern
+//! shares (a project's types, a group's stored state, activity rows).
+use deadpool_postgres::GenericClient;
+use groupd_core::{
+    Actor, GroupKey, GroupTypeIndex, ProjectId, ProjectToken,
+    groups::{ActivityRecord, GroupState},
+    merge::PropMetaMap,
+};
+use serde_json::{Map, Value};
+use tokio_postgres::{Row, types::ToSql};
+
+use super::values::{Ts, jsonb_safe, nul_safe};
+use crate::{Group, GroupType, Project, StoreResult, error::internal, to_json_text};
+
+/// The row `sql` selects, if any, as `f` maps it.
+pub(super) async fn select_one<T>(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    f: impl Fn(&Row) -> T,
+) -> StoreResult<Option<T>> {
+    let st = c.prepare_cached(sql).await?;
+    Ok(c.query_opt(&st, params).await?.as_ref().map(f))
+}
+
+/// Every row `sql` selects, as `f` maps it.
+pub(super) async fn select_all<T>(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    f: impl Fn(&Row) -> T,
+) -> StoreResult<Vec<T>> {
+    let st = c.prepare_cached(sql).await?;
+    Ok(c.query(&st, params).await?.iter().map(f).collect())
+}
+
+pub(super) const PROJECT_COLS: &str = "id, name, api_token, created_at";
+
+pub(super) fn project_from_row(r: &Row) -> Project {
+    Project {
+        id: ProjectId(r.get(0)),
+        name: r.get(1),
+        api_token: ProjectToken::from_stored(r.get(2)),
+        created_at: r.get::<_, Ts>(3).0,
+    }
+}
+
+pub(super) const GROUP_TYPE_COLS: &str =
+    "group_type_index, group_type, name_singular, name_plural, default_columns, created_at";
+
+pub(super) fn group_type_from_row(r: &Row) -> GroupType {
+    let cols: Option<String> = r.get(4);
+    GroupType {
+        index: GroupTypeIndex(i64::from(r.get::<_, i32>(0))),
+        group_type: r.get(1),
+        name_singular: r.get(2),
+        name_plural: r.get(3),
+        default_columns: cols.and_then(|c| serde_json::from_str(&c).ok()),
+        created_at: r.get::<_, Ts>(5).0,
+    }
+}
+
+/// A project's types, ordered by index.
+pub(super) async fn group_types(
+    c: &impl GenericClient,
+    project: ProjectId,
+) -> StoreResult<Vec<GroupType>> {
+    let sql = format!(
+        "SELECT {GROUP_TYPE_COLS} FROM group_types WHERE project_id = $1 ORDER BY group_type_index"
+    );
+    select_all(c, &sql, &[&project.0], group_type_from_row).await
+}
+
+/// One type of a project.
+pub(super) async fn group_type(
+    c: &impl GenericClient,
+    project: ProjectId,
+    index: i32,
+) -> StoreResult<Option<GroupType>> {
+    let sql = format!(
+        "SELECT {GROUP_TYPE_COLS} FROM group_types WHERE project_id = $1 AND group_type_index = $2"
+    );
+    select_one(c, &sql, &[&project.0, &index], group_type_from_row).await
+}
+
+/// A project's type names and indexes (what type assignment starts from).
+pub(super) async fn type_names(
+    c: &impl GenericClient,
+    project: ProjectId,
+) -> StoreResult<Vec<(String, GroupTypeIndex)>> {
+    let sql = "SELECT group_type, group_type_index FROM group_types WHERE project_id = $1";
+    select_all(c, sql, &[&project.0], |r| {
+        (r.get(0), GroupTypeIndex(i64::from(r.get::<_, i32>(1))))
+    })
+    .await
+}
+
+/// Writes the types type assignment added (the caller holds the project's type lock).
+pub(super) async fn insert_types(
+    c: &impl GenericClient,
+    project: ProjectId,
+    added: Vec<(String, GroupTypeIndex)>,
+    now: i64,
+) -> StoreResult<()> {
+    if added.is_empty() {
+        return Ok(());
+    }
+    let st = c
+        .prepare_cached(
+            "INSERT INTO group_types (project_id, group_type_index, group_type, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .await?;
+    for (name, index) in added {
+        let index = i32::try_from(index.0).map_err(internal("type index beyond INT"))?;
+        c.execute(&st, &[&project.0, &index, &nul_safe(&name), &Ts(now)])
+            .await?;
+    }
+    Ok(())
+}
+
+pub(super) const GROUP_COLS: &str =
+    "id, group_type_index, group_key, properties_text, created_at, updated_at";
+
+pub(super) fn group_from_row(r: &Row) -> Group {
+    Group {
+        id: r.get(0),
+        index: GroupTypeIndex(i64::from(r.get::<_, i32>(1))),
+        key: GroupKey::from_stored(r.get(2)),
+        properties_json: r.get(3),
+        created_at: r.get::<_, Ts>(4).0,
+        updated_at: r.get::<_, Ts>(5).0,
+    }
+}
+
+/// The columns [`state_from_row`] reads, after the group's id.
+pub(super) const STATE_COLS: &str = "properties_text, props_meta, created_at, updated_at";
+
+/// A group's state from [`STATE_COLS`] starting at column `at`.
+pub(super) fn state_from_row(r: &Row, at: usize) -> StoreResult<GroupState> {
+    let properties: Map<String, Value> = serde_json::from_str(r.get(at))
+        .map_err(internal("stored properties are not a JSON object"))?;
+    let meta: PropMetaMap = serde_json::from_str(r.get(at + 1))
+        .map_err(internal("stored property metadata is not valid"))?;
+    Ok(GroupState {
+        properties,
+        meta,
+        created_at_us: r.get::<_, Ts>(at + 2).0,
+        updated_at_us: r.get::<_, Ts>(at + 3).0,
+    })
+}
+
+/// A group's stored JSON: the ordered text (REST), its JSONB copy (queries), the search text and
+/// the merge metadata.
+pub(super) struct StoredProps {
+    pub(super) text: String,
+    pub(super) jsonb: String,
+    pub(super) search: String,
+    pub(super) meta: String,
+}
+
+impl StoredProps {
+    pub(super) fn new(state: &GroupState) -> StoreResult<Self> {
+        let text = to_json_text(&state.properties)?;
+        let jsonb = jsonb_safe(&text).into_owned();
+        let search = nul_safe(&text).to_lowercase();
+        Ok(Self {
+            text: nul_safe(&text).into_owned(),
+            jsonb,
+            search,
+            meta: nul_safe(&to_json_text(&state.meta)?).into_owned(),
+        })
+    }
+}
+
+/// Activity rows to insert, in order.
+#[derive(Default)]
+pub(super) struct ActivityRows {
+    group_ids: Vec<i64>,
+    uuids: Vec<String>,
+    activities: Vec<&'static str>,
+    details: Vec<String>,
+    actors: Vec<Option<String>>,
+}
+
+impl ActivityRows {
+    pub(super) fn push(&mut self, group_id: i64, rec: &ActivityRecord<'_>, actor: &Actor) {
+        self.group_ids.push(group_id);
+        self.uuids.push(uuid::Uuid::now_v7().to_string());
+        self.activities.push(rec.activity.as_str());
+        self.details
+            .push(nul_safe(&rec.detail().to_string()).into_owned());
+        self.actors.push(match actor {
+            Actor::Key(l) => Some(nul_safe(l).into_owned()),
+            Actor::System => None,
+        });
+    }
+
+    /// Inserts the rows in push order (ids ascend in that order).
+    pub(super) async fn insert(
+        self,
+        c: &impl GenericClient,
+        project: ProjectId,
+        now: i64,
+    ) -> StoreResult<()> {
+        if self.group_ids.is_empty() {
+            return Ok(());
+        }
+        let st = c
+            .prepare_cached(
+                "INSERT INTO group_activity (project_id, group_id, uuid, activity, detail, actor, created_at)
+                 SELECT $1, g, u, a, d, k, $7
+                 FROM unnest($2::int8[], $3::text[], $4::text[], $5::text[], $6::text[])
+                      WITH ORDINALITY AS x(g, u, a, d, k, n)
+                 ORDER BY n",
+            )
+            .await?;
+        c.execute(
+            &st,
+            &[
+                &project.0,
+                &self.group_ids,
+                &self.uuids,
+                &self.activities,
+                &self.details,
+                &self.actors,
+                &Ts(now),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+}

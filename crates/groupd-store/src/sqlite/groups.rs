@@ -1,0 +1,308 @@
+//! Groups on SQLite: the list (with its trigram search), lookups, REST edits through the group
+//! rule, activity, and the property counts read.
+use async_trait::async_trait;
+use groupd_core::{
+    Actor, GroupKey, GroupTypeIndex, ProjectId,
+    groups::{self, Applied, Edit, GroupSlot},
+};
+use rusqlite::{Connection, params};
+
+use super::{
+    SqliteStore, counts,
+    error::is_unique_violation,
+    fts,
+    rows::{
+        self, ACTIVITY_COLS, GROUP_COLS, StoredGroup, activity_from_row, group_from_row,
+        insert_activity,
+    },
+};
+use crate::{
+    ActivityEntry, ActivityPage, Change, Group, GroupListQuery, GroupRef, GroupStore, NewGroup,
+    PropertyCount, PropertyEdit, StoreError, StoreResult, ValueCount, ValuesQuery, to_json_text,
+};
+
+/// Where a group is stored.
+#[derive(Clone, Copy)]
+pub(super) struct At<'a> {
+    pub(super) project: ProjectId,
+    pub(super) index: GroupTypeIndex,
+    pub(super) key: &'a str,
+}
+
+impl<'a> At<'a> {
+    fn of(group: &'a GroupRef) -> Self {
+        Self {
+            project: group.project,
+            index: group.index,
+            key: group.key.as_str(),
+        }
+    }
+}
+
+/// Stores what the rule decided for one group, in the caller's transaction: the row (inserted
+/// when `stored` is `None`), its search index and property counts, its activity. Returns the group
+/// as it now is.
+pub(super) fn store_applied(
+    c: &Connection,
+    at: At<'_>,
+    stored: Option<(i64, String)>,
+    applied: &Applied<'_>,
+    actor: &Actor,
+    now: i64,
+) -> StoreResult<Group> {
+    if let Some(refusal) = applied.refusal() {
+        return Err(refusal.clone().into());
+    }
+    let Some(state) = &applied.slot.group else {
+        return Err(StoreError::Internal(anyhow::anyhow!(
+            "group deletion is not stored by this backend"
+        )));
+    };
+    let (id, properties_json) = match stored {
+        Some((id, text)) if !applied.dirty => (id, text),
+        Some((id, _)) => {
+            let text = to_json_text(&state.properties)?;
+            c.prepare_cached(
+                "UPDATE groups SET properties = ?2, props_meta = ?3, created_at = ?4, updated_at = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                text,
+                to_json_text(&state.meta)?,
+                state.created_at_us,
+                state.updated_at_us
+            ])?;
+            (id, text)
+        }
+        None => {
+            let text = to_json_text(&state.properties)?;
+            let inserted = c
+                .prepare_cached(
+                    "INSERT INTO groups (project_id, group_type_index, group_key, properties, props_meta, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    at.project.0,
+                    at.index.0,
+                    at.key,
+                    text,
+                    to_json_text(&state.meta)?,
+                    state.created_at_us,
+                    state.updated_at_us
+                ]);
+            match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(StoreError::GroupExists),
+                other => other?,
+            };
+            (c.last_insert_rowid(), text)
+        }
+    };
+    if applied.is_visible() {
+        counts::apply(c, at.project, at.index, &applied.count_changes())?;
+        let created = applied.outcome == groups::Outcome::Created;
+        fts::index_group(c, id, !created, &properties_json)?;
+    }
+    for rec in applied.activity() {
+        insert_activity(c, at.project, id, &rec, actor, now)?;
+    }
+    Ok(Group {
+        id,
+        index: at.index,
+        key: GroupKey::from_stored(at.key.to_owned()),
+        properties_json,
+        created_at: state.created_at_us,
+        updated_at: state.updated_at_us,
+    })
+}
+
+/// Loads a group, applies `edit` at `event_us`, and stores the result.
+pub(super) fn edit_group(
+    c: &Connection,
+    at: At<'_>,
+    edit: &Edit<'_>,
+    event_us: i64,
+    actor: &Actor,
+    now: i64,
+) -> StoreResult<Group> {
+    let (stored, slot) = match rows::load_group(c, at.project, at.index, at.key)? {
+        Some(StoredGroup {
+            id,
+            properties_json,
+            state,
+        }) => (Some((id, properties_json)), GroupSlot::of(Some(state))),
+        None => (None, GroupSlot::default()),
+    };
+    let applied = groups::apply(slot, edit, event_us, now);
+    store_applied(c, at, stored, &applied, actor, now)
+}
+
+/// A REST edit: dated, recorded and authored by its change.
+fn rest_edit(c: &Connection, at: At<'_>, edit: &Edit<'_>, change: &Change) -> StoreResult<Group> {
+    edit_group(c, at, edit, change.at_us, &change.actor, change.at_us)
+}
+
+/// The page query: fixed fragments only, every value a bound parameter.
+fn list_page(c: &Connection, project: ProjectId, q: &GroupListQuery) -> StoreResult<Vec<Group>> {
+    // The contract takes the text as the user gave it; matching is case-insensitive.
+    let search = q.search.as_deref().map(str::to_lowercase);
+    let key_contains = q.key_contains.as_deref().map(str::to_lowercase);
+    // A selective search (few trigram candidates) reads only its candidates; a common one walks
+    // the list order, where matches come quickly.
+    let fts = search.as_deref().and_then(fts::fts_query);
+    let use_fts = match &fts {
+        Some(f) => fts::is_selective(c, f)?,
+        None => false,
+    };
+    let mut sql = if use_fts {
+        // CROSS JOIN makes SQLite loop over the few candidates rather than walk the whole list
+        // index testing membership.
+        format!(
+            "SELECT {GROUP_COLS} FROM (
+               SELECT rowid AS rid FROM groups_fts WHERE groups_fts MATCH ?8
+               UNION SELECT id FROM groups
+                 WHERE project_id = ?1 AND group_type_index = ?2 AND groupd_lower(group_key) = ?3) f
+             CROSS JOIN groups ON groups.id = f.rid
+             WHERE project_id = ?1 AND group_type_index = ?2"
+        )
+    } else {
+        format!("SELECT {GROUP_COLS} FROM groups WHERE project_id = ?1 AND group_type_index = ?2")
+    };
+    if search.is_some() {
+        sql.push_str(
+            " AND (instr(groupd_lower(properties), ?3) > 0 OR groupd_lower(group_key) = ?3)",
+        );
+    }
+    if key_contains.is_some() {
+        sql.push_str(" AND instr(groupd_lower(group_key), ?4) > 0");
+    }
+    if q.after.is_some() {
+        sql.push_str(" AND (created_at, group_key) < (?5, ?6)");
+    }
+    sql.push_str(" ORDER BY created_at DESC, group_key DESC LIMIT ?7");
+    let after_c = q.after.as_ref().map(|a| a.created_at_us);
+    let after_k = q.after.as_ref().map(|a| a.key.as_str());
+    let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![
+        &project.0,
+        &q.index.0,
+        &search,
+        &key_contains,
+        &after_c,
+        &after_k,
+        &limit,
+    ];
+    if use_fts {
+        args.push(&fts); // ?8, only in the candidate query
+    }
+    let mut st = c.prepare_cached(&sql)?;
+    let rows = st
+        .query_map(args.as_slice(), group_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+#[async_trait]
+impl GroupStore for SqliteStore {
+    async fn list_groups(&self, project: ProjectId, q: GroupListQuery) -> StoreResult<Vec<Group>> {
+        // Without text filters a page is an index walk of `limit` rows: cheap enough to run
+        // inline; a search may scan, so it goes to the blocking pool.
+        let bounded = q.search.is_none() && q.key_contains.is_none();
+        self.readers
+            .read_maybe_inline(bounded, move |c| list_page(c, project, &q))
+            .await
+    }
+
+    async fn find_group(&self, group: &GroupRef) -> StoreResult<Option<Group>> {
+        let group = group.clone();
+        self.readers
+            .read_inline(move |c| {
+                rows::find_group(c, group.project, group.index, group.key.as_str())
+            })
+            .await
+    }
+
+    async fn create_group(&self, new: NewGroup, change: Change) -> StoreResult<Group> {
+        self.writer
+            .write(move |c| {
+                let g = &new.group;
+                if rows::group_type(c, g.project, g.index)?.is_none() {
+                    return Err(StoreError::GroupTypeMissing(g.index));
+                }
+                let edit = Edit::Create {
+                    properties: &new.properties,
+                };
+                rest_edit(c, At::of(g), &edit, &change)
+            })
+            .await
+    }
+
+    async fn update_group_property(
+        &self,
+        edit: PropertyEdit,
+        change: Change,
+    ) -> StoreResult<Group> {
+        self.writer
+            .write(move |c| {
+                let op = Edit::Property {
+                    property: &edit.property,
+                    op: &edit.op,
+                };
+                rest_edit(c, At::of(&edit.group), &op, &change)
+            })
+            .await
+    }
+
+    async fn group_activity(
+        &self,
+        project: ProjectId,
+        page: ActivityPage,
+    ) -> StoreResult<(Vec<ActivityEntry>, u64)> {
+        self.readers
+            .read(move |c| {
+                let total: i64 = c
+                    .prepare_cached(
+                        "SELECT count(*) FROM group_activity WHERE project_id = ?1 AND group_id = ?2",
+                    )?
+                    .query_row(params![project.0, page.group_id], |r| r.get(0))?;
+                let mut st = c.prepare_cached(&format!(
+                    "SELECT {ACTIVITY_COLS} FROM group_activity
+                     WHERE project_id = ?1 AND group_id = ?2
+                     ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"
+                ))?;
+                let rows = st.query_map(
+                    params![
+                        project.0,
+                        page.group_id,
+                        i64::try_from(page.limit).unwrap_or(i64::MAX),
+                        i64::try_from(page.offset).unwrap_or(i64::MAX)
+                    ],
+                    |r| activity_from_row(r, page.group_id),
+                )?;
+                let entries = rows.collect::<rusqlite::Result<_>>()?;
+                Ok((entries, u64::try_from(total).unwrap_or(0)))
+            })
+            .await
+    }
+
+    async fn property_definitions(&self, project: ProjectId) -> StoreResult<Vec<PropertyCount>> {
+        self.readers
+            .read(move |c| counts::definitions(c, project))
+            .await
+    }
+
+    async fn property_values(
+        &self,
+        project: ProjectId,
+        q: ValuesQuery,
+    ) -> StoreResult<Vec<ValueCount>> {
+        let filter = q.value_contains.as_deref().map(str::to_lowercase);
+        // Unfiltered, the top values come straight off an index: inline. A filter scans every
+        // value of the property: the blocking pool.
+        self.readers
+            .read_maybe_inline(filter.is_none(), move |c| {
+                counts::top_values(c, project, q.index, &q.property, filter.as_deref())
+            })
+            .await
+    }
+}

@@ -1,0 +1,251 @@
+//! Rows and records: the column lists, the row mappers, and the few reads and writes every
+//! concern shares (a project's types, one group's stored state, an activity entry).
+use groupd_core::{
+    Actor, GroupKey, GroupTypeIndex, ProjectId, ProjectToken,
+    groups::{Action, Activity, ActivityRecord, GroupState, activity_detail},
+    merge::PropMetaMap,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde_json::{Map, Value};
+
+use crate::{ActivityEntry, Group, GroupType, Project, StoreResult, error::internal};
+
+pub(super) const PROJECT_COLS: &str = "id, name, api_token, created_at";
+
+pub(super) fn project_from_row(r: &Row) -> rusqlite::Result<Project> {
+    Ok(Project {
+        id: ProjectId(r.get(0)?),
+        name: r.get(1)?,
+        api_token: ProjectToken::from_stored(r.get(2)?),
+        created_at: r.get(3)?,
+    })
+}
+
+/// The project a condition on one column (`id = ?1`, `api_token = ?1`) selects.
+pub(super) fn project_where(
+    c: &Connection,
+    condition: &str,
+    value: &dyn rusqlite::ToSql,
+) -> StoreResult<Option<Project>> {
+    Ok(c.prepare_cached(&format!(
+        "SELECT {PROJECT_COLS} FROM projects WHERE {condition}"
+    ))?
+    .query_row([value], project_from_row)
+    .optional()?)
+}
+
+const GROUP_TYPE_COLS: &str =
+    "group_type_index, group_type, name_singular, name_plural, default_columns, created_at";
+
+fn group_type_from_row(r: &Row) -> rusqlite::Result<GroupType> {
+    let cols: Option<String> = r.get(4)?;
+    Ok(GroupType {
+        index: GroupTypeIndex(r.get(0)?),
+        group_type: r.get(1)?,
+        name_singular: r.get(2)?,
+        name_plural: r.get(3)?,
+        default_columns: cols.and_then(|c| serde_json::from_str(&c).ok()),
+        created_at: r.get(5)?,
+    })
+}
+
+/// A project's types, ordered by index.
+pub(super) fn group_types(c: &Connection, project: ProjectId) -> StoreResult<Vec<GroupType>> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {GROUP_TYPE_COLS} FROM group_types WHERE project_id = ?1 ORDER BY group_type_index"
+    ))?;
+    let rows = st.query_map([project.0], group_type_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One type of a project.
+pub(super) fn group_type(
+    c: &Connection,
+    project: ProjectId,
+    index: GroupTypeIndex,
+) -> StoreResult<Option<GroupType>> {
+    Ok(c.prepare_cached(&format!(
+        "SELECT {GROUP_TYPE_COLS} FROM group_types WHERE project_id = ?1 AND group_type_index = ?2"
+    ))?
+    .query_row(params![project.0, index.0], group_type_from_row)
+    .optional()?)
+}
+
+/// A project's type names and indexes (what type assignment starts from).
+pub(super) fn type_names(
+    c: &Connection,
+    project: ProjectId,
+) -> StoreResult<Vec<(String, GroupTypeIndex)>> {
+    let mut st = c.prepare_cached(
+        "SELECT group_type, group_type_index FROM group_types WHERE project_id = ?1",
+    )?;
+    let rows = st.query_map([project.0], |r| Ok((r.get(0)?, GroupTypeIndex(r.get(1)?))))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Writes the types type assignment added.
+pub(super) fn insert_types(
+    c: &Connection,
+    project: ProjectId,
+    added: Vec<(String, GroupTypeIndex)>,
+    now: i64,
+) -> StoreResult<()> {
+    for (name, index) in added {
+        c.prepare_cached(
+            "INSERT INTO group_types (project_id, group_type_index, group_type, created_at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![project.0, index.0, name, now])?;
+    }
+    Ok(())
+}
+
+pub(super) const GROUP_COLS: &str =
+    "id, group_type_index, group_key, properties, created_at, updated_at";
+
+pub(super) fn group_from_row(r: &Row) -> rusqlite::Result<Group> {
+    Ok(Group {
+        id: r.get(0)?,
+        index: GroupTypeIndex(r.get(1)?),
+        key: GroupKey::from_stored(r.get(2)?),
+        properties_json: r.get(3)?,
+        created_at: r.get(4)?,
+        updated_at: r.get(5)?,
+    })
+}
+
+/// One group by exact key.
+pub(super) fn find_group(
+    c: &Connection,
+    project: ProjectId,
+    index: GroupTypeIndex,
+    key: &str,
+) -> StoreResult<Option<Group>> {
+    Ok(c
+        .prepare_cached(&format!(
+            "SELECT {GROUP_COLS} FROM groups WHERE project_id = ?1 AND group_type_index = ?2 AND group_key = ?3"
+        ))?
+        .query_row(params![project.0, index.0, key], group_from_row)
+        .optional()?)
+}
+
+/// A group as stored: its row id, its properties text, and the state the rule reads.
+pub(super) struct StoredGroup {
+    pub(super) id: i64,
+    pub(super) properties_json: String,
+    pub(super) state: GroupState,
+}
+
+/// The stored state of one group, for the rule to decide an edit.
+pub(super) fn load_group(
+    c: &Connection,
+    project: ProjectId,
+    index: GroupTypeIndex,
+    key: &str,
+) -> StoreResult<Option<StoredGroup>> {
+    let row = c
+        .prepare_cached(
+            "SELECT id, properties, props_meta, created_at, updated_at FROM groups
+             WHERE project_id = ?1 AND group_type_index = ?2 AND group_key = ?3",
+        )?
+        .query_row(params![project.0, index.0, key], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((id, properties_json, meta, created_at_us, updated_at_us)) = row else {
+        return Ok(None);
+    };
+    let properties: Map<String, Value> = serde_json::from_str(&properties_json)
+        .map_err(internal("stored properties are not a JSON object"))?;
+    let meta: PropMetaMap =
+        serde_json::from_str(&meta).map_err(internal("stored property metadata is not valid"))?;
+    Ok(Some(StoredGroup {
+        id,
+        properties_json,
+        state: GroupState {
+            properties,
+            meta,
+            created_at_us,
+            updated_at_us,
+        },
+    }))
+}
+
+/// Records one activity entry of group `group_id`. The activity and action are stored as their
+/// index in [`Activity::ALL`] and [`Action::ALL`] (migration 0004), the detail rebuilt on read.
+pub(super) fn insert_activity(
+    c: &Connection,
+    project: ProjectId,
+    group_id: i64,
+    rec: &ActivityRecord<'_>,
+    actor: &Actor,
+    now: i64,
+) -> StoreResult<()> {
+    let label = match actor {
+        Actor::Key(l) => Some(l.as_str()),
+        Actor::System => None,
+    };
+    let json = |v: Option<&Value>| v.filter(|v| !v.is_null()).map(Value::to_string);
+    let code = |i: Option<usize>| i.unwrap_or(0) as i64;
+    c.prepare_cached(
+        "INSERT INTO group_activity
+           (project_id, group_id, uuid, activity, action, name, before, after, actor, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        project.0,
+        group_id,
+        uuid::Uuid::now_v7().as_bytes().as_slice(),
+        code(Activity::ALL.iter().position(|a| *a == rec.activity)),
+        code(Action::ALL.iter().position(|a| *a == rec.action)),
+        rec.property,
+        json(rec.before),
+        json(rec.after),
+        label,
+        now
+    ])?;
+    Ok(())
+}
+
+pub(super) const ACTIVITY_COLS: &str =
+    "uuid, actor, activity, action, name, before, after, created_at";
+
+/// An activity entry of group `group_id` from its columns.
+pub(super) fn activity_from_row(r: &Row, group_id: i64) -> rusqlite::Result<ActivityEntry> {
+    let uuid: Vec<u8> = r.get(0)?;
+    let actor: Option<String> = r.get(1)?;
+    let code = |i: usize| -> usize {
+        r.get::<_, i64>(i)
+            .ok()
+            .and_then(|c| usize::try_from(c).ok())
+            .unwrap_or(0)
+    };
+    let json = |i: usize| -> Value {
+        r.get::<_, Option<String>>(i)
+            .ok()
+            .flatten()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null)
+    };
+    let activity = Activity::ALL
+        .get(code(2))
+        .copied()
+        .unwrap_or(Activity::ALL[0]);
+    let action = Action::ALL.get(code(3)).copied().unwrap_or(Action::ALL[0]);
+    let property: String = r.get(4)?;
+    Ok(ActivityEntry {
+        id: uuid::Uuid::from_slice(&uuid)
+            .unwrap_or_default()
+            .to_string(),
+        actor: actor.map_or(Actor::System, Actor::Key),
+        activity: activity.as_str().to_owned(),
+        item_id: group_id,
+        detail: activity_detail(&property, action, json(5), json(6)),
+        created_at: r.get(7)?,
+    })
+}
