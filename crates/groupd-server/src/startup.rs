@@ -78,6 +78,7 @@ impl Application {
             tokens: Arc::new(TtlCache::new(Duration::from_secs(3600))),
             keys: Arc::new(TtlCache::new(Duration::from_secs(1))),
             projects: Arc::new(TtlCache::new(Duration::from_secs(1))),
+            key_uses: Arc::new(TtlCache::new(Duration::from_secs(60))),
         };
         Ok(Self {
             listener,

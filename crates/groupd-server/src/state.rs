@@ -25,9 +25,12 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Public token → project id (tokens never change: an hour's life only bounds memory).
     pub tokens: Arc<TtlCache<String, ProjectId>>,
-    /// Key digest → key, for one second: a new key may take up to a second to work,
-    /// and no key is ever changed, so a hit is never wrong for long.
+    /// Key digest → key, for one second: a new key may take up to a second to work, and a
+    /// revoked one up to a second to stop (keys are never otherwise changed).
     pub keys: Arc<TtlCache<[u8; 32], ApiKey>>,
+    /// Key id → the minute this server last recorded its use, so `last_used_at` costs one
+    /// write per key per minute, not one per request.
+    pub key_uses: Arc<TtlCache<i64, i64>>,
     /// Project id → project, for one second; only used to check access (never to show a name).
     pub projects: Arc<TtlCache<ProjectId, Project>>,
 }

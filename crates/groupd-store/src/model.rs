@@ -42,6 +42,10 @@ pub struct ApiKey {
     pub projects: Option<Vec<ProjectId>>,
     /// Creation time.
     pub created_at: i64,
+    /// The prefix and last 4 characters of the plaintext; `None` for keys older than masks.
+    pub mask_value: Option<String>,
+    /// When the key last authenticated a request, to the minute.
+    pub last_used_at: Option<i64>,
 }
 
 impl ApiKey {
@@ -58,6 +62,8 @@ pub struct NewApiKey {
     pub label: String,
     /// SHA-256 of the plaintext (the plaintext is never stored).
     pub digest: SecretDigest,
+    /// How listings show the key (`groupd_core::mask_secret`).
+    pub mask_value: String,
     /// What the key may do.
     pub scopes: ScopeSet,
     /// The projects the key is limited to; `None`: every project. Each must exist.

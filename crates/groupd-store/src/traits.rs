@@ -31,8 +31,16 @@ pub trait ProjectStore: Send + Sync {
     /// Stores a personal API key (its digest only). Fails with `NotFound` when a listed project
     /// does not exist.
     async fn create_api_key(&self, key: NewApiKey, now_us: i64) -> StoreResult<ApiKey>;
-    /// The key with this digest, compared in constant time.
+    /// The live (unrevoked) key with this digest, compared in constant time.
     async fn api_key_by_digest(&self, digest: &SecretDigest) -> StoreResult<Option<ApiKey>>;
+    /// Every live key, newest first (PostHog's order).
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>>;
+    /// Revokes a live key; `false` when no live key has this id. Its digest stops
+    /// authenticating at once (servers cache a key for at most a second).
+    async fn revoke_api_key(&self, id: i64, now_us: i64) -> StoreResult<bool>;
+    /// Records that the key was used at `minute_us` (a time truncated to the minute); a no-op
+    /// when the stored time is as recent, so concurrent servers write at most once a minute.
+    async fn touch_api_key(&self, id: i64, minute_us: i64) -> StoreResult<()>;
 }
 
 /// A project's catalogue of group types.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use groupd_core::{
     Clock, PERSONAL_KEY_PREFIX, ProjectId, ProjectToken, ScopeSet, SecretDigest, SystemClock,
-    generate_secret, time_fmt::format_us,
+    generate_secret, mask_secret, time_fmt::format_us,
 };
 use groupd_server::{Application, CommonConfig, ServeConfig, telemetry};
 use groupd_store::{NewApiKey, NewProject, StoreError, redact_url};
@@ -53,6 +53,8 @@ enum ProjectAction {
         #[arg(long)]
         api_token: Option<String>,
     },
+    /// List every project, one JSON line each (the object `project create` prints).
+    List,
 }
 
 #[derive(Subcommand)]
@@ -70,7 +72,26 @@ enum KeyAction {
         #[arg(long = "project")]
         projects: Vec<i64>,
     },
+    /// List the live keys, one JSON line each, without their secret.
+    List,
+    /// Revoke a key: it stops working within a second on every server.
+    Revoke {
+        /// The key's id (`key list` shows it).
+        id: i64,
+    },
 }
+
+/// A refusal of the command's input that exits 2, as a usage error does.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -89,9 +110,17 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if e.is::<Refused>() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+fn project_line(p: &groupd_store::Project) -> serde_json::Value {
+    json!({"id": p.id, "name": p.name, "api_token": p.api_token, "created_at": format_us(p.created_at)})
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -147,10 +176,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                     e => e.into(),
                 })?;
-            println!(
-                "{}",
-                json!({"id": p.id, "name": p.name, "api_token": p.api_token, "created_at": format_us(p.created_at)})
-            );
+            println!("{}", project_line(&p));
+        }
+        Command::Project {
+            action: ProjectAction::List,
+        } => {
+            for p in store.list_projects().await? {
+                println!("{}", project_line(&p));
+            }
+        }
+        Command::Key {
+            action: KeyAction::List,
+        } => {
+            let mut keys = store.list_api_keys().await?;
+            keys.sort_by_key(|k| k.id);
+            for k in keys {
+                println!(
+                    "{}",
+                    json!({"id": k.id, "label": k.label, "scopes": k.scopes.names(),
+                           "projects": k.projects, "created_at": format_us(k.created_at),
+                           "last_used_at": k.last_used_at.map(format_us), "mask_value": k.mask_value})
+                );
+            }
+        }
+        Command::Key {
+            action: KeyAction::Revoke { id },
+        } => {
+            if !store.revoke_api_key(id, clock.now_us()).await? {
+                return Err(Refused(format!("no live key has id {id}")).into());
+            }
+            println!("{}", json!({"id": id, "revoked": true}));
         }
         Command::Key {
             action:
@@ -169,6 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     NewApiKey {
                         label,
                         digest: SecretDigest::of(&plaintext),
+                        mask_value: mask_secret(&plaintext),
                         scopes,
                         projects,
                     },

@@ -15,6 +15,8 @@ mod crash;
 mod group_types;
 #[path = "api/groups.rs"]
 mod groups;
+#[path = "api/keys.rs"]
+mod keys;
 #[path = "api/multi_process.rs"]
 mod multi_process;
 #[path = "api/ops.rs"]

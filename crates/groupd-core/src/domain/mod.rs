@@ -11,7 +11,9 @@ pub use project_token::{
     InvalidProjectToken, PROJECT_TOKEN_MAX_CHARS, PROJECT_TOKEN_MIN_CHARS, ProjectToken,
 };
 pub use scope::{Scope, ScopeSet, UnknownScope};
-pub use secret::{PERSONAL_KEY_PREFIX, PROJECT_TOKEN_PREFIX, SecretDigest, generate_secret};
+pub use secret::{
+    PERSONAL_KEY_PREFIX, PROJECT_TOKEN_PREFIX, SecretDigest, generate_secret, mask_secret,
+};
 
 /// Who made a change: an API key (by its label) or the capture pipeline.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,6 +15,14 @@ pub enum Scope {
     ProjectRead,
     /// `project:write`
     ProjectWrite,
+    /// `usage_metric:read` (also granted by `group:read`)
+    UsageMetricRead,
+    /// `usage_metric:write` (also granted by `group:write`)
+    UsageMetricWrite,
+    /// `personal_api_key:read`
+    PersonalApiKeyRead,
+    /// `personal_api_key:write`
+    PersonalApiKeyWrite,
     /// `*`: everything.
     All,
 }
@@ -22,18 +30,22 @@ pub enum Scope {
 /// A scope name that groupd does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown scope '{0}'; known scopes: group:read, group:write, activity_log:read, query:read, project:read, project:write, *"
+    "unknown scope '{0}'; known scopes: group:read, group:write, activity_log:read, query:read, project:read, project:write, usage_metric:read, usage_metric:write, personal_api_key:read, personal_api_key:write, *"
 )]
 pub struct UnknownScope(pub String);
 
 impl Scope {
-    const ALL: [Scope; 7] = [
+    const ALL: [Scope; 11] = [
         Scope::GroupRead,
         Scope::GroupWrite,
         Scope::ActivityLogRead,
         Scope::QueryRead,
         Scope::ProjectRead,
         Scope::ProjectWrite,
+        Scope::UsageMetricRead,
+        Scope::UsageMetricWrite,
+        Scope::PersonalApiKeyRead,
+        Scope::PersonalApiKeyWrite,
         Scope::All,
     ];
 
@@ -46,6 +58,10 @@ impl Scope {
             Scope::QueryRead => "query:read",
             Scope::ProjectRead => "project:read",
             Scope::ProjectWrite => "project:write",
+            Scope::UsageMetricRead => "usage_metric:read",
+            Scope::UsageMetricWrite => "usage_metric:write",
+            Scope::PersonalApiKeyRead => "personal_api_key:read",
+            Scope::PersonalApiKeyWrite => "personal_api_key:write",
             Scope::All => "*",
         }
     }
@@ -58,13 +74,20 @@ impl Scope {
             .ok_or_else(|| UnknownScope(s.to_owned()))
     }
 
-    /// The write scope that implies this read scope, if any.
-    fn implied_by(self) -> Option<Scope> {
-        match self {
-            Scope::GroupRead => Some(Scope::GroupWrite),
-            Scope::ProjectRead => Some(Scope::ProjectWrite),
-            _ => None,
-        }
+    /// True when holding `self` grants `needed`: itself, the read of its write, `*` everything,
+    /// and the group scopes the usage-metric ones (usage metrics belong to group types).
+    pub fn covers(self, needed: Scope) -> bool {
+        use Scope::*;
+        self == All
+            || self == needed
+            || matches!(
+                (self, needed),
+                (GroupWrite, GroupRead | UsageMetricRead | UsageMetricWrite)
+                    | (GroupRead, UsageMetricRead)
+                    | (ProjectWrite, ProjectRead)
+                    | (UsageMetricWrite, UsageMetricRead)
+                    | (PersonalApiKeyWrite, PersonalApiKeyRead)
+            )
     }
 }
 
@@ -104,9 +127,13 @@ impl ScopeSet {
 
     /// True when the set grants `needed` (`*` grants all; `X:write` grants `X:read`).
     pub fn grants(&self, needed: Scope) -> bool {
-        self.0
-            .iter()
-            .any(|&s| s == Scope::All || s == needed || Some(s) == needed.implied_by())
+        self.0.iter().any(|&s| s.covers(needed))
+    }
+
+    /// True when every scope of `other` is granted by this set: what a key may hand on to a key
+    /// it creates (`*` only from `*`).
+    pub fn grants_all(&self, other: &ScopeSet) -> bool {
+        other.0.iter().all(|&s| self.grants(s))
     }
 
     /// The scopes as wire names, in the order given.
@@ -132,6 +159,20 @@ mod tests {
         let r = ScopeSet::parse_list("group:read").unwrap();
         assert!(!r.grants(Scope::GroupWrite));
         assert!(ScopeSet::parse_list("*").unwrap().grants(Scope::QueryRead));
+        assert!(s.grants(Scope::UsageMetricWrite) && r.grants(Scope::UsageMetricRead));
+        assert!(!r.grants(Scope::UsageMetricWrite));
+        let k = ScopeSet::parse_list("personal_api_key:write").unwrap();
+        assert!(k.grants(Scope::PersonalApiKeyRead) && !k.grants(Scope::GroupRead));
+    }
+
+    #[test]
+    fn a_set_hands_on_only_what_it_holds() {
+        let own = ScopeSet::parse_list("group:write,personal_api_key:write").unwrap();
+        assert!(own.grants_all(&ScopeSet::parse_list("group:read,usage_metric:write").unwrap()));
+        assert!(!own.grants_all(&ScopeSet::parse_list("query:read").unwrap()));
+        assert!(!own.grants_all(&ScopeSet::parse_list("*").unwrap()));
+        let star = ScopeSet::parse_list("*").unwrap();
+        assert!(star.grants_all(&ScopeSet::parse_list("*,query:read").unwrap()));
     }
 
     #[test]

@@ -27,6 +27,15 @@ pub fn generate_secret(prefix: &str) -> String {
     out
 }
 
+/// How a key is shown after its creation: the prefix and its last 4 characters
+/// (`phx_...abcd`, PostHog's `mask_value`), enough to tell keys apart, useless to an attacker.
+pub fn mask_secret(plaintext: &str) -> String {
+    let chars: Vec<char> = plaintext.chars().collect();
+    let head: String = chars.iter().take(4).collect();
+    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("{head}...{tail}")
+}
+
 /// The SHA-256 digest under which a personal API key is stored; the plaintext never is.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SecretDigest(pub [u8; 32]);
@@ -52,6 +61,14 @@ impl std::fmt::Debug for SecretDigest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mask_shows_the_prefix_and_the_last_four() {
+        assert_eq!(mask_secret("phx_123456abcd"), "phx_...abcd");
+        let k = generate_secret(PERSONAL_KEY_PREFIX);
+        assert_eq!(mask_secret(&k), format!("phx_...{}", &k[40..]));
+        assert_eq!(mask_secret("ab"), "ab...ab");
+    }
 
     #[test]
     fn secrets_are_prefix_plus_40_base62() {

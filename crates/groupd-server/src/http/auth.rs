@@ -167,6 +167,7 @@ async fn authenticate(state: &AppState, req: &RequestInfo) -> ApiResult<ApiKey> 
         find_key(&req.headers, &body, &req.query).ok_or_else(ApiError::not_authenticated)?;
     let digest = SecretDigest::of(&plaintext);
     if let Some(k) = state.keys.get(&digest.0) {
+        record_use(state, &k);
         return Ok(k);
     }
     let key = state
@@ -175,7 +176,27 @@ async fn authenticate(state: &AppState, req: &RequestInfo) -> ApiResult<ApiKey> 
         .await?
         .ok_or_else(|| ApiError::authentication_failed(place))?;
     state.keys.insert(digest.0, key.clone());
+    record_use(state, &key);
     Ok(key)
+}
+
+/// Records, at most once a minute per key and server, that the key was used. In the
+/// background: a request never waits for, nor fails by, this bookkeeping.
+fn record_use(state: &AppState, key: &ApiKey) {
+    const MINUTE_US: i64 = 60_000_000;
+    let now = state.clock.now_us();
+    let minute = now - now.rem_euclid(MINUTE_US);
+    if key.last_used_at.is_some_and(|t| t >= minute) || state.key_uses.get(&key.id) == Some(minute)
+    {
+        return;
+    }
+    state.key_uses.insert(key.id, minute);
+    let (store, id) = (state.store.clone(), key.id);
+    tokio::spawn(async move {
+        if let Err(e) = store.touch_api_key(id, minute).await {
+            tracing::warn!(key_id = id, error = %e, "could not record a key's last use");
+        }
+    });
 }
 
 /// `{project_id}` → a project the key may access: an integer id or `@current` (the lowest id the

@@ -9,6 +9,7 @@ mod groups;
 mod middleware;
 mod openapi;
 mod ops;
+mod personal_api_keys;
 mod projects;
 mod query;
 pub mod request;
@@ -35,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         app = app.nest(&format!("{prefix}/{{project_id}}"), per_project.clone());
     }
     app.merge(projects::router())
+        .merge(personal_api_keys::router())
         .merge(ops::router())
         .merge(capture::router())
         .merge(if bench {

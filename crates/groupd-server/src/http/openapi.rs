@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document served at `/api/schema/`.
 use utoipa::OpenApi;
 
-use super::{group_types, groups, projects};
+use super::{group_types, groups, personal_api_keys, projects};
 
 /// groupd's REST API.
 #[derive(OpenApi)]
@@ -14,6 +14,8 @@ use super::{group_types, groups, projects};
         group_types::set_default_columns, group_types::remove,
         projects::list, projects::create, projects::retrieve, projects::update,
         super::warnings::list, super::query::query,
+        personal_api_keys::list, personal_api_keys::create, personal_api_keys::retrieve,
+        personal_api_keys::remove, personal_api_keys::me,
     ),
     components(schemas(super::error::ErrorBody)),
     modifiers(&BearerAuth),

@@ -77,6 +77,12 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Val
     responses((status = 201, description = "The project"), (status = 400, body = super::error::ErrorBody)))]
 pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl IntoResponse> {
     api.require(Scope::ProjectWrite)?;
+    // A key limited to projects would not be limited if it could make more.
+    if api.key.projects.is_some() {
+        return Err(ApiError::permission_denied(
+            "API key is limited to projects and cannot create one.",
+        ));
+    }
     let name = api.parse_body(parse_new_project)?;
     let p = state
         .store

@@ -274,7 +274,10 @@ macro_rules! conformance_tests {
                 renaming_keeps_everything_but_the_name,
                 an_api_key_for_a_missing_project_is_refused,
                 an_api_key_is_found_by_its_digest_only,
-                an_api_key_without_projects_reaches_every_project
+                an_api_key_without_projects_reaches_every_project,
+                keys_are_listed_newest_first_with_their_mask,
+                a_revoked_key_stops_authenticating_and_is_not_listed,
+                last_use_only_moves_forward
             }
             group_types {
                 types_take_the_smallest_free_index,

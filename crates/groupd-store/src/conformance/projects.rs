@@ -20,6 +20,7 @@ fn new_key(digest_of: &str, projects: Option<Vec<ProjectId>>) -> NewApiKey {
         digest: SecretDigest::of(digest_of),
         scopes: read_scope(),
         projects,
+        mask_value: groupd_core::mask_secret(digest_of),
     }
 }
 
@@ -176,4 +177,60 @@ pub async fn an_api_key_without_projects_reaches_every_project(s: Arc<dyn Store>
         .unwrap();
     assert_eq!((got.id, got.projects.clone()), (all.id, None));
     assert!(got.may_access(ProjectId(12345)));
+}
+
+pub async fn keys_are_listed_newest_first_with_their_mask(s: Arc<dyn Store>) {
+    let a = s
+        .create_api_key(new_key("phx_aaaa1", None), T0)
+        .await
+        .unwrap();
+    let b = s
+        .create_api_key(new_key("phx_bbbb2", None), T0 + 5)
+        .await
+        .unwrap();
+    let listed = s.list_api_keys().await.unwrap();
+    let ids: Vec<i64> = listed.iter().map(|k| k.id).collect();
+    assert_eq!(ids, vec![b.id, a.id]);
+    assert_eq!(listed[0].mask_value.as_deref(), Some("phx_...bbb2"));
+    assert_eq!((listed[1].created_at, listed[1].last_used_at), (T0, None));
+}
+
+pub async fn a_revoked_key_stops_authenticating_and_is_not_listed(s: Arc<dyn Store>) {
+    let a = s
+        .create_api_key(new_key("phx_live1", None), T0)
+        .await
+        .unwrap();
+    let b = s
+        .create_api_key(new_key("phx_gone1", None), T0)
+        .await
+        .unwrap();
+    assert!(s.revoke_api_key(b.id, T0 + 1).await.unwrap());
+    assert!(
+        !s.revoke_api_key(b.id, T0 + 2).await.unwrap(),
+        "revoked twice"
+    );
+    assert!(!s.revoke_api_key(9999, T0).await.unwrap(), "unknown id");
+    let gone = s.api_key_by_digest(&SecretDigest::of("phx_gone1")).await;
+    assert!(gone.unwrap().is_none());
+    let live = s.api_key_by_digest(&SecretDigest::of("phx_live1")).await;
+    assert_eq!(live.unwrap().map(|k| k.id), Some(a.id));
+    let ids: Vec<i64> = s
+        .list_api_keys()
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(ids, vec![a.id]);
+}
+
+pub async fn last_use_only_moves_forward(s: Arc<dyn Store>) {
+    let k = s
+        .create_api_key(new_key("phx_used1", None), T0)
+        .await
+        .unwrap();
+    s.touch_api_key(k.id, T0 + 120_000_000).await.unwrap();
+    s.touch_api_key(k.id, T0 + 60_000_000).await.unwrap();
+    let got = s.api_key_by_digest(&SecretDigest::of("phx_used1")).await;
+    assert_eq!(got.unwrap().unwrap().last_used_at, Some(T0 + 120_000_000));
 }

@@ -7,13 +7,15 @@ use tokio_postgres::Row;
 use super::{
     PgStore,
     error::is_unique_violation,
-    rows::{PROJECT_COLS, project_from_row, select_all, select_one},
+    rows::{
+        API_KEY_COL_COUNT, API_KEY_COLS, PROJECT_COLS, api_key_from_row, project_from_row,
+        select_all, select_one,
+    },
     tx::run_with_tx,
     values::{Ts, nul_safe},
 };
 use crate::{
     ApiKey, ConflictOn, NewApiKey, NewProject, Project, ProjectStore, StoreError, StoreResult,
-    stored_scopes,
 };
 
 /// Checks the key's projects exist (held until the transaction ends) and stores the key.
@@ -33,8 +35,8 @@ async fn insert_api_key(c: &impl GenericClient, key: &NewApiKey, now_us: i64) ->
     }
     let st = c
         .prepare_cached(
-            "INSERT INTO api_keys (label, secure_digest, scopes, projects, created_at)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO api_keys (label, secure_digest, scopes, projects, created_at, mask_value)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .await?;
     let projects: Option<Vec<i64>> = key
@@ -49,6 +51,7 @@ async fn insert_api_key(c: &impl GenericClient, key: &NewApiKey, now_us: i64) ->
             &key.scopes.names().join(","),
             &projects,
             &Ts(now_us),
+            &nul_safe(&key.mask_value),
         ],
     )
     .await?
@@ -115,31 +118,54 @@ impl ProjectStore for PgStore {
             scopes: key.scopes,
             projects: key.projects,
             created_at: now_us,
+            mask_value: Some(key.mask_value),
+            last_used_at: None,
         })
     }
 
     async fn api_key_by_digest(&self, digest: &SecretDigest) -> StoreResult<Option<ApiKey>> {
         let c = self.client().await?;
+        let sql = format!(
+            "SELECT {API_KEY_COLS}, secure_digest FROM api_keys
+             WHERE secure_digest = $1 AND revoked_at IS NULL"
+        );
+        let row = select_one(&c, &sql, &[&digest.0.as_slice()], |r| {
+            (api_key_from_row(r), r.get::<_, Vec<u8>>(API_KEY_COL_COUNT))
+        })
+        .await?;
+        Ok(row
+            .filter(|(_, stored)| digest.matches(stored))
+            .map(|(key, _)| key))
+    }
+
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        let c = self.client().await?;
+        let sql = format!(
+            "SELECT {API_KEY_COLS} FROM api_keys WHERE revoked_at IS NULL
+             ORDER BY created_at DESC, id DESC"
+        );
+        select_all(&c, &sql, &[], api_key_from_row).await
+    }
+
+    async fn revoke_api_key(&self, id: i64, now_us: i64) -> StoreResult<bool> {
+        let c = self.client().await?;
         let st = c
             .prepare_cached(
-                "SELECT id, label, secure_digest, scopes, projects, created_at
-                 FROM api_keys WHERE secure_digest = $1",
+                "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
             )
             .await?;
-        let Some(r) = c.query_opt(&st, &[&digest.0.as_slice()]).await? else {
-            return Ok(None);
-        };
-        let stored: Vec<u8> = r.get(2);
-        if !digest.matches(&stored) {
-            return Ok(None);
-        }
-        let projects: Option<Vec<i64>> = r.get(4);
-        Ok(Some(ApiKey {
-            id: r.get(0),
-            label: r.get(1),
-            scopes: stored_scopes(r.get(3)),
-            projects: projects.map(|ps| ps.into_iter().map(ProjectId).collect()),
-            created_at: r.get::<_, Ts>(5).0,
-        }))
+        Ok(c.execute(&st, &[&id, &Ts(now_us)]).await? == 1)
+    }
+
+    async fn touch_api_key(&self, id: i64, minute_us: i64) -> StoreResult<()> {
+        let c = self.client().await?;
+        let st = c
+            .prepare_cached(
+                "UPDATE api_keys SET last_used_at = $2
+                 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
+            )
+            .await?;
+        c.execute(&st, &[&id, &Ts(minute_us)]).await?;
+        Ok(())
     }
 }

@@ -10,7 +10,9 @@ use serde_json::{Map, Value};
 use tokio_postgres::{Row, types::ToSql};
 
 use super::values::{Ts, jsonb_safe, nul_safe};
-use crate::{Group, GroupType, Project, StoreResult, error::internal, to_json_text};
+use crate::{
+    ApiKey, Group, GroupType, Project, StoreResult, error::internal, stored_scopes, to_json_text,
+};
 
 /// The row `sql` selects, if any, as `f` maps it.
 pub(super) async fn select_one<T>(
@@ -32,6 +34,25 @@ pub(super) async fn select_all<T>(
 ) -> StoreResult<Vec<T>> {
     let st = c.prepare_cached(sql).await?;
     Ok(c.query(&st, params).await?.iter().map(f).collect())
+}
+
+/// The columns [`api_key_from_row`] reads, in its order.
+pub(super) const API_KEY_COLS: &str =
+    "id, label, scopes, projects, created_at, mask_value, last_used_at";
+/// How many columns [`API_KEY_COLS`] names (a query may select more after them).
+pub(super) const API_KEY_COL_COUNT: usize = 7;
+
+pub(super) fn api_key_from_row(r: &Row) -> ApiKey {
+    let projects: Option<Vec<i64>> = r.get(3);
+    ApiKey {
+        id: r.get(0),
+        label: r.get(1),
+        scopes: stored_scopes(r.get(2)),
+        projects: projects.map(|ps| ps.into_iter().map(ProjectId).collect()),
+        created_at: r.get::<_, Ts>(4).0,
+        mask_value: r.get(5),
+        last_used_at: r.get::<_, Option<Ts>>(6).map(|t| t.0),
+    }
 }
 
 pub(super) const PROJECT_COLS: &str = "id, name, api_token, created_at";

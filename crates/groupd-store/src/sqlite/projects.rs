@@ -6,11 +6,14 @@ use rusqlite::{OptionalExtension, params};
 use super::{
     SqliteStore,
     error::is_unique_violation,
-    rows::{PROJECT_COLS, project_from_row, project_where},
+    rows::{
+        API_KEY_COL_COUNT, API_KEY_COLS, PROJECT_COLS, api_key_from_row, project_from_row,
+        project_where,
+    },
 };
 use crate::{
     ApiKey, ConflictOn, NewApiKey, NewProject, Project, ProjectStore, StoreError, StoreResult,
-    stored_scopes, to_json_text,
+    to_json_text,
 };
 
 #[async_trait]
@@ -96,15 +99,16 @@ impl ProjectStore for SqliteStore {
                     .map(|ps| to_json_text(&ps.iter().map(|p| p.0).collect::<Vec<_>>()))
                     .transpose()?;
                 c.prepare_cached(
-                    "INSERT INTO api_keys (label, secure_digest, scopes, projects, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO api_keys (label, secure_digest, scopes, projects, created_at, mask_value)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
                 .execute(params![
                     key.label,
                     key.digest.0.as_slice(),
                     key.scopes.names().join(","),
                     projects,
-                    now_us
+                    now_us,
+                    key.mask_value,
                 ])?;
                 Ok(ApiKey {
                     id: c.last_insert_rowid(),
@@ -112,6 +116,8 @@ impl ProjectStore for SqliteStore {
                     scopes: key.scopes,
                     projects: key.projects,
                     created_at: now_us,
+                    mask_value: Some(key.mask_value),
+                    last_used_at: None,
                 })
             })
             .await
@@ -122,36 +128,61 @@ impl ProjectStore for SqliteStore {
         self.readers
             .read_inline(move |c| {
                 let row = c
-                    .prepare_cached(
-                        "SELECT id, label, secure_digest, scopes, projects, created_at
-                         FROM api_keys WHERE secure_digest = ?1",
-                    )?
+                    .prepare_cached(&format!(
+                        "SELECT {API_KEY_COLS}, secure_digest FROM api_keys
+                         WHERE secure_digest = ?1 AND revoked_at IS NULL"
+                    ))?
                     .query_row([digest.0.as_slice()], |r| {
                         Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, Vec<u8>>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, Option<String>>(4)?,
-                            r.get::<_, i64>(5)?,
+                            api_key_from_row(r)?,
+                            r.get::<_, Vec<u8>>(API_KEY_COL_COUNT)?,
                         ))
                     })
                     .optional()?;
-                let Some((id, label, stored, scopes, projects, created_at)) = row else {
-                    return Ok(None);
-                };
-                if !digest.matches(&stored) {
-                    return Ok(None);
-                }
-                let projects: Option<Vec<i64>> =
-                    projects.and_then(|p| serde_json::from_str(&p).ok());
-                Ok(Some(ApiKey {
-                    id,
-                    label,
-                    scopes: stored_scopes(&scopes),
-                    projects: projects.map(|ps| ps.into_iter().map(ProjectId).collect()),
-                    created_at,
-                }))
+                Ok(row
+                    .filter(|(_, stored)| digest.matches(stored))
+                    .map(|(key, _)| key))
+            })
+            .await
+    }
+
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        self.readers
+            .read_inline(|c| {
+                let mut st = c.prepare_cached(&format!(
+                    "SELECT {API_KEY_COLS} FROM api_keys WHERE revoked_at IS NULL
+                     ORDER BY created_at DESC, id DESC"
+                ))?;
+                let keys = st
+                    .query_map([], api_key_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(keys)
+            })
+            .await
+    }
+
+    async fn revoke_api_key(&self, id: i64, now_us: i64) -> StoreResult<bool> {
+        self.writer
+            .write(move |c| {
+                let n = c
+                    .prepare_cached(
+                        "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                    )?
+                    .execute(params![id, now_us])?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    async fn touch_api_key(&self, id: i64, minute_us: i64) -> StoreResult<()> {
+        self.writer
+            .write(move |c| {
+                c.prepare_cached(
+                    "UPDATE api_keys SET last_used_at = ?2
+                     WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
+                )?
+                .execute(params![id, minute_us])?;
+                Ok(())
             })
             .await
     }

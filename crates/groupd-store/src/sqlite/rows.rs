@@ -8,9 +8,31 @@ use groupd_core::{
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
 
-use crate::{ActivityEntry, Group, GroupType, Project, StoreResult, error::internal};
+use crate::{
+    ActivityEntry, ApiKey, Group, GroupType, Project, StoreResult, error::internal, stored_scopes,
+};
 
 pub(super) const PROJECT_COLS: &str = "id, name, api_token, created_at";
+
+/// The columns [`api_key_from_row`] reads, in its order.
+pub(super) const API_KEY_COLS: &str =
+    "id, label, scopes, projects, created_at, mask_value, last_used_at";
+/// How many columns [`API_KEY_COLS`] names (a query may select more after them).
+pub(super) const API_KEY_COL_COUNT: usize = 7;
+
+pub(super) fn api_key_from_row(r: &Row) -> rusqlite::Result<ApiKey> {
+    let projects: Option<String> = r.get(3)?;
+    let projects: Option<Vec<i64>> = projects.and_then(|p| serde_json::from_str(&p).ok());
+    Ok(ApiKey {
+        id: r.get(0)?,
+        label: r.get(1)?,
+        scopes: stored_scopes(&r.get::<_, String>(2)?),
+        projects: projects.map(|ps| ps.into_iter().map(ProjectId).collect()),
+        created_at: r.get(4)?,
+        mask_value: r.get(5)?,
+        last_used_at: r.get(6)?,
+    })
+}
 
 pub(super) fn project_from_row(r: &Row) -> rusqlite::Result<Project> {
     Ok(Project {

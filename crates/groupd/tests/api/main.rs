@@ -8,6 +8,7 @@ mod capture;
 mod crash;
 mod group_types;
 mod groups;
+mod keys;
 mod multi_process;
 mod ops;
 mod projects;

@@ -5,7 +5,7 @@ use std::{ops::Deref, sync::Arc, time::Duration};
 use clap::Parser;
 use groupd_core::{
     FixedClock, PERSONAL_KEY_PREFIX, ProjectId, ProjectToken, ScopeSet, SecretDigest,
-    generate_secret, time_fmt::format_us,
+    generate_secret, mask_secret, time_fmt::format_us,
 };
 use groupd_server::{Application, ServeConfig};
 use groupd_store::{NewApiKey, NewProject, Project, Store, StoreOptions};
@@ -253,6 +253,7 @@ impl InProcess {
             scopes: ScopeSet::parse_list(scopes).expect("valid scopes"),
             projects: (!projects.is_empty())
                 .then(|| projects.iter().copied().map(ProjectId).collect()),
+            mask_value: mask_secret(&plaintext),
         };
         self.block_on(self.store.create_api_key(key, self.clock_now()))
             .expect("create a key");

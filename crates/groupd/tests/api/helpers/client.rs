@@ -230,6 +230,29 @@ impl ApiClient {
         self.call_json("PATCH", &self.url(&format!("/api/projects/{id}/")), body)
     }
 
+    /// `GET /api/personal_api_keys/`.
+    pub fn list_keys(&self) -> (u16, Value) {
+        self.get(&self.url("/api/personal_api_keys/"))
+    }
+
+    /// `POST /api/personal_api_keys/`.
+    pub fn create_key(&self, body: &Value) -> (u16, Value) {
+        self.call_json("POST", &self.url("/api/personal_api_keys/"), body)
+    }
+
+    /// `DELETE /api/personal_api_keys/{id}/` (the segment as given).
+    pub fn delete_key(&self, id: &str) -> (u16, Value) {
+        self.call(
+            "DELETE",
+            &self.url(&format!("/api/personal_api_keys/{id}/")),
+        )
+    }
+
+    /// `GET /api/users/@me/`.
+    pub fn me(&self) -> (u16, Value) {
+        self.get(&self.url("/api/users/@me/"))
+    }
+
     /// `GET /ingestion_warnings`.
     pub fn warnings(&self) -> (u16, Value) {
         self.get(&self.purl("/ingestion_warnings"))

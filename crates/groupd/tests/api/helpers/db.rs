@@ -137,6 +137,12 @@ impl TestDb {
 
     /// Runs a CLI command against this database; returns (exit ok, stdout, stderr).
     pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let (code, out, err) = self.cli_exit(args);
+        (code == Some(0), out, err)
+    }
+
+    /// Runs a CLI command against this database; returns (exit code, stdout, stderr).
+    pub fn cli_exit(&self, args: &[&str]) -> (Option<i32>, String, String) {
         let out = Command::new(groupd_bin())
             .args(args)
             .env("GROUPD_DATABASE_URL", &self.url)
@@ -144,7 +150,7 @@ impl TestDb {
             .output()
             .expect("run groupd");
         (
-            out.status.success(),
+            out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
