@@ -35,6 +35,11 @@ pub struct StoreOptions {
     #[arg(long, env = "GROUPD_PG_POOL_WAIT_SECS", default_value_t = DEFAULT_PG_POOL_WAIT_SECS,
           value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub pg_pool_wait_secs: u64,
+
+    /// Allow a PostgreSQL URL naming the server's maintenance database `postgres` (refused by
+    /// default: groupd's tables would land among the server's own).
+    #[arg(long, env = "GROUPD_ALLOW_POSTGRES_DB", global = true)]
+    pub allow_postgres_db: bool,
 }
 
 impl Default for StoreOptions {
@@ -44,6 +49,7 @@ impl Default for StoreOptions {
             sqlite_readers: DEFAULT_SQLITE_READERS,
             pg_pool_size: DEFAULT_PG_POOL_SIZE,
             pg_pool_wait_secs: DEFAULT_PG_POOL_WAIT_SECS,
+            allow_postgres_db: false,
         }
     }
 }

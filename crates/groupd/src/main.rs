@@ -7,7 +7,7 @@ use groupd_core::{
     Clock, PERSONAL_KEY_PREFIX, ProjectId, ProjectToken, ScopeSet, SecretDigest, SystemClock,
     generate_secret, mask_secret, time_fmt::format_us,
 };
-use groupd_server::{Application, CommonConfig, ServeConfig, telemetry};
+use groupd_server::{Application, CommonConfig, LogFormat, ServeConfig, telemetry};
 use groupd_store::{NewApiKey, NewProject, StoreError, redact_url};
 use serde_json::json;
 
@@ -106,15 +106,54 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let log_format = cli.common.log_format;
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            match log_format {
+                LogFormat::Text => eprintln!("error: {e:#}"),
+                LogFormat::Json => tracing::error!(error = %format!("{e:#}"), "groupd stopped"),
+            }
             if e.is::<Refused>() {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
             }
+        }
+    }
+}
+
+/// How logs name the database: a SQLite file by its absolute path (a typo in a relative path
+/// shows at once), PostgreSQL by its URL without the password; and whether the file is new.
+struct DatabaseShown {
+    shown: String,
+    new_sqlite_file: bool,
+}
+
+impl DatabaseShown {
+    fn before_open(url: &str) -> Self {
+        match url.strip_prefix("sqlite://") {
+            Some(path) => {
+                let abs = std::path::absolute(path).unwrap_or_else(|_| path.into());
+                Self {
+                    new_sqlite_file: !abs.exists(),
+                    shown: abs.display().to_string(),
+                }
+            }
+            None => Self {
+                shown: redact_url(url),
+                new_sqlite_file: false,
+            },
+        }
+    }
+
+    fn after_open(&self) {
+        if self.new_sqlite_file {
+            tracing::warn!(
+                database = %self.shown,
+                "created a new, empty SQLite database at {} (no such file existed)",
+                self.shown
+            );
         }
     }
 }
@@ -146,13 +185,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         _ => {}
     }
+    let database = DatabaseShown::before_open(&cli.common.database_url);
     let store = groupd_store::open(&cli.common.database_url, &cli.common.store).await?;
+    database.after_open();
     let clock = SystemClock;
     match cli.command {
         Command::Serve => {
             let app = Application::build(cli.serve, store).await?;
             tracing::info!(
-                database = %redact_url(&cli.common.database_url),
+                database = %database.shown,
                 "groupd listening on http://{}",
                 app.local_addr()
             );
@@ -160,7 +201,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("stopped");
         }
         Command::Migrate => {
-            tracing::info!(database = %redact_url(&cli.common.database_url), "schema is up to date");
+            tracing::info!(database = %database.shown, "schema is up to date");
         }
         Command::Project {
             action: ProjectAction::Create { name, api_token },

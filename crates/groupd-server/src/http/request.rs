@@ -133,6 +133,16 @@ impl RequestInfo {
     fn parse_body(&self) -> ApiResult<Value> {
         let ct = self.content_type();
         match ct.as_deref() {
+            // `curl -d '{…}'` without `-H 'Content-Type: application/json'`: read as a form it
+            // would have no fields, and every required one would be reported missing.
+            Some("application/x-www-form-urlencoded") if self.looks_like_json() => {
+                Err(ApiError::validation(
+                    "invalid_input",
+                    "The body is JSON but was sent as application/x-www-form-urlencoded \
+                     (what curl -d sends): add the header Content-Type: application/json.",
+                    None,
+                ))
+            }
             Some("application/x-www-form-urlencoded") => Ok(Value::Object(
                 form_urlencoded::parse(&self.body)
                     .into_owned()
@@ -143,6 +153,12 @@ impl RequestInfo {
             Some(t) if t.ends_with("+json") => self.parse_json(),
             Some(t) => Err(ApiError::unsupported_media_type(t)),
         }
+    }
+
+    fn looks_like_json(&self) -> bool {
+        let text = self.body.trim_ascii_start();
+        matches!(text.first(), Some(b'{' | b'['))
+            && serde_json::from_slice::<serde::de::IgnoredAny>(&self.body).is_ok()
     }
 
     fn parse_json(&self) -> ApiResult<Value> {

@@ -51,6 +51,7 @@ impl PgStore {
         let config: tokio_postgres::Config = url.parse().map_err(|e| {
             StoreError::Config(format!("invalid PostgreSQL URL {}: {e}", redact_url(url)))
         })?;
+        check_database_named(&config, url, options)?;
         migrate::ensure_database(&config, url).await?;
         let manager = Manager::from_config(
             config,
@@ -101,5 +102,29 @@ impl HealthStore for PgStore {
 
     fn write_queue_depth(&self) -> usize {
         self.writer.queue_depth()
+    }
+}
+
+/// A URL without a database would connect to the user's default one, and `/postgres` is the
+/// server's maintenance database: groupd's tables belong in neither unless asked.
+fn check_database_named(
+    config: &tokio_postgres::Config,
+    url: &str,
+    options: &StoreOptions,
+) -> StoreResult<()> {
+    let refuse = |what: &str| {
+        Err(StoreError::Config(format!(
+            "the PostgreSQL URL {} {what}; name groupd's own database, e.g. \
+             postgres://user@host:5432/groupd (it is created if missing), or pass \
+             --allow-postgres-db",
+            redact_url(url)
+        )))
+    };
+    match config.get_dbname() {
+        None | Some("") => refuse("names no database"),
+        Some("postgres") if !options.allow_postgres_db => {
+            refuse("names the server's maintenance database 'postgres'")
+        }
+        _ => Ok(()),
     }
 }

@@ -10,6 +10,7 @@ mod group_types;
 mod groups;
 mod keys;
 mod multi_process;
+mod newcomer;
 mod ops;
 mod projects;
 mod query;
