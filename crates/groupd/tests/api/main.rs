@@ -14,5 +14,6 @@ mod newcomer;
 mod ops;
 mod projects;
 mod query;
+mod readme;
 mod robustness;
 mod sdk;
