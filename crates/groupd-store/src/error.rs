@@ -36,6 +36,13 @@ pub enum StoreError {
     /// locked by another process); the caller should retry shortly.
     #[error("store busy")]
     Busy,
+    /// The database cannot be reached, or stopped answering; the caller should retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The database refuses writes: its disk is full or it is read-only. Reads still work;
+    /// writes resume by themselves once there is room.
+    #[error("database refuses writes: {0}")]
+    StorageFull(String),
     /// Bad configuration (e.g. an unsupported URL).
     #[error("{0}")]
     Config(String),

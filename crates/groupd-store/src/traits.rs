@@ -128,7 +128,8 @@ pub trait QueryStore: Send + Sync {
 /// What `/health` and `/metrics` read.
 #[async_trait]
 pub trait HealthStore: Send + Sync {
-    /// Answers when the database does.
+    /// Answers when the database does and accepts a write: `StorageFull` when it refuses
+    /// writes (disk full), `Unavailable` or `Busy` when it cannot be reached in time.
     async fn health(&self) -> StoreResult<()>;
     /// Write jobs waiting to be committed (a gauge for `/metrics`).
     fn write_queue_depth(&self) -> usize;

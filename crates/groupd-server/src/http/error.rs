@@ -168,6 +168,18 @@ impl ApiError {
         e
     }
 
+    /// 507 with `Retry-After`: the database has no room for the write; nothing was stored.
+    pub fn insufficient_storage() -> Self {
+        let mut e = Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "server_error",
+            "insufficient_storage",
+            "The database has no room for this write; nothing was stored. Retry later.",
+        );
+        e.retry_after = Some(30);
+        e
+    }
+
     /// 500: `cause` is logged, the client reads only a generic sentence.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         let mut e = Self::new(
@@ -228,6 +240,14 @@ impl From<StoreError> for ApiError {
                 Some("query"),
             ),
             StoreError::Busy => Self::unavailable("The server is busy; retry shortly.", 1),
+            StoreError::Unavailable(why) => {
+                tracing::warn!(reason = %why, "database unavailable");
+                Self::unavailable("The database is unavailable; retry shortly.", 2)
+            }
+            StoreError::StorageFull(why) => {
+                tracing::warn!(reason = %why, "database refuses writes");
+                Self::insufficient_storage()
+            }
             e @ StoreError::Config(_) => Self::internal(e),
             StoreError::Internal(cause) => Self::internal(cause),
         }

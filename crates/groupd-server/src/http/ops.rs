@@ -29,19 +29,33 @@ async fn noop(body: axum::body::Bytes) -> Response {
     Json(json!({"status": 1})).into_response()
 }
 
-/// 200 when the database answers, 503 otherwise.
+/// How long `/_health` waits for the database before it answers 503 itself.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// 200 when the database answers and accepts a write within 2 s; 503 otherwise, with the reason:
+/// `degraded` when it refuses writes (reads still work), `unavailable` when it cannot be reached.
 async fn health(State(state): State<AppState>) -> Response {
-    match state.store.health().await {
-        Ok(()) => Json(json!({"status": "ok"})).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable"})),
-            )
-                .into_response()
-        }
-    }
+    use groupd_store::StoreError;
+    let (status, reason) = match tokio::time::timeout(HEALTH_TIMEOUT, state.store.health()).await {
+        Ok(Ok(())) => return Json(json!({"status": "ok"})).into_response(),
+        Ok(Err(StoreError::StorageFull(why))) => (
+            "degraded",
+            format!("the database refuses writes (disk full?): {why}"),
+        ),
+        Ok(Err(StoreError::Busy)) => ("unavailable", "the database is busy".to_owned()),
+        Ok(Err(e)) => ("unavailable", format!("the database does not answer: {e}")),
+        Err(_) => (
+            "unavailable",
+            "the database did not answer within 2 s".to_owned(),
+        ),
+    };
+    tracing::warn!(status, reason = %reason, "health check failed");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "2")],
+        Json(json!({"status": status, "reason": reason})),
+    )
+        .into_response()
 }
 
 /// Prometheus text exposition. The write queue's depth is read when scraped: a gauge needs no

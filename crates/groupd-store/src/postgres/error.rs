@@ -7,20 +7,67 @@ use crate::StoreError;
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
-        StoreError::Internal(anyhow::Error::new(e).context("postgres"))
+        match fault(&e) {
+            Some(Fault::Unavailable) => StoreError::Unavailable(pg_reason(&e)),
+            Some(Fault::Full) => StoreError::StorageFull(pg_reason(&e)),
+            None => StoreError::Internal(anyhow::Error::new(e).context("postgres")),
+        }
     }
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
+        use deadpool_postgres::{PoolError, TimeoutType};
         match e {
             // Every connection stayed busy: the caller should retry later (503).
-            deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait) => {
-                StoreError::Busy
+            PoolError::Timeout(TimeoutType::Wait) => StoreError::Busy,
+            // No new connection could be made, or an idle one was found broken, in time.
+            PoolError::Timeout(TimeoutType::Create | TimeoutType::Recycle) => {
+                StoreError::Unavailable("no connection to PostgreSQL in time".into())
             }
+            PoolError::Backend(e) => e.into(),
+            PoolError::Closed => StoreError::Unavailable("the connection pool is closed".into()),
             e => StoreError::Internal(anyhow::Error::new(e).context("postgres pool")),
         }
     }
+}
+
+/// A fault of the server rather than of the statement: retry later, don't report a bug.
+enum Fault {
+    /// Down, restarting, unreachable, or the connection broke: 503.
+    Unavailable,
+    /// Its disk is full, or it is read-only: 507.
+    Full,
+}
+
+fn fault(e: &tokio_postgres::Error) -> Option<Fault> {
+    if e.is_closed() {
+        return Some(Fault::Unavailable);
+    }
+    let Some(code) = e.code() else {
+        // No SQLSTATE: the connection itself failed (refused, reset, timed out).
+        return std::error::Error::source(e)
+            .is_some_and(|s| s.is::<std::io::Error>())
+            .then_some(Fault::Unavailable);
+    };
+    let c = code.code();
+    if *code == SqlState::DISK_FULL || *code == SqlState::READ_ONLY_SQL_TRANSACTION {
+        Some(Fault::Full)
+    } else if c.starts_with("08") // connection exception
+        || c.starts_with("53") // insufficient resources (too many connections, out of memory)
+        || c.starts_with("57P")
+    // admin / crash shutdown, cannot connect now
+    {
+        Some(Fault::Unavailable)
+    } else {
+        None
+    }
+}
+
+/// The server's own words for a fault, for the log (never shown to the client).
+fn pg_reason(e: &tokio_postgres::Error) -> String {
+    e.as_db_error()
+        .map_or_else(|| e.to_string(), |d| d.message().to_owned())
 }
 
 /// The SQLSTATE of a database error, if it is one.

@@ -48,9 +48,13 @@ impl PgStore {
     /// Connects to the database a `postgres://` or `postgresql://` URL names (creating the
     /// database when the server lacks it) and migrates it.
     pub async fn open(url: &str, options: &StoreOptions) -> StoreResult<Self> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
             StoreError::Config(format!("invalid PostgreSQL URL {}: {e}", redact_url(url)))
         })?;
+        // A server that accepts TCP but never answers (frozen) must not hold a connect forever.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         check_database_named(&config, url, options)?;
         migrate::ensure_database(&config, url).await?;
         let manager = Manager::from_config(
@@ -96,7 +100,12 @@ impl PgStore {
 impl HealthStore for PgStore {
     async fn health(&self) -> StoreResult<()> {
         let c = self.client().await?;
-        c.query_one("SELECT 1", &[]).await?;
+        // A write, not just a read: a server whose disk is full still answers SELECT 1.
+        c.batch_execute(
+            "INSERT INTO health_probe (id, at) VALUES (1, now())
+             ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+        )
+        .await?;
         Ok(())
     }
 

@@ -10,6 +10,9 @@ impl From<rusqlite::Error> for StoreError {
         if is_busy(&e) {
             return StoreError::Busy;
         }
+        if refuses_writes(&e) {
+            return StoreError::StorageFull(e.to_string());
+        }
         StoreError::Internal(anyhow::Error::new(e).context("sqlite"))
     }
 }
@@ -19,6 +22,15 @@ pub(super) fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+/// True when the database cannot take writes now but may later: its disk is full
+/// (`SQLITE_FULL`, an I/O error writing) or it is read-only.
+pub(super) fn refuses_writes(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DiskFull | ErrorCode::ReadOnly | ErrorCode::SystemIoFailure)
     )
 }
 

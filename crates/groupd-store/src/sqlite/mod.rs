@@ -62,8 +62,18 @@ impl HealthStore for SqliteStore {
     async fn health(&self) -> StoreResult<()> {
         self.readers
             .read_inline(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await?;
+        // A write that must reach the disk: a full one refuses it while reads still work.
+        self.writer
+            .write(|c| {
+                c.prepare_cached(
+                    "INSERT INTO health_probe (id, at) VALUES (1, unixepoch('subsec') * 1e6)
+                     ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                )?
+                .execute([])?;
+                Ok(())
+            })
             .await
-            .map(|_| ())
     }
 
     fn write_queue_depth(&self) -> usize {

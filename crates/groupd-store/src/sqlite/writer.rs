@@ -7,7 +7,10 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{error::is_busy, fts};
+use super::{
+    error::{is_busy, refuses_writes},
+    fts,
+};
 use crate::{StoreError, StoreResult, queue};
 
 /// How long the queue stays empty before the writer turns to index maintenance.
@@ -21,6 +24,8 @@ const MAX_BATCH: usize = 512;
 enum BatchFailure {
     /// Another process held the database past the busy timeout: retry shortly.
     Busy,
+    /// The disk is full or the file read-only: retry later.
+    Full(String),
     /// Anything else (logged once for the batch, with its cause).
     Failed(String),
 }
@@ -29,6 +34,8 @@ impl BatchFailure {
     fn of(e: &rusqlite::Error) -> Self {
         if is_busy(e) {
             BatchFailure::Busy
+        } else if refuses_writes(e) {
+            BatchFailure::Full(e.to_string())
         } else {
             BatchFailure::Failed(e.to_string())
         }
@@ -37,6 +44,7 @@ impl BatchFailure {
     fn to_error(&self) -> StoreError {
         match self {
             BatchFailure::Busy => StoreError::Busy,
+            BatchFailure::Full(e) => StoreError::StorageFull(e.clone()),
             BatchFailure::Failed(e) => {
                 StoreError::Internal(anyhow::anyhow!("write batch failed: {e}"))
             }

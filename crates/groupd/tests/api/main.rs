@@ -6,6 +6,7 @@ mod auth;
 mod backpressure;
 mod capture;
 mod crash;
+mod faults;
 mod group_types;
 mod groups;
 mod keys;

@@ -4,3 +4,10 @@
 ALTER TABLE api_keys ADD COLUMN mask_value TEXT;
 ALTER TABLE api_keys ADD COLUMN last_used_at INTEGER;
 ALTER TABLE api_keys ADD COLUMN revoked_at INTEGER;
+
+-- One row /_health rewrites to learn that the database still accepts writes (a full disk
+-- refuses them while reads keep working).
+CREATE TABLE health_probe (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL
+);

@@ -46,6 +46,8 @@ pub struct TestDb {
     _dir: Option<tempfile::TempDir>,
     /// The PostgreSQL database's name (`None` on SQLite).
     pg_name: Option<String>,
+    /// Dropped with this value (a database on the shared server); `false` for one elsewhere.
+    owned: bool,
 }
 
 impl TestDb {
@@ -58,6 +60,7 @@ impl TestDb {
                     url,
                     _dir: Some(dir),
                     pg_name: None,
+                    owned: true,
                 }
             }
             Backend::Postgres => {
@@ -71,8 +74,24 @@ impl TestDb {
                     url: format!("{base}/{name}"),
                     _dir: None,
                     pg_name: Some(name),
+                    owned: true,
                 }
             }
+        }
+    }
+
+    /// A database somewhere else (a private PostgreSQL cluster, a SQLite file on a small
+    /// filesystem), which the test cleans up itself.
+    // Only the `api` target runs the fault tests that need it.
+    #[allow(dead_code)]
+    pub fn at(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            _dir: None,
+            pg_name: url
+                .starts_with("postgres")
+                .then(|| url.rsplit('/').next().unwrap_or_default().to_owned()),
+            owned: false,
         }
     }
 
@@ -180,7 +199,7 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Some(name) = &self.pg_name {
+        if let Some(name) = self.pg_name.as_ref().filter(|_| self.owned) {
             // FORCE: a server of the test may still be connected.
             let _ =
                 pg_admin().batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
