@@ -91,6 +91,16 @@ pub struct ServeConfig {
         global = true
     )]
     pub request_timeout_secs: u64,
+
+    /// Origins (`https://app.example.com`, comma-separated) whose pages may call the REST API
+    /// from a browser; none by default. Capture allows every origin, as PostHog's does.
+    #[arg(
+        long,
+        env = "GROUPD_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServeConfig {
@@ -105,6 +115,7 @@ impl Default for ServeConfig {
             query_timeout_secs: 30,
             enable_bench_routes: false,
             request_timeout_secs: 60,
+            cors_origins: Vec::new(),
         }
     }
 }

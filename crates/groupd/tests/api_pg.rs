@@ -9,6 +9,8 @@ mod auth;
 mod backpressure;
 #[path = "api/capture.rs"]
 mod capture;
+#[path = "api/cors.rs"]
+mod cors;
 #[path = "api/crash.rs"]
 mod crash;
 #[path = "api/group_types.rs"]

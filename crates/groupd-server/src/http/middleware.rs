@@ -43,6 +43,18 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     resp
 }
 
+/// An `OPTIONS` that is no CORS preflight is a method the REST routes do not serve: 405, as for
+/// any other (the CORS layer would otherwise answer every `OPTIONS` 200).
+pub async fn plain_options_not_allowed(req: Request, next: Next) -> Response {
+    let preflight = req
+        .headers()
+        .contains_key(axum::http::header::ACCESS_CONTROL_REQUEST_METHOD);
+    if req.method() == axum::http::Method::OPTIONS && !preflight {
+        return ApiError::method_not_allowed("OPTIONS").into_response();
+    }
+    next.run(req).await
+}
+
 /// The answer when a handler panicked: a bug, never the client's fault.
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()

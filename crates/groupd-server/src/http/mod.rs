@@ -31,12 +31,19 @@ pub fn app(state: AppState) -> Router {
         .merge(warnings::router())
         .merge(query::router())
         .merge(group_types::router());
-    let mut app = Router::new();
+    let mut rest = Router::new();
     for prefix in API_PREFIXES {
-        app = app.nest(&format!("{prefix}/{{project_id}}"), per_project.clone());
+        rest = rest.nest(&format!("{prefix}/{{project_id}}"), per_project.clone());
     }
-    app.merge(projects::router())
+    let rest = rest
+        .merge(projects::router())
         .merge(personal_api_keys::router())
+        .layer(rest_cors(&state.config.cors_origins))
+        .layer(axum::middleware::from_fn(
+            middleware::plain_options_not_allowed,
+        ));
+    Router::new()
+        .merge(rest)
         .merge(ops::router())
         .merge(capture::router())
         .merge(if bench {
@@ -53,4 +60,25 @@ pub fn app(state: AppState) -> Router {
             middleware::panic_response,
         ))
         .with_state(state)
+}
+
+/// CORS for the REST API: preflights are answered here (never a 405), and only the listed origins
+/// are allowed; keys travel in the Authorization header, so no cookies are involved.
+fn rest_cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderValue, Method, header};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim().trim_end_matches('/')).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::PUT,
+            Method::DELETE,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(3600))
 }

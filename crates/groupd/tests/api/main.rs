@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod backpressure;
 mod capture;
+mod cors;
 mod crash;
 mod faults;
 mod group_types;
