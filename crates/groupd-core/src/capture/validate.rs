@@ -85,6 +85,21 @@ fn validate_event(
         Props::Object(raw, p) => (raw.get().to_owned(), p),
         Props::NotObject => return Err(bad(index, "has properties that are not an object")),
     };
+    // Text no database can hold the same way on both backends never reaches one.
+    let texts = [
+        ("event", present(e.event).map(RawValue::get)),
+        ("distinct_id", present(e.distinct_id).map(RawValue::get)),
+        (
+            "$distinct_id",
+            present(e.dollar_distinct_id).map(RawValue::get),
+        ),
+        ("properties", Some(properties_json.as_str())),
+    ];
+    for (field, raw) in texts {
+        if let Some(problem) = raw.and_then(bad_text) {
+            return Err(bad(index, &format!("has {problem} in {field}")));
+        }
+    }
 
     let distinct_id = [e.distinct_id, e.dollar_distinct_id, props.distinct_id]
         .into_iter()
@@ -121,6 +136,9 @@ fn validate_event(
         },
     };
     let timestamp_us = event_time_us(dated, sent_at_us, received_at_us);
+    if !(MIN_TIME_US..=MAX_TIME_US).contains(&timestamp_us) {
+        return Err(bad(index, "has a time outside the years 0001–9999"));
+    }
 
     let process_person_profile = as_bool(props.process_person_profile) != Some(false);
     let (groups, group_identify) = if process_person_profile {
@@ -144,6 +162,53 @@ fn validate_event(
         process_person_profile,
         group_identify,
     }))
+}
+
+/// 0001-01-01T00:00:00Z in µs since the Unix epoch: the first time both backends store.
+const MIN_TIME_US: i64 = -62_135_596_800_000_000;
+/// 9999-12-31T23:59:59.999999Z in µs: the last.
+const MAX_TIME_US: i64 = 253_402_300_799_999_999;
+
+/// What in a piece of JSON text no backend stores faithfully: a NUL character (PostgreSQL text
+/// and jsonb refuse it) or a lone UTF-16 surrogate escape (not a character at all). Both occur
+/// only as `\u` escapes, since JSON text cannot hold them raw.
+pub(crate) fn bad_text(json: &str) -> Option<&'static str> {
+    let b = json.as_bytes();
+    let hex = |i: usize| {
+        b.get(i..i + 4)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u16::from_str_radix(h, 16).ok())
+    };
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        if b.get(i + 1) != Some(&b'u') {
+            i += 2; // `\"`, `\\`, `\n`…: the escaped character is no escape itself.
+            continue;
+        }
+        let Some(unit) = hex(i + 2) else {
+            return None; // not valid JSON: the parser reports it
+        };
+        i += 6;
+        match unit {
+            0 => return Some("a NUL character"),
+            0xD800..=0xDBFF => {
+                let low = (b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u'))
+                    .then(|| hex(i + 2))
+                    .flatten();
+                match low {
+                    Some(0xDC00..=0xDFFF) => i += 6,
+                    _ => return Some("a lone UTF-16 surrogate"),
+                }
+            }
+            0xDC00..=0xDFFF => return Some("a lone UTF-16 surrogate"),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// U+0000 becomes U+FFFD in the texts stored as columns (event name, distinct_id, `$groups`):

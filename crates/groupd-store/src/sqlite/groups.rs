@@ -144,6 +144,14 @@ fn rest_edit(c: &Connection, at: At<'_>, edit: &Edit<'_>, change: &Change) -> St
 
 /// The page query: fixed fragments only, every value a bound parameter.
 fn list_page(c: &Connection, project: ProjectId, q: &GroupListQuery) -> StoreResult<Vec<Group>> {
+    // No stored text holds a NUL (capture and REST refuse it), and SQLite's C-string functions
+    // (FTS5 queries, instr) would read only what precedes one: such a filter matches nothing.
+    if [&q.search, &q.key_contains]
+        .iter()
+        .any(|f| f.as_deref().is_some_and(|s| s.contains('\0')))
+    {
+        return Ok(Vec::new());
+    }
     // The contract takes the text as the user gave it; matching is case-insensitive.
     let search = q.search.as_deref().map(str::to_lowercase);
     let key_contains = q.key_contains.as_deref().map(str::to_lowercase);

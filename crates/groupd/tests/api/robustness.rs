@@ -557,6 +557,8 @@ fn nul_characters_are_refused_wherever_text_is_stored() {
     }
     for path in [
         "/groups/?group_type_index=0&search=%00",
+        "/groups/?group_type_index=0&search=ac%00me",
+        "/groups/?group_type_index=0&search=acme%00",
         "/groups/?group_type_index=0&group_key=%00",
         "/groups/property_values?group_type_index=0&key=%00",
         "/groups/property_values?group_type_index=0&key=name&value=%00",
@@ -949,4 +951,45 @@ fn a_database_fault_is_a_generic_500_logged_as_one_line_even_with_rust_backtrace
         !lines.iter().any(|l| l.to_lowercase().contains("backtrace")),
         "a backtrace was logged: {lines:#?}"
     );
+}
+
+/// Text and times no backend stores faithfully are refused with the batch, identically on both:
+/// a lone surrogate (in `$group_set` it used to drop the whole `$group_set` on SQLite and 500 on
+/// PostgreSQL), a NUL, a time outside 0001–9999 (`offset: 1e20` stored a null timestamp).
+#[test]
+fn capture_refuses_text_and_times_no_backend_stores() {
+    let app = TestApp::spawn();
+    let token = app.token();
+    let cases = [
+        (
+            format!(
+                r#"{{"api_key": "{token}", "event": "$groupidentify", "distinct_id": "u", "properties": {{"$group_type": "company", "$group_key": "acme", "$group_set": {{"name": "\udc00"}}}}}}"#
+            ),
+            "Event 0 of the batch has a lone UTF-16 surrogate in properties.",
+        ),
+        (
+            format!(r#"{{"api_key": "{token}", "event": "e\u0000", "distinct_id": "u"}}"#),
+            "Event 0 of the batch has a NUL character in event.",
+        ),
+        (
+            format!(
+                r#"{{"api_key": "{token}", "event": "e", "distinct_id": "u", "offset": 1e20}}"#
+            ),
+            "Event 0 of the batch has a time outside the years 0001–9999.",
+        ),
+        (
+            format!(
+                r#"{{"api_key": "{token}", "sent_at": "9999-12-31T23:59:59Z", "batch": [{{"event": "e", "distinct_id": "u", "timestamp": "0001-01-01T00:00:00Z"}}]}}"#
+            ),
+            "Event 0 of the batch has a time outside the years 0001–9999.",
+        ),
+    ];
+    for (body, detail) in cases {
+        let got = app.capture_raw("/batch/", "application/json", body.clone());
+        assert_eq!(got.0, 400, "{body}: {}", got.1);
+        assert_eq!(got.1["code"], "invalid_payload", "{body}");
+        assert_eq!(got.1["detail"], detail, "{body}");
+    }
+    assert!(app.db.stored_events(None).is_empty(), "nothing was stored");
+    assert_not_found(&app.find_group("group_type_index=0&group_key=acme"));
 }

@@ -373,25 +373,76 @@ fn process_person_profile_false_skips_group_work() {
 }
 
 #[test]
-fn nul_characters_never_reach_text_columns() {
-    let e = one(json!({"event": "a\u{0}b", "distinct_id": "u\u{0}1",
-        "properties": {"$groups": {"c\u{0}": "k\u{0}"}}}));
-    assert_eq!(e.event, "a\u{fffd}b");
-    assert_eq!(e.distinct_id, "u\u{fffd}1");
-    assert_eq!(e.groups, vec![("c\u{fffd}".into(), "k\u{fffd}".into())]);
-    let gi = |t: &str, k: &str| {
-        one(json!({"event": "$groupidentify", "distinct_id": "u",
-            "properties": {"$group_type": t, "$group_key": k}}))
-        .group_identify
-        .unwrap()
-        .unwrap_err()
+fn nul_characters_and_lone_surrogates_are_400_naming_the_field() {
+    let b = |ev: serde_json::Value| err(json!({"api_key": TOKEN, "batch": [ev]}));
+    assert_eq!(
+        b(json!({"event": "a\u{0}b", "distinct_id": "u"})),
+        "Event 0 of the batch has a NUL character in event."
+    );
+    assert_eq!(
+        b(json!({"event": "e", "distinct_id": "u\u{0}1"})),
+        "Event 0 of the batch has a NUL character in distinct_id."
+    );
+    assert_eq!(
+        b(json!({"event": "e", "distinct_id": "u", "properties": {"$groups": {"c": "k\u{0}"}}})),
+        "Event 0 of the batch has a NUL character in properties."
+    );
+    let text = |t: &str| {
+        let e = parse(&format!(r#"{{"api_key": "{TOKEN}", "batch": [{t}]}}"#)).unwrap_err();
+        assert!(is_invalid_payload(&e), "{e:?}");
+        e.detail()
     };
-    let w = gi("c\u{0}", "k");
-    assert_eq!(w.reason, "$group_type contains a NUL character.");
-    assert_eq!(w.group_type.as_deref(), Some("c\u{fffd}"));
-    let w = gi("c", "k\u{0}");
-    assert_eq!(w.reason, "$group_key contains a NUL character.");
-    assert_eq!(w.group_key.as_deref(), Some("k\u{fffd}"));
+    assert_eq!(
+        text(
+            r#"{"event": "$groupidentify", "distinct_id": "u", "properties": {"$group_type": "company", "$group_key": "acme", "$group_set": {"name": "\udc00"}}}"#
+        ),
+        "Event 0 of the batch has a lone UTF-16 surrogate in properties."
+    );
+    assert_eq!(
+        text(r#"{"event": "e", "distinct_id": "\ud800x"}"#),
+        "Event 0 of the batch has a lone UTF-16 surrogate in distinct_id."
+    );
+    // A pair is one character; escaped backslashes are no escapes.
+    let e = parse(&format!(
+        r#"{{"api_key": "{TOKEN}", "batch": [{{"event": "e", "distinct_id": "u", "properties": {{"p": "\ud83d\ude00 \\u0000 \\\\"}}}}]}}"#
+    ))
+    .unwrap();
+    assert_eq!(e.events.len(), 1);
+}
+
+#[test]
+fn bad_text_finds_only_what_no_backend_stores() {
+    use crate::capture::validate::bad_text;
+    assert_eq!(bad_text(r#""a\u0000""#), Some("a NUL character"));
+    assert_eq!(bad_text(r#""\udfff""#), Some("a lone UTF-16 surrogate"));
+    assert_eq!(
+        bad_text(r#""\ud800\u0041""#),
+        Some("a lone UTF-16 surrogate")
+    );
+    assert_eq!(bad_text(r#""\ud800""#), Some("a lone UTF-16 surrogate"));
+    assert_eq!(bad_text(r#""\uD83D\uDE00""#), None);
+    assert_eq!(bad_text(r#""\\u0000""#), None);
+    assert_eq!(bad_text(r#""\\\u0000""#), Some("a NUL character"));
+    assert_eq!(bad_text(r#""plain \" text""#), None);
+}
+
+#[test]
+fn times_outside_the_years_0001_to_9999_are_400() {
+    let b = |ev: serde_json::Value| err(json!({"api_key": TOKEN, "batch": [ev]}));
+    let outside = "Event 0 of the batch has a time outside the years 0001–9999.";
+    assert_eq!(
+        b(json!({"event": "e", "distinct_id": "u", "offset": 1e20})),
+        outside
+    );
+    // A time far in the future is received_at (the 23 h rule), never out of range.
+    let e = one(json!({"event": "e", "distinct_id": "u", "offset": -1e20}));
+    assert_eq!(e.timestamp_us, RECEIVED);
+    let skewed = err(json!({"api_key": TOKEN, "sent_at": "9999-12-31T23:59:59Z",
+        "batch": [{"event": "e", "distinct_id": "u", "timestamp": "0001-01-01T00:00:00Z"}]}));
+    assert_eq!(skewed, outside);
+    // The edges themselves are fine.
+    let e = one(json!({"event": "e", "distinct_id": "u", "timestamp": "0001-01-01T00:00:00Z"}));
+    assert_eq!(e.timestamp_us, -62_135_596_800_000_000);
 }
 
 #[test]
