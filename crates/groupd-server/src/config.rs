@@ -101,6 +101,18 @@ pub struct ServeConfig {
         global = true
     )]
     pub cors_origins: Vec<String>,
+
+    /// Most client connections open at once (lowered to what the open-files limit allows); the
+    /// rest wait in the kernel's backlog.
+    #[arg(long, env = "GROUPD_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), global = true)]
+    pub max_connections: usize,
+
+    /// How long a client may take to send a request's headers, in seconds; an idle keep-alive
+    /// connection is closed after as long.
+    #[arg(long, env = "GROUPD_HEADER_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub header_timeout_secs: u64,
 }
 
 impl Default for ServeConfig {
@@ -116,6 +128,8 @@ impl Default for ServeConfig {
             enable_bench_routes: false,
             request_timeout_secs: 60,
             cors_origins: Vec::new(),
+            max_connections: 10_000,
+            header_timeout_secs: 10,
         }
     }
 }

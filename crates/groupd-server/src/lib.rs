@@ -2,6 +2,7 @@
 //! endpoints, on any [`groupd_store::Store`].
 pub mod config;
 pub mod http;
+mod serve;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -25,6 +25,7 @@ use std::time::Duration;
 pub struct Application {
     listener: TcpListener,
     app: Router,
+    limits: crate::serve::ConnLimits,
 }
 
 /// The process-wide metrics recorder (installing one twice would fail).
@@ -80,9 +81,14 @@ impl Application {
             projects: Arc::new(TtlCache::new(Duration::from_secs(1))),
             key_uses: Arc::new(TtlCache::new(Duration::from_secs(60))),
         };
+        let limits = crate::serve::ConnLimits {
+            max_connections: state.config.max_connections,
+            header_timeout: Duration::from_secs(state.config.header_timeout_secs),
+        };
         Ok(Self {
             listener,
             app: http::app(state),
+            limits,
         })
     }
 
@@ -103,8 +109,7 @@ impl Application {
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.app)
-            .with_graceful_shutdown(stop)
+        crate::serve::serve(self.listener, self.app, self.limits, stop)
             .await
             .context("server failed")
     }

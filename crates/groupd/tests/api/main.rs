@@ -11,6 +11,7 @@ mod faults;
 mod group_types;
 mod groups;
 mod keys;
+mod limits;
 mod multi_process;
 mod newcomer;
 mod ops;

@@ -28,13 +28,23 @@ impl TestServer {
     /// Starts `groupd serve` on `db` with extra flags and environment variables, and waits for
     /// it to log its address.
     pub fn start_with_env(db: &TestDb, flags: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(groupd_bin())
-            .arg("serve")
+        let mut cmd = Command::new(groupd_bin());
+        cmd.arg("serve")
             .args(["--listen", "127.0.0.1:0", "--database", &db.url])
             .args(flags)
-            .env("RUST_LOG", "info")
-            .env("GROUPD_LOG_FORMAT", "text")
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Self::start_command(cmd)
+    }
+
+    /// Starts `cmd`, some way of running `groupd serve --listen 127.0.0.1:0` (under `ulimit`,
+    /// say), and waits for it to log its address.
+    pub fn start_command(mut cmd: Command) -> Self {
+        for (k, v) in [("RUST_LOG", "info"), ("GROUPD_LOG_FORMAT", "text")] {
+            if !cmd.get_envs().any(|(set, _)| set == k) {
+                cmd.env(k, v);
+            }
+        }
+        let mut child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
