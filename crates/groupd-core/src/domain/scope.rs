@@ -15,6 +15,10 @@ pub enum Scope {
     ProjectRead,
     /// `project:write`
     ProjectWrite,
+    /// `usage_metric:read`
+    UsageMetricRead,
+    /// `usage_metric:write`
+    UsageMetricWrite,
     /// `*`: everything.
     All,
 }
@@ -22,18 +26,20 @@ pub enum Scope {
 /// A scope name that groupd does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown scope '{0}'; known scopes: group:read, group:write, activity_log:read, query:read, project:read, project:write, *"
+    "unknown scope '{0}'; known scopes: group:read, group:write, activity_log:read, query:read, project:read, project:write, usage_metric:read, usage_metric:write, *"
 )]
 pub struct UnknownScope(pub String);
 
 impl Scope {
-    const ALL: [Scope; 7] = [
+    const ALL: [Scope; 9] = [
         Scope::GroupRead,
         Scope::GroupWrite,
         Scope::ActivityLogRead,
         Scope::QueryRead,
         Scope::ProjectRead,
         Scope::ProjectWrite,
+        Scope::UsageMetricRead,
+        Scope::UsageMetricWrite,
         Scope::All,
     ];
 
@@ -46,6 +52,8 @@ impl Scope {
             Scope::QueryRead => "query:read",
             Scope::ProjectRead => "project:read",
             Scope::ProjectWrite => "project:write",
+            Scope::UsageMetricRead => "usage_metric:read",
+            Scope::UsageMetricWrite => "usage_metric:write",
             Scope::All => "*",
         }
     }
@@ -58,12 +66,17 @@ impl Scope {
             .ok_or_else(|| UnknownScope(s.to_owned()))
     }
 
-    /// The write scope that implies this read scope, if any.
-    fn implied_by(self) -> Option<Scope> {
+    /// The other scopes that imply this one (`X:write` implies `X:read`; the group scopes
+    /// also grant the usage metrics of group types).
+    fn implied_by(self) -> &'static [Scope] {
         match self {
-            Scope::GroupRead => Some(Scope::GroupWrite),
-            Scope::ProjectRead => Some(Scope::ProjectWrite),
-            _ => None,
+            Scope::GroupRead => &[Scope::GroupWrite],
+            Scope::ProjectRead => &[Scope::ProjectWrite],
+            Scope::UsageMetricRead => {
+                &[Scope::UsageMetricWrite, Scope::GroupRead, Scope::GroupWrite]
+            }
+            Scope::UsageMetricWrite => &[Scope::GroupWrite],
+            _ => &[],
         }
     }
 }
@@ -106,7 +119,7 @@ impl ScopeSet {
     pub fn grants(&self, needed: Scope) -> bool {
         self.0
             .iter()
-            .any(|&s| s == Scope::All || s == needed || Some(s) == needed.implied_by())
+            .any(|&s| s == Scope::All || s == needed || needed.implied_by().contains(&s))
     }
 
     /// The scopes as wire names, in the order given.
@@ -132,6 +145,16 @@ mod tests {
         let r = ScopeSet::parse_list("group:read").unwrap();
         assert!(!r.grants(Scope::GroupWrite));
         assert!(ScopeSet::parse_list("*").unwrap().grants(Scope::QueryRead));
+    }
+
+    #[test]
+    fn group_scopes_grant_usage_metrics() {
+        let r = ScopeSet::parse_list("group:read").unwrap();
+        assert!(r.grants(Scope::UsageMetricRead) && !r.grants(Scope::UsageMetricWrite));
+        let w = ScopeSet::parse_list("group:write").unwrap();
+        assert!(w.grants(Scope::UsageMetricRead) && w.grants(Scope::UsageMetricWrite));
+        let m = ScopeSet::parse_list("usage_metric:write").unwrap();
+        assert!(m.grants(Scope::UsageMetricRead) && !m.grants(Scope::GroupRead));
     }
 
     #[test]
