@@ -133,6 +133,9 @@ pub trait HealthStore: Send + Sync {
 pub trait UsageStore: Send + Sync {
     /// A project's events in a time window, by the `(project, timestamp)` index, oldest first.
     async fn window_events(&self, w: EventWindow) -> StoreResult<Vec<WindowEvent>>;
+    /// The indexes of the project whose type was ever deleted (ascending): a type now at such an
+    /// index owns only the events not older than itself.
+    async fn reused_type_indexes(&self, project: ProjectId) -> StoreResult<Vec<GroupTypeIndex>>;
     /// A type's usage metrics by `created_at` (then id).
     async fn list_usage_metrics(&self, t: TypeRef) -> StoreResult<Vec<UsageMetric>>;
     /// One metric of a type.

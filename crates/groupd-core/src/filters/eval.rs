@@ -4,8 +4,9 @@ use serde_json::Value;
 use super::{EventFacts, Operator, PropertyFilter, Target};
 use crate::groups::value_text;
 
-/// A value as a number: JSON numbers, and strings holding one (HogQL's `toFloat`).
-pub(crate) fn as_number(v: &Value) -> Option<f64> {
+/// A value as a number: JSON numbers, and strings holding one (HogQL's `toFloat`); `None`
+/// otherwise.
+pub fn as_number(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),

@@ -15,6 +15,7 @@ mod eval;
 #[cfg(test)]
 mod tests;
 
+pub use eval::as_number;
 use regex::Regex;
 use serde_json::{Map, Value};
 

@@ -154,6 +154,17 @@ impl UsageStore for PgStore {
         .await
     }
 
+    async fn reused_type_indexes(&self, project: ProjectId) -> StoreResult<Vec<GroupTypeIndex>> {
+        let c = self.client().await?;
+        select_all(
+            &c,
+            "SELECT group_type_index FROM group_types_reused WHERE project_id = $1 ORDER BY 1",
+            &[&project.0],
+            |r| GroupTypeIndex(r.get::<_, i32>(0).into()),
+        )
+        .await
+    }
+
     async fn list_usage_metrics(&self, t: TypeRef) -> StoreResult<Vec<UsageMetric>> {
         let Some(index) = pg_index(t.index) else {
             return Ok(Vec::new());

@@ -114,6 +114,18 @@ impl UsageStore for SqliteStore {
         self.readers.read(move |c| window_events(c, &w)).await
     }
 
+    async fn reused_type_indexes(&self, project: ProjectId) -> StoreResult<Vec<GroupTypeIndex>> {
+        self.readers
+            .read_inline(move |c| {
+                let mut st = c.prepare_cached(
+                    "SELECT group_type_index FROM group_types_reused WHERE project_id = ?1 ORDER BY 1",
+                )?;
+                let rows = st.query_map([project.0], |r| Ok(GroupTypeIndex(r.get(0)?)))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .await
+    }
+
     async fn list_usage_metrics(&self, t: TypeRef) -> StoreResult<Vec<UsageMetric>> {
         self.readers
             .read_inline(move |c| {
@@ -202,8 +214,13 @@ impl UsageStore for SqliteStore {
 
 /// Forgets a type's metrics (the type is being deleted in the same transaction): a type created
 /// later at the same index starts without them.
+/// Also marks the index as reused.
 pub(super) fn drop_type(c: &Connection, t: TypeRef) -> StoreResult<()> {
     c.prepare_cached("DELETE FROM usage_metrics WHERE project_id = ?1 AND group_type_index = ?2")?
         .execute(params![t.project.0, t.index.0])?;
+    c.prepare_cached(
+        "INSERT OR IGNORE INTO group_types_reused (project_id, group_type_index) VALUES (?1, ?2)",
+    )?
+    .execute(params![t.project.0, t.index.0])?;
     Ok(())
 }

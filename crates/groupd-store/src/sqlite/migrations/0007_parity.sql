@@ -40,3 +40,11 @@ CREATE TABLE usage_metrics (
     UNIQUE (project_id, group_type_index, name)
 );
 CREATE INDEX usage_metrics_list ON usage_metrics (project_id, group_type_index, created_at, id);
+
+-- Indexes whose type was ever deleted: a type created later at such an index does not inherit
+-- the events dated before it (their `$group_N` keys named groups of the old type).
+CREATE TABLE group_types_reused (
+    project_id INTEGER NOT NULL,
+    group_type_index INTEGER NOT NULL,
+    PRIMARY KEY (project_id, group_type_index)
+) WITHOUT ROWID;
