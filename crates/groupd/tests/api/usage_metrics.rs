@@ -547,3 +547,26 @@ fn a_reused_index_starts_without_the_old_metrics_or_events() {
     // Of acme's 16 events in [05-25, now], only the new one is the org's.
     assert_eq!(body["results"][0]["value"], json!(1.0), "{body}");
 }
+
+#[test]
+fn the_schema_documents_the_new_routes() {
+    let app = TestApp::spawn();
+    let (status, doc) = app.anonymous().get(&app.url("/api/schema/"));
+    assert_eq!(status, 200);
+    for (path, methods) in [
+        ("/api/projects/{project_id}/groups/related", &["get"][..]),
+        ("/api/projects/{project_id}/property_definitions/", &["get"]),
+        (
+            "/api/projects/{project_id}/groups_types/{group_type_index}/metrics/",
+            &["get", "post"],
+        ),
+        (
+            "/api/projects/{project_id}/groups_types/{group_type_index}/metrics/{id}/",
+            &["get", "put", "patch", "delete"],
+        ),
+    ] {
+        for m in methods {
+            assert!(doc["paths"][path].get(m).is_some(), "missing {m} {path}");
+        }
+    }
+}
