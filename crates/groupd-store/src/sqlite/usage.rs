@@ -49,6 +49,20 @@ fn name_taken(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// A project's events in a time window, in time order off `events_by_time` (no sort).
+const WINDOW: &str = "SELECT event, distinct_id, timestamp, properties, group_keys FROM events
+     WHERE project_id = ?1 AND timestamp >= ?2 AND timestamp <= ?3
+       AND (?4 IS NULL OR distinct_id = ?4) AND (?5 IS NULL OR instr(group_keys, ?5) > 0)
+     ORDER BY timestamp";
+
+/// The rows matching a typed-property listing: names of the count table in key order, each
+/// joined to its type by primary key.
+const TYPED_MATCHING: &str = "FROM group_prop_keys k
+     LEFT JOIN group_prop_types t
+       ON t.project_id = k.project_id AND t.group_type_index = k.group_type_index AND t.key = k.key
+     WHERE k.project_id = ?1 AND k.group_type_index = ?2 AND k.groups > 0
+       AND (?3 IS NULL OR instr(groupd_lower(k.key), ?3) > 0)";
+
 fn window_events(c: &Connection, w: &EventWindow) -> StoreResult<Vec<WindowEvent>> {
     let (distinct_id, group_key) = match &w.only {
         None => (None, None),
@@ -56,12 +70,7 @@ fn window_events(c: &Connection, w: &EventWindow) -> StoreResult<Vec<WindowEvent
         // The key's JSON text inside the array text: a superset, checked by the caller.
         Some(EventsOf::Group(_, k)) => (None, Some(to_json_text(k)?)),
     };
-    let mut st = c.prepare_cached(
-        "SELECT event, distinct_id, timestamp, properties, group_keys FROM events
-         WHERE project_id = ?1 AND timestamp >= ?2 AND timestamp <= ?3
-           AND (?4 IS NULL OR distinct_id = ?4) AND (?5 IS NULL OR instr(group_keys, ?5) > 0)
-         ORDER BY timestamp",
-    )?;
+    let mut st = c.prepare_cached(WINDOW)?;
     let until = w.until_us.unwrap_or(i64::MAX);
     let rows = st.query_map(
         params![w.project.0, w.since_us, until, distinct_id, group_key],
@@ -84,19 +93,14 @@ fn typed_properties(
     project: ProjectId,
     q: &TypedPropertyQuery,
 ) -> StoreResult<(Vec<TypedProperty>, u64)> {
-    const MATCHING: &str = "FROM group_prop_keys k
-         LEFT JOIN group_prop_types t
-           ON t.project_id = k.project_id AND t.group_type_index = k.group_type_index AND t.key = k.key
-         WHERE k.project_id = ?1 AND k.group_type_index = ?2 AND k.groups > 0
-           AND (?3 IS NULL OR instr(groupd_lower(k.key), ?3) > 0)";
     let search = q.search.as_deref().map(str::to_lowercase);
     let total: i64 = c
-        .prepare_cached(&format!("SELECT count(*) {MATCHING}"))?
+        .prepare_cached(&format!("SELECT count(*) {TYPED_MATCHING}"))?
         .query_row(params![project.0, q.index.0, search], |r| r.get(0))?;
     let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
     let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
     let mut st = c.prepare_cached(&format!(
-        "SELECT k.key, t.property_type {MATCHING} ORDER BY k.key LIMIT ?4 OFFSET ?5"
+        "SELECT k.key, t.property_type {TYPED_MATCHING} ORDER BY k.key LIMIT ?4 OFFSET ?5"
     ))?;
     let rows = st.query_map(params![project.0, q.index.0, search, limit, offset], |r| {
         let t: Option<String> = r.get(1)?;
@@ -223,4 +227,44 @@ pub(super) fn drop_type(c: &Connection, t: TypeRef) -> StoreResult<()> {
     )?
     .execute(params![t.project.0, t.index.0])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(sql: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let c = super::super::migrate::connect(&dir.path().join("plan.db")).unwrap();
+        super::super::migrate::migrate(&c).unwrap();
+        let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let n = st.parameter_count();
+        let nulls: Vec<Option<i64>> = vec![Some(1); n];
+        st.query_map(rusqlite::params_from_iter(nulls), |r| r.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// The window read seeks the time index and needs no sort, whatever the project's size.
+    #[test]
+    fn the_window_read_walks_the_time_index() {
+        let p = plan(WINDOW);
+        assert!(p.iter().any(|l| l.contains("events_by_time")), "{p:?}");
+        assert!(!p.iter().any(|l| l.contains("TEMP B-TREE")), "{p:?}");
+    }
+
+    /// A page of typed names reads the count table in key order: no sort, no scan of groups.
+    #[test]
+    fn typed_names_need_no_sort_and_no_groups() {
+        let p = plan(&format!(
+            "SELECT k.key, t.property_type {TYPED_MATCHING} ORDER BY k.key LIMIT ?4 OFFSET ?5"
+        ));
+        assert!(!p.iter().any(|l| l.contains("TEMP B-TREE")), "{p:?}");
+        assert!(!p.iter().any(|l| l.contains("groups ")), "{p:?}");
+        assert!(
+            p.iter().any(|l| l.contains("SEARCH k USING PRIMARY KEY")),
+            "{p:?}"
+        );
+    }
 }
