@@ -248,6 +248,21 @@ mod tests {
             .unwrap();
         assert_eq!(nul[0].name, "a\u{FFFD}b");
 
+        let typed = |s: std::sync::Arc<dyn Store>| async move {
+            let mut out = Vec::new();
+            for i in 0..2 {
+                let q = crate::TypedPropertyQuery {
+                    index: GroupTypeIndex(i),
+                    search: None,
+                    offset: 0,
+                    limit: 1000,
+                };
+                out.push(s.typed_properties(p, q).await.unwrap());
+            }
+            out
+        };
+        let types_maintained = typed(s.clone()).await;
+
         // Back to a schema before migration 2, then upgrade.
         drop(s);
         let (client, conn) = tokio_postgres::connect(&db.url, NoTls).await.unwrap();
@@ -256,6 +271,8 @@ mod tests {
             .batch_execute(
                 "DROP TABLE group_prop_keys, group_prop_values;
                  DROP INDEX groups_key_lower_eq;
+                 DROP TABLE group_prop_types, usage_metrics, group_types_reused;
+                 DROP INDEX events_by_time;
                  DELETE FROM schema_migrations WHERE version >= 2",
             )
             .await
@@ -268,6 +285,11 @@ mod tests {
         let backfilled = count_rows(&db.url).await;
         assert_eq!(backfilled.0, maintained.0);
         assert_eq!(backfilled.1, maintained.1);
+        assert_eq!(
+            typed(upgraded.clone()).await,
+            types_maintained,
+            "property types"
+        );
         assert_eq!(
             upgraded
                 .property_values(
