@@ -112,6 +112,19 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any text is typed without a panic, and a date-time is never typed from text that
+        /// lacks its `YYYY-MM-DD` start.
+        #[test]
+        fn any_text_is_typed(s in "\\PC{0,40}|[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.Z+-]{0,20}") {
+            let t = PropertyType::of(&json!(s));
+            if t == Some(PropertyType::DateTime) {
+                let t = s.trim();
+                proptest::prop_assert!(t.len() >= 10 && t.as_bytes()[4] == b'-');
+            }
+        }
+    }
+
     #[test]
     fn wire_names_round_trip() {
         for t in ["Boolean", "Numeric", "DateTime", "String"] {

@@ -131,14 +131,14 @@ impl UsageStore for PgStore {
         select_all(
             &c,
             "SELECT event, distinct_id, timestamp, properties::text, group_keys FROM events
-             WHERE project_id = $1 AND timestamp >= $2 AND timestamp <= $3
+             WHERE project_id = $1 AND timestamp >= $2 AND ($3::timestamptz IS NULL OR timestamp <= $3)
                AND ($4::text IS NULL OR distinct_id = $4)
                AND ($5::int4 IS NULL OR group_keys[$5] = $6)
              ORDER BY timestamp",
             &[
                 &w.project.0,
                 &Ts(w.since_us),
-                &Ts(w.until_us.unwrap_or(i64::MAX / 2)),
+                &w.until_us.map(Ts),
                 &distinct_id,
                 &position,
                 &key,

@@ -570,3 +570,38 @@ fn the_schema_documents_the_new_routes() {
         }
     }
 }
+
+#[test]
+fn malformed_metric_bodies_are_4xx_and_store_nothing() {
+    let app = TestApp::spawn();
+    app.new_type("company");
+    let deep = (0..200).fold(json!(1), |v, _| json!([v]));
+    let bodies = [
+        json!([]),
+        json!("x"),
+        json!({"name": ["a"], "filters": {}}),
+        json!({"name": "m", "filters": {"events": [{"id": "a\u{0}"}]}}),
+        json!({"name": "m\u{0}", "filters": {}}),
+        json!({"name": "m", "filters": {"properties": [{"key": "k", "value": deep}]}}),
+        json!({"name": "m", "filters": {"properties": [{"key": "k", "value": "a".repeat(2000), "operator": "regex"}]}}),
+        json!({"name": "m", "filters": {"properties": [{"key": "k", "value": "(a+)+$", "operator": "not_regex", "type": "group", "group_type_index": -1}]}}),
+        json!({"name": "m", "filters": {}, "interval": 1e300}),
+        json!({"name": "m", "filters": {}, "interval": -9_223_372_036_854_775_808i64}),
+        json!({"name": "m", "filters": {}, "math": "sum", "math_property": {"a": 1}}),
+        json!({"name": "m", "filters": {}, "format": 1}),
+    ];
+    for body in bodies {
+        let got = create(&app, "0", &body);
+        assert_client_error(&got);
+    }
+    let (status, _) = app.call_raw(
+        "POST",
+        &metrics_url(&app, "0", ""),
+        "application/json",
+        "{\"name\": ",
+    );
+    assert_eq!(status, 400);
+    assert_eq!(app.get(&metrics_url(&app, "0", "")).1["count"], 0);
+    let (_, body) = values(&app, 0, "acme\u{0}");
+    assert!(body["type"].is_string(), "{body}");
+}
