@@ -10,6 +10,7 @@ pub mod capture;
 pub mod clock;
 pub mod cursor;
 pub mod domain;
+pub mod filters;
 pub mod groups;
 pub mod merge;
 pub mod time_fmt;

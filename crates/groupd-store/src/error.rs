@@ -56,12 +56,15 @@ pub enum StoreError {
 pub enum ConflictOn {
     /// A project's public token.
     ApiToken,
+    /// A usage metric's name within its group type.
+    MetricName,
 }
 
 impl std::fmt::Display for ConflictOn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             ConflictOn::ApiToken => "project token",
+            ConflictOn::MetricName => "usage metric name",
         })
     }
 }

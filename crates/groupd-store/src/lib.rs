@@ -19,6 +19,7 @@ pub mod postgres;
 mod queue;
 pub mod sqlite;
 mod traits;
+pub mod usage;
 
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
@@ -31,7 +32,9 @@ pub use model::*;
 pub use options::StoreOptions;
 pub use traits::{
     GroupStore, GroupTypeStore, HealthStore, IngestStore, ProjectStore, QueryStore, Store,
+    UsageStore,
 };
+pub use usage::*;
 
 /// Result of every store operation.
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -12,6 +12,7 @@ use crate::{
     GroupTypeMetadataUpdate, IngestBatch, IngestSummary, IngestionWarning, NewApiKey, NewGroup,
     NewGroupType, NewProject, Project, PropertyCount, PropertyEdit, StoreResult, TypeRef,
     ValueCount, ValuesQuery,
+    usage::{EventWindow, TypedProperty, TypedPropertyQuery, UsageMetric, WindowEvent},
 };
 
 /// Projects and the personal API keys that act on them.
@@ -135,9 +136,49 @@ pub trait HealthStore: Send + Sync {
     fn write_queue_depth(&self) -> usize;
 }
 
+/// The reads and records behind related groups, usage metrics and typed property definitions
+/// (`usage.rs` of each backend).
+#[async_trait]
+pub trait UsageStore: Send + Sync {
+    /// A project's events in a time window, by the `(project, timestamp)` index, oldest first.
+    async fn window_events(&self, w: EventWindow) -> StoreResult<Vec<WindowEvent>>;
+    /// The indexes of the project whose type was ever deleted (ascending): a type now at such an
+    /// index owns only the events not older than itself.
+    async fn reused_type_indexes(&self, project: ProjectId) -> StoreResult<Vec<GroupTypeIndex>>;
+    /// A type's usage metrics by `created_at` (then id).
+    async fn list_usage_metrics(&self, t: TypeRef) -> StoreResult<Vec<UsageMetric>>;
+    /// One metric of a type.
+    async fn get_usage_metric(
+        &self,
+        t: TypeRef,
+        id: uuid::Uuid,
+    ) -> StoreResult<Option<UsageMetric>>;
+    /// Stores a new metric; a name the type already has fails with `Conflict(MetricName)`.
+    async fn create_usage_metric(&self, m: UsageMetric) -> StoreResult<UsageMetric>;
+    /// Replaces a stored metric's fields (not its id, type or `created_at`): `NotFound`, or
+    /// `Conflict(MetricName)`.
+    async fn update_usage_metric(&self, m: UsageMetric) -> StoreResult<UsageMetric>;
+    /// Deletes a metric: `NotFound` when the type has no such metric.
+    async fn delete_usage_metric(&self, t: TypeRef, id: uuid::Uuid) -> StoreResult<()>;
+    /// A page of a type's property names (held by at least one group) with their types, names
+    /// ascending, and the number of names matching.
+    async fn typed_properties(
+        &self,
+        project: ProjectId,
+        q: TypedPropertyQuery,
+    ) -> StoreResult<(Vec<TypedProperty>, u64)>;
+}
+
 /// Everything groupd persists.
 pub trait Store:
-    ProjectStore + GroupTypeStore + GroupStore + IngestStore + QueryStore + HealthStore + 'static
+    ProjectStore
+    + GroupTypeStore
+    + GroupStore
+    + IngestStore
+    + QueryStore
+    + HealthStore
+    + UsageStore
+    + 'static
 {
 }
 
@@ -148,6 +189,7 @@ impl<T> Store for T where
         + IngestStore
         + QueryStore
         + HealthStore
+        + UsageStore
         + 'static
 {
 }

@@ -25,9 +25,15 @@ mod multi_process;
 mod ops;
 #[path = "api/projects.rs"]
 mod projects;
+#[path = "api/property_definitions.rs"]
+mod property_definitions;
 #[path = "api/query.rs"]
 mod query;
+#[path = "api/related.rs"]
+mod related;
 #[path = "api/robustness.rs"]
 mod robustness;
 #[path = "api/sdk.rs"]
 mod sdk;
+#[path = "api/usage_metrics.rs"]
+mod usage_metrics;

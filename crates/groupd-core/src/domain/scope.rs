@@ -166,6 +166,16 @@ mod tests {
     }
 
     #[test]
+    fn group_scopes_grant_usage_metrics() {
+        let r = ScopeSet::parse_list("group:read").unwrap();
+        assert!(r.grants(Scope::UsageMetricRead) && !r.grants(Scope::UsageMetricWrite));
+        let w = ScopeSet::parse_list("group:write").unwrap();
+        assert!(w.grants(Scope::UsageMetricRead) && w.grants(Scope::UsageMetricWrite));
+        let m = ScopeSet::parse_list("usage_metric:write").unwrap();
+        assert!(m.grants(Scope::UsageMetricRead) && !m.grants(Scope::GroupRead));
+    }
+
+    #[test]
     fn a_set_hands_on_only_what_it_holds() {
         let own = ScopeSet::parse_list("group:write,personal_api_key:write").unwrap();
         assert!(own.grants_all(&ScopeSet::parse_list("group:read,usage_metric:write").unwrap()));

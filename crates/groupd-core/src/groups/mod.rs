@@ -21,6 +21,7 @@
 mod activity;
 mod counts;
 mod edit;
+mod property_type;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -29,5 +30,6 @@ mod types;
 pub use activity::{Action, Activity, ActivityRecord, activity_detail};
 pub use counts::{CountChange, value_text};
 pub use edit::{Applied, Edit, Effect, Outcome, PropertyChange, PropertyDiff, Refusal, apply};
+pub use property_type::PropertyType;
 pub use state::{GroupSlot, GroupState};
 pub use types::{Assignment, TypeAssigner};

@@ -229,6 +229,9 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(ConflictOn::ApiToken) => {
                 Self::invalid("api_token", "This api_token is already in use.")
             }
+            StoreError::Conflict(ConflictOn::MetricName) => {
+                Self::invalid("name", "A metric with this name already exists.")
+            }
             StoreError::QueryTimeout => Self::validation(
                 "query_timeout",
                 "The query ran past its time limit and was cancelled.",

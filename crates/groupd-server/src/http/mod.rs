@@ -3,17 +3,23 @@
 pub mod auth;
 mod capture;
 pub mod error;
+mod events_view;
 mod fields;
 mod group_types;
 mod groups;
 mod middleware;
 mod openapi;
 mod ops;
+mod paging;
 mod personal_api_keys;
 mod projects;
+mod property_definitions;
 mod query;
+mod related;
 pub mod request;
 mod routes;
+mod usage_metrics;
+mod usage_query;
 mod warnings;
 
 use axum::Router;
@@ -30,7 +36,10 @@ pub fn app(state: AppState) -> Router {
         .merge(groups::router())
         .merge(warnings::router())
         .merge(query::router())
-        .merge(group_types::router());
+        .merge(group_types::router())
+        .merge(related::router())
+        .merge(usage_metrics::router())
+        .merge(property_definitions::router());
     let mut rest = Router::new();
     for prefix in API_PREFIXES {
         rest = rest.nest(&format!("{prefix}/{{project_id}}"), per_project.clone());

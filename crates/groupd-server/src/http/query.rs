@@ -50,6 +50,9 @@ pub fn parse_query_text(body: Value) -> ApiResult<String> {
     responses((status = 200, description = "columns, types, results, hogql, hasMore"), (status = 400, body = super::error::ErrorBody)))]
 pub async fn query(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::QueryRead)?;
+    if let Some(values) = super::usage_query::dispatch(&state, &api).await? {
+        return Ok(Json(values));
+    }
     let text = api.parse_body(parse_query_text)?;
     let ctx = QueryContext {
         project_id: api.project_id().0,

@@ -28,6 +28,7 @@ pub mod ingest;
 pub mod listing;
 pub mod projects;
 pub mod queries;
+pub mod usage;
 
 pub use backends::{pg, sqlite};
 
@@ -337,6 +338,12 @@ macro_rules! conformance_tests {
             }
             concurrency {
                 concurrent_requests_keep_every_change
+            }
+            usage {
+                window_reads_are_bounded_by_time_and_narrowed,
+                metrics_are_stored_listed_updated_and_deleted,
+                deleting_a_type_takes_its_metrics_and_marks_the_index_reused,
+                property_types_come_from_the_first_typed_value
             }
             queries {
                 queries_read_events_and_groups,

@@ -17,7 +17,10 @@
 use std::collections::BTreeMap;
 
 use deadpool_postgres::GenericClient;
-use groupd_core::{GroupTypeIndex, ProjectId, groups::CountChange};
+use groupd_core::{
+    GroupTypeIndex, ProjectId,
+    groups::{CountChange, PropertyType},
+};
 use serde_json::Value;
 use tokio_postgres::Row;
 
@@ -41,6 +44,8 @@ pub(super) fn value_text(v: &Value) -> String {
 pub(super) struct PropCounts {
     keys: BTreeMap<(i64, i32, String), i64>,
     values: BTreeMap<(i64, i32, String, String), i64>,
+    /// The first typed value's type per name (the first recorded decides, as in PostHog).
+    types: BTreeMap<(i64, i32, String), PropertyType>,
 }
 
 impl PropCounts {
@@ -58,6 +63,13 @@ impl PropCounts {
             match ch.value {
                 None => *self.keys.entry((project.0, index, key)).or_default() += ch.by,
                 Some(v) => {
+                    if ch.by > 0
+                        && let Some(t) = PropertyType::of(v)
+                    {
+                        self.types
+                            .entry((project.0, index, key.clone()))
+                            .or_insert(t);
+                    }
                     *self
                         .values
                         .entry((project.0, index, key, value_text(v)))
@@ -74,6 +86,9 @@ impl PropCounts {
         }
         for (k, n) in other.values {
             *self.values.entry(k).or_default() += n;
+        }
+        for (k, t) in other.types {
+            self.types.entry(k).or_insert(t);
         }
     }
 
@@ -101,8 +116,38 @@ impl PropCounts {
         for (project, rows) in values {
             rows.write_values(c, project).await?;
         }
-        Ok(())
+        write_types(c, self.types).await
     }
+}
+
+/// Records the types of names that have none yet, in the sorted order of the map (so two
+/// transactions never wait for each other's rows in opposite orders).
+async fn write_types(
+    c: &impl GenericClient,
+    types: BTreeMap<(i64, i32, String), PropertyType>,
+) -> StoreResult<()> {
+    if types.is_empty() {
+        return Ok(());
+    }
+    let mut cols: (Vec<i64>, Vec<i32>, Vec<String>, Vec<&str>) = Default::default();
+    for ((project, index, key), t) in types {
+        cols.0.push(project);
+        cols.1.push(index);
+        cols.2.push(key);
+        cols.3.push(t.as_str());
+    }
+    let st = c
+        .prepare_cached(
+            "INSERT INTO group_prop_types (project_id, group_type_index, key_hash, key, property_type)
+             SELECT p, i, substring(sha256(convert_to(k, 'UTF8')) for 16), k, t
+             FROM unnest($1::int8[], $2::int4[], $3::text[], $4::text[]) WITH ORDINALITY AS x(p, i, k, t, o)
+             ORDER BY o
+             ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    c.execute(&st, &[&cols.0, &cols.1, &cols.2, &cols.3])
+        .await?;
+    Ok(())
 }
 
 /// One project's count changes as columns, in sorted order.
@@ -228,7 +273,7 @@ pub(super) async fn drop_type(
     project: ProjectId,
     index: i32,
 ) -> StoreResult<()> {
-    for table in ["group_prop_keys", "group_prop_values"] {
+    for table in ["group_prop_keys", "group_prop_values", "group_prop_types"] {
         let st = c
             .prepare_cached(&format!(
                 "DELETE FROM {table} WHERE project_id = $1 AND group_type_index = $2"

@@ -93,6 +93,18 @@ async fn delete_in(c: &impl GenericClient, project: ProjectId, i: i32) -> StoreR
     if n == 0 {
         return Err(StoreError::NotFound);
     }
+    // A type created later at this index starts without the old type's metrics or events.
+    c.execute(
+        "DELETE FROM usage_metrics WHERE project_id = $1 AND group_type_index = $2",
+        &[&project.0, &i],
+    )
+    .await?;
+    c.execute(
+        "INSERT INTO group_types_reused (project_id, group_type_index) VALUES ($1, $2)
+         ON CONFLICT DO NOTHING",
+        &[&project.0, &i],
+    )
+    .await?;
     c.execute(
         "DELETE FROM group_activity WHERE project_id = $1 AND group_id IN
            (SELECT id FROM groups WHERE project_id = $1 AND group_type_index = $2)",

@@ -13,6 +13,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
     (2, include_str!("migrations/0002_property_counts.sql")),
     (3, include_str!("migrations/0003_key_equality.sql")),
     (4, include_str!("migrations/0004_key_lifecycle.sql")),
+    (5, include_str!("migrations/0005_parity.sql")),
 ];
 /// Advisory lock namespace of migrations (the first key of `pg_advisory_xact_lock(int, int)`).
 const LOCK_MIGRATIONS: i32 = 0x6770_0001;
@@ -248,6 +249,21 @@ mod tests {
             .unwrap();
         assert_eq!(nul[0].name, "a\u{FFFD}b");
 
+        let typed = |s: std::sync::Arc<dyn Store>| async move {
+            let mut out = Vec::new();
+            for i in 0..2 {
+                let q = crate::TypedPropertyQuery {
+                    index: GroupTypeIndex(i),
+                    search: None,
+                    offset: 0,
+                    limit: 1000,
+                };
+                out.push(s.typed_properties(p, q).await.unwrap());
+            }
+            out
+        };
+        let types_maintained = typed(s.clone()).await;
+
         // Back to a schema before migration 2, then upgrade.
         drop(s);
         let (client, conn) = tokio_postgres::connect(&db.url, NoTls).await.unwrap();
@@ -256,6 +272,8 @@ mod tests {
             .batch_execute(
                 "DROP TABLE group_prop_keys, group_prop_values;
                  DROP INDEX groups_key_lower_eq;
+                 DROP TABLE group_prop_types, usage_metrics, group_types_reused;
+                 DROP INDEX events_by_time;
                  DELETE FROM schema_migrations WHERE version >= 2",
             )
             .await
@@ -268,6 +286,11 @@ mod tests {
         let backfilled = count_rows(&db.url).await;
         assert_eq!(backfilled.0, maintained.0);
         assert_eq!(backfilled.1, maintained.1);
+        assert_eq!(
+            typed(upgraded.clone()).await,
+            types_maintained,
+            "property types"
+        );
         assert_eq!(
             upgraded
                 .property_values(

@@ -20,6 +20,7 @@ mod query;
 mod rows;
 mod stats;
 mod tx;
+mod usage;
 mod values;
 mod writer;
 

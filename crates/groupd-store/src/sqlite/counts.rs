@@ -5,7 +5,7 @@
 //! same counts, summed per batch: `postgres/counts.rs`.)
 use groupd_core::{
     GroupTypeIndex, ProjectId,
-    groups::{CountChange, value_text},
+    groups::{CountChange, PropertyType, value_text},
 };
 use rusqlite::{Connection, params};
 
@@ -28,8 +28,32 @@ pub(super) fn apply(
     for ch in changes {
         match ch.value {
             None => bump_key(c, project, index, ch.property, ch.by)?,
-            Some(v) => bump_value(c, project, index, ch.property, &value_text(v), ch.by)?,
+            Some(v) => {
+                bump_value(c, project, index, ch.property, &value_text(v), ch.by)?;
+                if ch.by > 0 {
+                    record_type(c, project, index, ch.property, v)?;
+                }
+            }
         }
+    }
+    Ok(())
+}
+
+/// Records a property's type from a value newly held, unless one is recorded already (the
+/// first typed value decides, as in PostHog).
+fn record_type(
+    c: &Connection,
+    project: ProjectId,
+    index: GroupTypeIndex,
+    key: &str,
+    v: &serde_json::Value,
+) -> StoreResult<()> {
+    if let Some(t) = PropertyType::of(v) {
+        c.prepare_cached(
+            "INSERT OR IGNORE INTO group_prop_types (project_id, group_type_index, key, property_type)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![project.0, index.0, key, t.as_str()])?;
     }
     Ok(())
 }
@@ -80,7 +104,7 @@ fn bump_value(
 
 /// Forgets the counts of a type (its groups are being deleted in the same transaction).
 pub(super) fn drop_type(c: &Connection, t: TypeRef) -> StoreResult<()> {
-    for table in ["group_prop_keys", "group_prop_values"] {
+    for table in ["group_prop_keys", "group_prop_values", "group_prop_types"] {
         c.prepare_cached(&format!(
             "DELETE FROM {table} WHERE project_id = ?1 AND group_type_index = ?2"
         ))?

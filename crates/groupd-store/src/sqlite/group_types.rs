@@ -6,6 +6,7 @@ use rusqlite::params;
 use super::{
     SqliteStore, counts, fts,
     rows::{group_type, group_types},
+    usage,
 };
 use crate::{
     GroupType, GroupTypeMetadataUpdate, GroupTypeStore, NewGroupType, StoreError, StoreResult,
@@ -104,6 +105,7 @@ impl GroupTypeStore for SqliteStore {
                 let t = TypeRef { project, index };
                 fts::drop_type(c, t)?;
                 counts::drop_type(c, t)?;
+                usage::drop_type(c, t)?;
                 c.prepare_cached(
                     "DELETE FROM group_activity WHERE group_id IN
                        (SELECT id FROM groups WHERE project_id = ?1 AND group_type_index = ?2)",

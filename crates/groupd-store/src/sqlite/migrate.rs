@@ -14,6 +14,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_compact_activity.sql"),
     include_str!("migrations/0005_top_values.sql"),
     include_str!("migrations/0006_key_lifecycle.sql"),
+    include_str!("migrations/0007_parity.sql"),
 ];
 
 /// How long a statement waits for another process's write lock before it fails as `Busy`.

@@ -13,6 +13,7 @@ mod projects;
 mod query;
 mod readers;
 mod rows;
+mod usage;
 mod writer;
 
 use std::{path::Path, sync::Arc};
