@@ -146,6 +146,16 @@ impl ApiError {
         )
     }
 
+    /// 413 for a JSON body of more values than `limit`, whatever its size in bytes.
+    pub fn too_many_json_values(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "payload_too_large",
+            format!("The JSON body holds more than {limit} values."),
+        )
+    }
+
     /// 415 for a content type the route does not read.
     pub fn unsupported_media_type(content_type: &str) -> Self {
         Self::new(

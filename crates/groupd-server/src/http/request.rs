@@ -165,6 +165,11 @@ impl RequestInfo {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Object(Map::new()));
         }
+        // A parsed value costs tens of bytes per JSON value however short its text (`0,` is
+        // two bytes): counted first, so a body's memory stays a small multiple of its size.
+        if json_values_at_least(&self.body, MAX_JSON_VALUES + 1) {
+            return Err(ApiError::too_many_json_values(MAX_JSON_VALUES));
+        }
         serde_json::from_slice(&self.body).map_err(|e| {
             ApiError::validation("parse_error", format!("JSON parse error - {e}"), None)
         })
@@ -241,5 +246,51 @@ mod tests {
     #[test]
     fn quote_plus_matches_python() {
         assert_eq!(quote_plus("a b/c=d&é~"), "a+b%2Fc%3Dd%26%C3%A9~");
+    }
+}
+
+/// Most JSON values (scalars, arrays, objects) one REST body may hold.
+pub const MAX_JSON_VALUES: usize = 100_000;
+
+/// True when `json` holds at least `n` values, judged from its structure: every value but the
+/// first follows a `,` or opens a container (`[`, `{`), outside strings. An upper bound on
+/// what parsing would allocate, found in one pass without allocating.
+fn json_values_at_least(json: &[u8], n: usize) -> bool {
+    let (mut count, mut in_string, mut escaped) = (1usize, false, false);
+    for &b in json {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b',' | b'[' | b'{' => {
+                count += 1;
+                if count >= n {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod value_count_tests {
+    use super::json_values_at_least;
+
+    #[test]
+    fn values_are_counted_outside_strings_only() {
+        assert!(json_values_at_least(b"[0,0,0]", 4));
+        assert!(!json_values_at_least(b"[0,0,0]", 6));
+        assert!(!json_values_at_least(br#"{"a": "[,,,,{{{{"}"#, 4));
+        assert!(!json_values_at_least(br#"{"a": "\",[[[[[[", "b": 1}"#, 6));
+        assert!(json_values_at_least(&b"[0,".repeat(10), 10));
     }
 }
