@@ -37,7 +37,7 @@ fn definition_id(project: i64, index: GroupTypeIndex, name: &str) -> String {
 }
 
 /// GET /property_definitions/ — a type's property names with their types.
-#[utoipa::path(get, path = "/api/projects/{project_id}/property_definitions/", tag = "groups",
+#[utoipa::path(get, path = "/api/projects/{project_id}/property_definitions/", tag = "property_definitions",
     params(("project_id" = String, Path), ("type" = String, Query, description = "`group`; other types list nothing"),
            ("group_type_index" = i64, Query), ("search" = Option<String>, Query),
            ("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query)),
