@@ -13,6 +13,8 @@ mod capture;
 mod cors;
 #[path = "api/crash.rs"]
 mod crash;
+#[path = "api/fuzz.rs"]
+mod fuzz;
 #[path = "api/group_types.rs"]
 mod group_types;
 #[path = "api/groups.rs"]

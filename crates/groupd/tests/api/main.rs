@@ -8,6 +8,7 @@ mod capture;
 mod cors;
 mod crash;
 mod faults;
+mod fuzz;
 mod group_types;
 mod groups;
 mod keys;
