@@ -13,6 +13,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_group_indexes.sql"),
     include_str!("migrations/0004_compact_activity.sql"),
     include_str!("migrations/0005_top_values.sql"),
+    include_str!("migrations/0009_segments.sql"),
 ];
 
 /// How long a statement waits for another process's write lock before it fails as `Busy`.
