@@ -27,3 +27,5 @@ mod query;
 mod robustness;
 #[path = "api/sdk.rs"]
 mod sdk;
+#[path = "api/segments.rs"]
+mod segments;

@@ -14,3 +14,4 @@ mod projects;
 mod query;
 mod robustness;
 mod sdk;
+mod segments;

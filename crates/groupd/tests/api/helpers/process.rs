@@ -31,6 +31,7 @@ impl TestServer {
         let mut child = Command::new(groupd_bin())
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--database", &db.url])
+            .args(db.serve_flags())
             .args(flags)
             .env("RUST_LOG", "info")
             .env("GROUPD_LOG_FORMAT", "text")
