@@ -155,7 +155,7 @@ pub async fn a_commit_moves_events_into_the_segment(s: Arc<dyn Store>) {
         (T0 + 10 * SEC, T0 + 20 * SEC)
     );
     let snap = s.events_snapshot(p, None).await.unwrap();
-    assert_eq!(snap.segments, [seg.clone()]);
+    assert_eq!(snap.segments, std::slice::from_ref(&seg));
     assert_eq!(names(&snap.hot), ["a", "d"]);
     // The hint: a segment ending before `since` may be left out, one reaching it may not.
     let since = s.events_snapshot(p, Some(T0 + 20 * SEC)).await.unwrap();
