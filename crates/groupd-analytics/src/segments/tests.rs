@@ -426,3 +426,60 @@ fn data_dirs_parse() {
     let local = DataDir::parse("rel/dir").unwrap();
     assert!(std::path::Path::new(&local.recorded()).is_absolute());
 }
+
+/// Capture throughput in batches of 100 on SQLite, with the compactor idle and running (every
+/// 100 ms, moving everything): the figure for the design note. A measurement, not a check:
+/// `cargo nextest run -p groupd-analytics --run-ignored only -E 'test(throughput)'`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement"]
+async fn capture_throughput_with_compaction_running() {
+    const CLIENTS: usize = 8;
+    const BATCHES: usize = 150;
+    for running in [false, true, false, true] {
+        let db = sqlite::open().await.unwrap();
+        let f = Arc::new(fixture(db.store.clone()).await);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let compacting = running.then(|| {
+            let (f, stop) = (Arc::clone(&f), Arc::clone(&stop));
+            tokio::spawn(async move {
+                let c = f.compactor(config());
+                let mut moved = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    moved += c.run_once(NOW).await.unwrap().events_moved;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                moved
+            })
+        });
+        let started = std::time::Instant::now();
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                let f = Arc::clone(&f);
+                tokio::spawn(async move {
+                    for _ in 0..BATCHES {
+                        let mut events = capture(100, 1);
+                        for e in &mut events {
+                            e.received_at_us = T0;
+                        }
+                        f.ingest(events).await;
+                    }
+                })
+            })
+            .collect();
+        for c in clients {
+            c.await.unwrap();
+        }
+        let secs = started.elapsed().as_secs_f64();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let moved = match compacting {
+            Some(t) => t.await.unwrap(),
+            None => 0,
+        };
+        let n = CLIENTS * BATCHES * 100;
+        eprintln!(
+            "compaction {}: {:.0} events/s ({n} events, {moved} moved meanwhile)",
+            if running { "running" } else { "idle" },
+            n as f64 / secs
+        );
+    }
+}
