@@ -255,3 +255,92 @@ impl SegmentStore for PgStore {
         .await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use groupd_core::ProjectId;
+    use tokio_postgres::NoTls;
+
+    use crate::{
+        IngestBatch, MovedKey, NewProject, NewSegment, Partition, SegmentCommit,
+        conformance::{SEC, T0, event, pg},
+    };
+
+    /// A retry that raced the compaction of its original (checked the moved keys before the
+    /// commit, inserted after it) is in neither the snapshot nor, after the next commit, the row
+    /// store.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_retry_that_raced_its_compaction_is_left_out_then_removed() {
+        let Some(db) = pg::open().await else { return };
+        let s = db.store.clone();
+        let p: ProjectId = s
+            .create_project(
+                NewProject {
+                    name: "p".into(),
+                    api_token: None,
+                },
+                T0,
+            )
+            .await
+            .unwrap()
+            .id;
+        let a = event("a", uuid::Uuid::new_v4(), Some(T0), &[]);
+        let b = event("b", uuid::Uuid::new_v4(), Some(T0 + SEC), &[]);
+        let batch = IngestBatch {
+            events: vec![a, b],
+            max_group_types: 5,
+            now_us: T0,
+        };
+        s.ingest(p, batch).await.unwrap();
+        let part = Partition::of(p, T0);
+        let all = s.events_to_move(part, i64::MAX, 10).await.unwrap();
+        let first = &all[0];
+        let commit = |m: &crate::MovingEvent, path: &str| SegmentCommit {
+            segment: NewSegment {
+                partition: part,
+                path: path.into(),
+                rows: 1,
+                bytes: 1,
+                min_timestamp_us: m.event.timestamp_us,
+                max_timestamp_us: m.event.timestamp_us,
+            },
+            moved: vec![MovedKey {
+                sent_ts: m.sent_ts,
+                uuid: m.event.uuid,
+                created_at_us: m.event.created_at_us,
+            }],
+            replaces: vec![],
+            now_us: T0,
+        };
+        s.commit_segment(commit(first, "1.parquet")).await.unwrap();
+        // The raced retry, as the insert that checked the keys too early leaves it.
+        let (client, conn) = tokio_postgres::connect(&db.url, NoTls).await.unwrap();
+        let task = tokio::spawn(conn);
+        client
+            .execute(
+                "INSERT INTO events (project_id, sent_ts, uuid, event, distinct_id, timestamp,
+                                     created_at, properties, group_keys)
+                 SELECT project_id, sent_ts, uuid, 'a', 'd1', now(), now(), '{}', '{}'
+                 FROM moved_event_keys WHERE project_id = $1",
+                &[&p.0],
+            )
+            .await
+            .unwrap();
+        let hot: Vec<_> = s.events_snapshot(p, None).await.unwrap().hot;
+        assert_eq!(hot.len(), 1);
+        assert_eq!(hot[0].event, "b");
+        let rest = s.events_to_move(part, i64::MAX, 10).await.unwrap();
+        assert_eq!(rest.len(), 1);
+        s.commit_segment(commit(&rest[0], "2.parquet"))
+            .await
+            .unwrap();
+        let left: i64 = client
+            .query_one("SELECT count(*) FROM events WHERE project_id = $1", &[&p.0])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(left, 0);
+        drop(client);
+        let _ = task.await;
+    }
+}
