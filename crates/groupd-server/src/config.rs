@@ -126,8 +126,9 @@ pub struct ServeConfig {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), global = true)]
     pub compaction_batch_rows: usize,
 
-    /// A day's smaller segments are merged into segments of up to this many events.
-    #[arg(long, env = "GROUPD_SEGMENT_MERGE_ROWS", default_value_t = 1_000_000,
+    /// A day's smaller segments are merged into segments of up to this many events (a merge
+    /// holds them in memory, about 0.5 KB each).
+    #[arg(long, env = "GROUPD_SEGMENT_MERGE_ROWS", default_value_t = 250_000,
           value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub segment_merge_rows: u64,
 }
@@ -150,7 +151,7 @@ impl Default for ServeConfig {
             compaction_interval_secs: 0,
             compaction_min_age_secs: 10,
             compaction_batch_rows: 100_000,
-            segment_merge_rows: 1_000_000,
+            segment_merge_rows: 250_000,
         }
     }
 }

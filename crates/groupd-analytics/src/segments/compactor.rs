@@ -30,7 +30,8 @@ pub struct CompactionConfig {
     pub min_age: Duration,
     /// Most events one step moves into one segment (bounds memory and the commit's length).
     pub batch_rows: usize,
-    /// Small segments of a day are merged into segments of up to this many events.
+    /// Small segments of a day are merged into segments of up to this many events. A merge holds
+    /// its events in memory (about 0.5 KB each), so this bounds its memory too.
     pub merge_rows: u64,
     /// How long a moved event's key is kept for deduplication after it was received.
     pub dedup_window: Duration,
@@ -47,7 +48,7 @@ impl Default for CompactionConfig {
             interval: Duration::from_secs(20),
             min_age: Duration::from_secs(10),
             batch_rows: 100_000,
-            merge_rows: 1_000_000,
+            merge_rows: 250_000,
             dedup_window: Duration::from_secs(7 * 86_400),
             orphan_grace: Duration::from_secs(15 * 60),
             sweep_every: Duration::from_secs(3600),
@@ -117,8 +118,15 @@ impl Compactor {
                 ..CompactionReport::default()
             });
         };
+        let started = std::time::Instant::now();
         let out = self.run_locked(now_us).await;
         lock.release().await;
+        if let Ok(r) = &out {
+            metrics::counter!("groupd_events_compacted_total").increment(r.events_moved);
+            metrics::counter!("groupd_segments_written_total").increment(r.segments_written);
+            metrics::counter!("groupd_segments_merged_total").increment(r.segments_merged);
+        }
+        metrics::histogram!("groupd_compaction_seconds").record(started.elapsed().as_secs_f64());
         out
     }
 
