@@ -178,6 +178,14 @@ fn config() -> CompactionConfig {
 async fn fixture(store: Arc<dyn Store>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let segments = segment_store(&DataDir::Local(dir.path().to_owned())).unwrap();
+    fixture_on(store, segments, dir).await
+}
+
+async fn fixture_on(
+    store: Arc<dyn Store>,
+    segments: Arc<dyn ObjectStore>,
+    dir: tempfile::TempDir,
+) -> Fixture {
     let project = store
         .create_project(
             NewProject {
@@ -482,4 +490,35 @@ async fn capture_throughput_with_compaction_running() {
             n as f64 / secs
         );
     }
+}
+
+/// The S3 path against an S3-compatible server: `GROUPD_TEST_S3_URL` (`s3://bucket`, the bucket
+/// existing) with the `AWS_*` variables pointing at it; `.ci/run` starts moto's server for it.
+/// Without the variable the test fails unless `GROUPD_SKIP_S3=1`.
+#[cfg(feature = "s3")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compaction_through_s3_loses_and_doubles_nothing() {
+    let url = match std::env::var("GROUPD_TEST_S3_URL") {
+        Ok(u) => u,
+        Err(_) if std::env::var("GROUPD_SKIP_S3").as_deref() == Ok("1") => return,
+        Err(_) => panic!("set GROUPD_TEST_S3_URL=s3://bucket (and AWS_*) or GROUPD_SKIP_S3=1"),
+    };
+    // A prefix of this run's own: the bucket may be shared.
+    let url = format!("{}/run-{}", url.trim_end_matches('/'), uuid::Uuid::new_v4().simple());
+    let segments = segment_store(&DataDir::parse(&url).unwrap()).unwrap();
+    let db = sqlite::open().await.unwrap();
+    let f = fixture_on(db.store.clone(), segments, tempfile::tempdir().unwrap()).await;
+    f.ingest(capture(40, 2)).await;
+    let (before, _) = f.all_events().await;
+    // A step that died before its commit, then a run: the orphan goes, every event moves once.
+    let part = Partition::of(f.project, T0);
+    let moving = f.store.events_to_move(part, NOW, 100).await.unwrap();
+    let events: Vec<_> = moving.into_iter().map(|m| m.event).collect();
+    let batch = sort_by_time(&to_batch(&events).unwrap()).unwrap();
+    put_segment(f.segments.as_ref(), part, &batch).await.unwrap();
+    assert_eq!(f.files().await.len(), 1);
+    let r = f.compactor(config()).run_once(NOW).await.unwrap();
+    assert_eq!((r.files_removed, r.events_moved, r.segments_written), (1, 80, 2));
+    assert_eq!(f.all_events().await, (before, 0));
+    assert_eq!(f.files().await.len(), 2);
 }
