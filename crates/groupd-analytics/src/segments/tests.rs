@@ -504,7 +504,11 @@ async fn compaction_through_s3_loses_and_doubles_nothing() {
         Err(_) => panic!("set GROUPD_TEST_S3_URL=s3://bucket (and AWS_*) or GROUPD_SKIP_S3=1"),
     };
     // A prefix of this run's own: the bucket may be shared.
-    let url = format!("{}/run-{}", url.trim_end_matches('/'), uuid::Uuid::new_v4().simple());
+    let url = format!(
+        "{}/run-{}",
+        url.trim_end_matches('/'),
+        uuid::Uuid::new_v4().simple()
+    );
     let segments = segment_store(&DataDir::parse(&url).unwrap()).unwrap();
     let db = sqlite::open().await.unwrap();
     let f = fixture_on(db.store.clone(), segments, tempfile::tempdir().unwrap()).await;
@@ -515,10 +519,15 @@ async fn compaction_through_s3_loses_and_doubles_nothing() {
     let moving = f.store.events_to_move(part, NOW, 100).await.unwrap();
     let events: Vec<_> = moving.into_iter().map(|m| m.event).collect();
     let batch = sort_by_time(&to_batch(&events).unwrap()).unwrap();
-    put_segment(f.segments.as_ref(), part, &batch).await.unwrap();
+    put_segment(f.segments.as_ref(), part, &batch)
+        .await
+        .unwrap();
     assert_eq!(f.files().await.len(), 1);
     let r = f.compactor(config()).run_once(NOW).await.unwrap();
-    assert_eq!((r.files_removed, r.events_moved, r.segments_written), (1, 80, 2));
+    assert_eq!(
+        (r.files_removed, r.events_moved, r.segments_written),
+        (1, 80, 2)
+    );
     assert_eq!(f.all_events().await, (before, 0));
     assert_eq!(f.files().await.len(), 2);
 }
