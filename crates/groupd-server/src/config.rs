@@ -113,6 +113,45 @@ pub struct ServeConfig {
     #[arg(long, env = "GROUPD_HEADER_TIMEOUT_SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub header_timeout_secs: u64,
+    /// Where event segments live: a directory, or s3://bucket/prefix. Default: next to a SQLite
+    /// database (`<file>.segments/`), `./groupd-segments/` for PostgreSQL.
+    #[arg(long, env = "GROUPD_DATA_DIR", global = true)]
+    pub data_dir: Option<String>,
+
+    /// How long a captured event's key is remembered for deduplication, in days (also after the
+    /// event has moved into a segment).
+    #[arg(long, env = "GROUPD_DEDUP_WINDOW_DAYS", default_value_t = 7,
+          value_parser = clap::value_parser!(u64).range(1..=36_500), global = true)]
+    pub dedup_window_days: u64,
+
+    /// Seconds between two compactions of events into segments; 0 turns compaction off.
+    #[arg(
+        long,
+        env = "GROUPD_COMPACTION_INTERVAL_SECS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub compaction_interval_secs: u64,
+
+    /// Seconds an event stays in the database at least before it is compacted.
+    #[arg(
+        long,
+        env = "GROUPD_COMPACTION_MIN_AGE_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub compaction_min_age_secs: u64,
+
+    /// Most events one compaction step moves into one segment.
+    #[arg(long, env = "GROUPD_COMPACTION_BATCH_ROWS", default_value_t = 100_000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), global = true)]
+    pub compaction_batch_rows: usize,
+
+    /// A day's smaller segments are merged into segments of up to this many events (a merge
+    /// holds them in memory, about 0.5 KB each).
+    #[arg(long, env = "GROUPD_SEGMENT_MERGE_ROWS", default_value_t = 250_000,
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub segment_merge_rows: u64,
 }
 
 impl Default for ServeConfig {
@@ -130,11 +169,31 @@ impl Default for ServeConfig {
             cors_origins: Vec::new(),
             max_connections: 10_000,
             header_timeout_secs: 10,
+            data_dir: None,
+            dedup_window_days: 7,
+            // Off unless asked for: in tests a compaction is forced when wanted.
+            compaction_interval_secs: 0,
+            compaction_min_age_secs: 10,
+            compaction_batch_rows: 100_000,
+            segment_merge_rows: 250_000,
         }
     }
 }
 
 impl ServeConfig {
+    /// How compaction runs.
+    pub fn compaction(&self) -> groupd_analytics::segments::CompactionConfig {
+        use std::time::Duration;
+        groupd_analytics::segments::CompactionConfig {
+            interval: Duration::from_secs(self.compaction_interval_secs),
+            min_age: Duration::from_secs(self.compaction_min_age_secs),
+            batch_rows: self.compaction_batch_rows,
+            merge_rows: self.segment_merge_rows,
+            dedup_window: Duration::from_secs(self.dedup_window_days.saturating_mul(86_400)),
+            ..groupd_analytics::segments::CompactionConfig::default()
+        }
+    }
+
     /// The capture decoding limits.
     pub fn capture_limits(&self) -> groupd_core::capture::CaptureLimits {
         groupd_core::capture::CaptureLimits {

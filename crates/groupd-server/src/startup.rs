@@ -9,6 +9,7 @@ use std::{
 
 use anyhow::Context;
 use axum::Router;
+use groupd_analytics::segments::{Compactor, open_data_dir};
 use groupd_core::{Clock, SystemClock};
 use groupd_store::Store;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -26,6 +27,8 @@ pub struct Application {
     listener: TcpListener,
     app: Router,
     limits: crate::serve::ConnLimits,
+    /// Runs in the background while the server serves (`None`: compaction is off).
+    compactor: Option<(Arc<Compactor>, Arc<dyn Clock>)>,
 }
 
 /// The process-wide metrics recorder (installing one twice would fail).
@@ -71,8 +74,17 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let (data_dir, segments) =
+            open_data_dir(config.data_dir.as_deref(), store.as_ref()).await?;
+        tracing::info!(data_dir = %data_dir.recorded(), "event segments");
+        let compaction = config.compaction();
+        let compactor = (!compaction.interval.is_zero()).then(|| {
+            let c = Compactor::new(Arc::clone(&store), Arc::clone(&segments), compaction);
+            (Arc::new(c), Arc::clone(&clock))
+        });
         let state = AppState {
             store,
+            segments,
             clock,
             config: Arc::new(config),
             metrics: metrics_handle(),
@@ -89,6 +101,7 @@ impl Application {
             listener,
             app: http::app(state),
             limits,
+            compactor,
         })
     }
 
@@ -109,9 +122,17 @@ impl Application {
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        crate::serve::serve(self.listener, self.app, self.limits, stop)
+        let compacting = self
+            .compactor
+            .map(|(c, clock)| groupd_analytics::segments::compactor::spawn(c, clock));
+        let served = crate::serve::serve(self.listener, self.app, self.limits, stop)
             .await
-            .context("server failed")
+            .context("server failed");
+        // A step cut short leaves at worst an orphan file, removed by a later run.
+        if let Some(task) = compacting {
+            task.abort();
+        }
+        served
     }
 }
 

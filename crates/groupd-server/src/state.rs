@@ -17,6 +17,8 @@ use crate::config::ServeConfig;
 pub struct AppState {
     /// The database.
     pub store: Arc<dyn Store>,
+    /// The event segments, rooted at the segment root (catalog paths are paths in it).
+    pub segments: Arc<dyn groupd_analytics::segments::ObjectStore>,
     /// Time source (fixed in tests).
     pub clock: Arc<dyn Clock>,
     /// Settings.

@@ -33,6 +33,8 @@ pub use options::StoreOptions;
 pub use traits::{
     GroupStore, GroupTypeStore, HealthStore, IngestStore, ProjectStore, QueryStore, Store,
     UsageStore,
+    AnalyticsStore, CompactorLock, GroupStore, GroupTypeStore, HealthStore, IngestStore,
+    ProjectStore, QueryStore, SegmentStore, Store,
 };
 pub use usage::*;
 

@@ -296,3 +296,144 @@ pub struct IngestionWarning {
     /// When it was recorded.
     pub timestamp: i64,
 }
+
+/// One live Parquet segment of a project's events, as the catalog lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentRef {
+    /// The catalog row's id.
+    pub id: i64,
+    /// The project whose events it holds.
+    pub project: ProjectId,
+    /// Object-store path relative to the segment root, e.g. `p1/2026-06-01/<uuid v7>.parquet`.
+    pub path: String,
+    /// Events in the file.
+    pub rows: u64,
+    /// Size of the file.
+    pub bytes: u64,
+    /// The earliest event time in the file, µs.
+    pub min_timestamp_us: i64,
+    /// The latest event time in the file, µs.
+    pub max_timestamp_us: i64,
+}
+
+/// An event as the row store holds it until it is compacted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// The event's uuid.
+    pub uuid: uuid::Uuid,
+    /// The event name.
+    pub event: String,
+    /// Who did it.
+    pub distinct_id: String,
+    /// Event time (skew-corrected), µs.
+    pub timestamp_us: i64,
+    /// When groupd received it, µs.
+    pub created_at_us: i64,
+    /// The properties object as JSON text.
+    pub properties: String,
+    /// Position = group type index; `""` = no group of that index.
+    pub group_keys: Vec<String>,
+}
+
+/// What one query reads: the live segments and the events not yet compacted, taken in one
+/// consistent view (one read transaction), so a compaction is seen entirely or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct EventsSnapshot {
+    /// The live segments.
+    pub segments: Vec<SegmentRef>,
+    /// The events still in the row store.
+    pub hot: Vec<StoredEvent>,
+}
+
+/// The events of one project whose timestamps fall on one UTC day: what one segment holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Partition {
+    /// The project.
+    pub project: ProjectId,
+    /// The UTC day, in days since the Unix epoch (1970-01-01 is 0).
+    pub day: i64,
+}
+
+/// µs in a day.
+pub const DAY_US: i64 = 86_400_000_000;
+
+impl Partition {
+    /// The partition of an event of `project` at `timestamp_us`.
+    pub fn of(project: ProjectId, timestamp_us: i64) -> Self {
+        Self {
+            project,
+            day: timestamp_us.div_euclid(DAY_US),
+        }
+    }
+
+    /// The first µs of the day.
+    pub fn start_us(&self) -> i64 {
+        self.day.saturating_mul(DAY_US)
+    }
+
+    /// The first µs after the day.
+    pub fn end_us(&self) -> i64 {
+        self.day.saturating_add(1).saturating_mul(DAY_US)
+    }
+}
+
+/// A partition with events waiting in the row store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HotPartition {
+    /// Which project and day.
+    pub partition: Partition,
+    /// How many of its events are waiting.
+    pub rows: u64,
+}
+
+/// An event on its way into a segment, with the rest of its idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MovingEvent {
+    /// The client timestamp as sent (µs; `i64::MIN` when absent): with the project and uuid, the
+    /// idempotency key that stays checkable after the event has moved.
+    pub sent_ts: i64,
+    /// The event.
+    pub event: StoredEvent,
+}
+
+/// A segment file already written to the object store, to be made live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSegment {
+    /// The partition its events belong to.
+    pub partition: Partition,
+    /// Object-store path relative to the segment root.
+    pub path: String,
+    /// Events in the file.
+    pub rows: u64,
+    /// Size of the file.
+    pub bytes: u64,
+    /// The earliest event time in the file, µs.
+    pub min_timestamp_us: i64,
+    /// The latest event time in the file, µs.
+    pub max_timestamp_us: i64,
+}
+
+/// The idempotency key of an event moved out of the row store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MovedKey {
+    /// The client timestamp as sent, µs (`i64::MIN` when absent).
+    pub sent_ts: i64,
+    /// The event's uuid.
+    pub uuid: uuid::Uuid,
+    /// When the event was received, µs: the key is kept for the dedup window after it.
+    pub created_at_us: i64,
+}
+
+/// One atomic change of the catalog: a new live segment, the events it took out of the row store
+/// (their keys kept for deduplication), and the segments it replaces (a merge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentCommit {
+    /// The segment to list.
+    pub segment: NewSegment,
+    /// Events of the row store that are now in the segment.
+    pub moved: Vec<MovedKey>,
+    /// Ids of live segments of the same partition whose events the new one holds.
+    pub replaces: Vec<i64>,
+    /// When this commit happens, µs.
+    pub now_us: i64,
+}

@@ -8,10 +8,10 @@ use async_trait::async_trait;
 use groupd_core::{GroupTypeIndex, ProjectId, SecretDigest};
 
 use crate::{
-    ActivityEntry, ActivityPage, ApiKey, Change, Group, GroupListQuery, GroupRef, GroupType,
-    GroupTypeMetadataUpdate, IngestBatch, IngestSummary, IngestionWarning, NewApiKey, NewGroup,
-    NewGroupType, NewProject, Project, PropertyCount, PropertyEdit, StoreResult, TypeRef,
-    ValueCount, ValuesQuery,
+    ActivityEntry, ActivityPage, ApiKey, Change, EventsSnapshot, Group, GroupListQuery, GroupRef,
+    GroupType, GroupTypeMetadataUpdate, HotPartition, IngestBatch, IngestSummary, IngestionWarning,
+    MovingEvent, NewApiKey, NewGroup, NewGroupType, NewProject, Partition, Project, PropertyCount,
+    PropertyEdit, SegmentCommit, SegmentRef, StoreResult, TypeRef, ValueCount, ValuesQuery,
     usage::{EventWindow, TypedProperty, TypedPropertyQuery, UsageMetric, WindowEvent},
 };
 
@@ -167,6 +167,59 @@ pub trait UsageStore: Send + Sync {
         project: ProjectId,
         q: TypedPropertyQuery,
     ) -> StoreResult<(Vec<TypedProperty>, u64)>;
+/// The analytics engine's reads.
+#[async_trait]
+pub trait AnalyticsStore: Send + Sync {
+    /// The project's live segments and hot tail, optionally only what may hold events with
+    /// `timestamp >= since_us` (a pruning hint: returning more is correct, less is not).
+    async fn events_snapshot(
+        &self,
+        project: ProjectId,
+        since_us: Option<i64>,
+    ) -> StoreResult<EventsSnapshot>;
+}
+
+/// Held by the one compactor (across processes); released explicitly, or by the process's end.
+#[async_trait]
+pub trait CompactorLock: Send + Sync {
+    /// Gives the lock up.
+    async fn release(self: Box<Self>);
+}
+
+/// The segment catalog's writes: what compaction moves from the row store into Parquet segments,
+/// committed atomically, and the keys of moved events kept for deduplication.
+#[async_trait]
+pub trait SegmentStore: Send + Sync {
+    /// Where segments live when no data dir is configured, and how the database records that
+    /// choice: next to a SQLite file (recorded as `default`, so a copy of the file and its
+    /// directory elsewhere still matches), `./groupd-segments` for PostgreSQL (recorded as the
+    /// absolute path, so servers in other directories are told apart).
+    fn default_data_dir(&self) -> (String, String);
+    /// Records `data_dir` as the segment location when none is recorded yet; returns the one
+    /// recorded (which differs from `data_dir` when the database was first used with another).
+    async fn claim_data_dir(&self, data_dir: &str) -> StoreResult<String>;
+    /// Becomes the only compactor, or `None` while another process (or task) is one.
+    async fn try_lock_compactor(&self, now_us: i64) -> StoreResult<Option<Box<dyn CompactorLock>>>;
+    /// The partitions with events in the row store received before `before_us`.
+    async fn hot_partitions(&self, before_us: i64) -> StoreResult<Vec<HotPartition>>;
+    /// Up to `limit` events of the partition received before `before_us`, by timestamp, none of
+    /// them a duplicate of a moved event.
+    async fn events_to_move(
+        &self,
+        partition: Partition,
+        before_us: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<MovingEvent>>;
+    /// The live segments of one partition, oldest first.
+    async fn partition_segments(&self, partition: Partition) -> StoreResult<Vec<SegmentRef>>;
+    /// The path of every live segment.
+    async fn segment_paths(&self) -> StoreResult<Vec<String>>;
+    /// In one transaction: lists the segment, removes the moved events from the row store and
+    /// keeps their keys, and unlists the segments it replaces. When a moved event or a replaced
+    /// segment is already gone, nothing changes and the result is `NotFound`.
+    async fn commit_segment(&self, commit: SegmentCommit) -> StoreResult<SegmentRef>;
+    /// Forgets the keys of moved events received before `before_us` (past the dedup window).
+    async fn prune_moved_keys(&self, before_us: i64) -> StoreResult<u64>;
 }
 
 /// Everything groupd persists.
@@ -178,6 +231,8 @@ pub trait Store:
     + QueryStore
     + HealthStore
     + UsageStore
+    + AnalyticsStore
+    + SegmentStore
     + 'static
 {
 }
@@ -190,6 +245,8 @@ impl<T> Store for T where
         + QueryStore
         + HealthStore
         + UsageStore
+        + AnalyticsStore
+        + SegmentStore
         + 'static
 {
 }

@@ -39,3 +39,5 @@ mod robustness;
 mod sdk;
 #[path = "api/usage_metrics.rs"]
 mod usage_metrics;
+#[path = "api/segments.rs"]
+mod segments;

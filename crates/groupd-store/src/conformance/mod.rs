@@ -29,6 +29,7 @@ pub mod listing;
 pub mod projects;
 pub mod queries;
 pub mod usage;
+pub mod segments;
 
 pub use backends::{pg, sqlite};
 
@@ -344,6 +345,17 @@ macro_rules! conformance_tests {
                 metrics_are_stored_listed_updated_and_deleted,
                 deleting_a_type_takes_its_metrics_and_marks_the_index_reused,
                 property_types_come_from_the_first_typed_value
+            segments {
+                the_hot_tail_is_every_stored_event,
+                events_to_move_are_one_partition_by_time,
+                a_day_before_1970_is_its_own_partition,
+                a_commit_moves_events_into_the_segment,
+                a_commit_of_an_event_already_gone_changes_nothing,
+                a_merge_replaces_its_segments_at_once,
+                a_moved_event_is_still_a_retry,
+                moved_keys_are_forgotten_past_the_horizon,
+                one_compactor_holds_the_lock,
+                the_first_data_dir_is_kept
             }
             queries {
                 queries_read_events_and_groups,

@@ -117,7 +117,11 @@ pub(super) async fn ingest_in(
             .prepare_cached(
                 "SELECT e.sent_ts, e.uuid FROM events e
                  JOIN unnest($2::int8[], $3::uuid[]) AS x(s, u) ON e.sent_ts = x.s AND e.uuid = x.u
-                 WHERE e.project_id = $1",
+                 WHERE e.project_id = $1
+                 UNION ALL
+                 SELECT k.sent_ts, k.uuid FROM moved_event_keys k
+                 JOIN unnest($2::int8[], $3::uuid[]) AS x(s, u) ON k.sent_ts = x.s AND k.uuid = x.u
+                 WHERE k.project_id = $1",
             )
             .await?;
         let (ts, ids): (Vec<i64>, Vec<uuid::Uuid>) = keys.iter().copied().unzip();
@@ -266,7 +270,9 @@ impl EventRows {
     }
 
     /// Inserts in request order (a deadlock between two requests retrying the same events is
-    /// retried whole); returns the keys actually inserted.
+    /// retried whole), skipping keys already moved into a segment; returns the keys actually
+    /// inserted. (A retry racing the compaction of its event can still slip in: the reads and the
+    /// next compaction ignore such a row, see `analytics.rs`.)
     async fn insert(
         &self,
         c: &impl GenericClient,
@@ -281,6 +287,8 @@ impl EventRows {
                  SELECT $1, s, u, e, d, t, c, p::jsonb, g::text[]
                  FROM unnest($2::int8[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
                              $8::text[], $9::text[]) AS x(s, u, e, d, t, c, p, g)
+                 WHERE NOT EXISTS (SELECT 1 FROM moved_event_keys k
+                                   WHERE k.project_id = $1 AND k.sent_ts = x.s AND k.uuid = x.u)
                  ON CONFLICT DO NOTHING
                  RETURNING sent_ts, uuid",
             )

@@ -23,11 +23,14 @@ fn ingest(c: &Connection, project: ProjectId, batch: &IngestBatch) -> StoreResul
     let (events, now) = (&batch.events, batch.now_us);
     let types = TypeAssigner::new(type_names(c, project)?, batch.max_group_types);
     let mut plan = IngestPlan::new(types);
-    // Prepared once per request, not looked up in the statement cache per event.
+    // Prepared once per request, not looked up in the statement cache per event. A key already
+    // moved into a segment is a retry too.
     let mut insert_event = c.prepare_cached(
         "INSERT OR IGNORE INTO events
            (project_id, sent_ts, uuid, event, distinct_id, timestamp, created_at, properties, group_keys)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+         WHERE NOT EXISTS
+           (SELECT 1 FROM moved_event_keys WHERE project_id = ?1 AND sent_ts = ?2 AND uuid = ?3)",
     )?;
     for ev in events {
         let row = plan.row(ev);

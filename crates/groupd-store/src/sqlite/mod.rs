@@ -2,6 +2,7 @@
 //! ([`writer`]), a small pool of read connections ([`readers`]), versioned migrations
 //! ([`migrate`]). Beside the files every backend has, two jobs are SQLite's own: the trigram
 //! search index ([`fts`]) and the read pool.
+mod analytics;
 mod counts;
 mod error;
 mod fts;
@@ -14,9 +15,13 @@ mod query;
 mod readers;
 mod rows;
 mod usage;
+mod segments;
 mod writer;
 
-use std::{path::Path, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use async_trait::async_trait;
 
@@ -26,8 +31,11 @@ use writer::Writer;
 
 /// The SQLite store.
 pub struct SqliteStore {
-    writer: Writer,
+    /// Shared with a compactor's lease, which gives itself up through it.
+    writer: Arc<Writer>,
     readers: Arc<ReadPool>,
+    /// The database file, as opened.
+    path: PathBuf,
 }
 
 impl SqliteStore {
@@ -52,8 +60,9 @@ impl SqliteStore {
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(Self {
             // Tests use a tiny queue to see the backpressure.
-            writer: Writer::start(write, options.write_queue.max(1)),
+            writer: Arc::new(Writer::start(write, options.write_queue.max(1))),
             readers: ReadPool::new(readers),
+            path: path.to_owned(),
         })
     }
 }

@@ -24,3 +24,4 @@ mod related;
 mod robustness;
 mod sdk;
 mod usage_metrics;
+mod segments;

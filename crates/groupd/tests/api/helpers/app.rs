@@ -27,8 +27,12 @@ struct ServeFlags {
     serve: ServeConfig,
 }
 
-fn serve_config(flags: &[&str]) -> ServeConfig {
-    let args = ["groupd", "--listen", "127.0.0.1:0"].iter().chain(flags);
+fn serve_config(db: &TestDb, flags: &[&str]) -> ServeConfig {
+    let defaults = db.serve_flags();
+    let args = ["groupd", "--listen", "127.0.0.1:0"]
+        .into_iter()
+        .chain(defaults.iter().map(String::as_str))
+        .chain(flags.iter().copied());
     ServeFlags::try_parse_from(args)
         .unwrap_or_else(|e| panic!("serve flags {flags:?}: {e}"))
         .serve
@@ -46,6 +50,8 @@ struct InProcess {
     store: Arc<dyn Store>,
     clock: Arc<FixedClock>,
     stop: Option<oneshot::Sender<()>>,
+    /// The server's `--data-dir`.
+    data_dir: Option<String>,
 }
 
 impl Drop for InProcess {
@@ -95,8 +101,9 @@ impl TestApp {
 
     /// In-process, with `groupd serve` flags.
     pub fn spawn_with(flags: &[&str]) -> Self {
-        let config = serve_config(flags);
         let db = TestDb::new();
+        let config = serve_config(&db, flags);
+        let data_dir = config.data_dir.clone();
         let logs = LogLines::default();
         let attach = logs.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -135,6 +142,7 @@ impl TestApp {
             store,
             clock,
             stop: Some(stop),
+            data_dir,
         };
         let key = server.new_key("ci-key", "*", &[]);
         Self {
@@ -169,6 +177,30 @@ impl TestApp {
         match &self.server {
             Server::InProcess(s) => &s.clock,
             Server::Process(_) => panic!("a child process runs on the wall clock"),
+        }
+    }
+
+    /// The in-process server's store, for tests that look behind the API (event segments).
+    pub fn store(&self) -> Arc<dyn Store> {
+        match &self.server {
+            Server::InProcess(s) => Arc::clone(&s.store),
+            Server::Process(_) => panic!("a child process has its own store"),
+        }
+    }
+
+    /// The in-process server's `--data-dir` (`None`: the default).
+    pub fn data_dir(&self) -> Option<String> {
+        match &self.server {
+            Server::InProcess(s) => s.data_dir.clone(),
+            Server::Process(_) => panic!("spawned as a process"),
+        }
+    }
+
+    /// Runs `f` on the in-process server's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        match &self.server {
+            Server::InProcess(s) => s.block_on(f),
+            Server::Process(_) => panic!("spawned as a process"),
         }
     }
 

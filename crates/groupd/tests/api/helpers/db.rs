@@ -72,7 +72,8 @@ impl TestDb {
                 let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
                 Self {
                     url: format!("{base}/{name}"),
-                    _dir: None,
+                    // For the event segments (never the working directory's default).
+                    _dir: Some(tempfile::tempdir().expect("temp dir")),
                     pg_name: Some(name),
                     owned: true,
                 }
@@ -87,12 +88,29 @@ impl TestDb {
     pub fn at(url: &str) -> Self {
         Self {
             url: url.to_owned(),
-            _dir: None,
+            // A PostgreSQL database's servers keep their segments here (see `data_dir`).
+            _dir: Some(tempfile::tempdir().expect("temp dir")),
             pg_name: url
                 .starts_with("postgres")
                 .then(|| url.rsplit('/').next().unwrap_or_default().to_owned()),
             owned: false,
         }
+    /// The `--data-dir` servers on this database get: `None` on SQLite (the default, next to
+    /// the file), a directory of the test's own on PostgreSQL.
+    pub fn data_dir(&self) -> Option<String> {
+        self.pg_name.as_ref()?;
+        let dir = self._dir.as_ref()?.path().join("segments");
+        Some(dir.display().to_string())
+    }
+
+    /// The flags every server of the tests gets first (a test's own flags come after them and
+    /// win): compaction off unless a test asks, and the data dir.
+    pub fn serve_flags(&self) -> Vec<String> {
+        let mut flags = vec!["--compaction-interval-secs".to_owned(), "0".to_owned()];
+        if let Some(d) = self.data_dir() {
+            flags.extend(["--data-dir".to_owned(), d]);
+        }
+        flags
     }
 
     /// The events stored for `project` (every project when `None`), in time order, then in

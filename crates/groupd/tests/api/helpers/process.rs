@@ -31,6 +31,7 @@ impl TestServer {
         let mut cmd = Command::new(groupd_bin());
         cmd.arg("serve")
             .args(["--listen", "127.0.0.1:0", "--database", &db.url])
+            .args(db.serve_flags())
             .args(flags)
             .envs(env.iter().copied());
         Self::start_command(cmd)
