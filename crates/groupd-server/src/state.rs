@@ -17,6 +17,8 @@ use crate::config::ServeConfig;
 pub struct AppState {
     /// The database.
     pub store: Arc<dyn Store>,
+    /// The HogQL engine (its memory pool is shared by every query).
+    pub engine: Arc<groupd_analytics::Engine>,
     /// Time source (fixed in tests).
     pub clock: Arc<dyn Clock>,
     /// Settings.

@@ -30,7 +30,8 @@ pub use error::{ConflictOn, StoreError};
 pub use model::*;
 pub use options::StoreOptions;
 pub use traits::{
-    GroupStore, GroupTypeStore, HealthStore, IngestStore, ProjectStore, QueryStore, Store,
+    AnalyticsStore, GroupStore, GroupTypeStore, HealthStore, IngestStore, ProjectStore, QueryStore,
+    Store,
 };
 
 /// Result of every store operation.

@@ -290,3 +290,41 @@ pub struct IngestionWarning {
     /// When it was recorded.
     pub timestamp: i64,
 }
+
+/// One live Parquet segment of a project's events, as the catalog lists it.
+#[allow(missing_docs)] // the fields as the engine/segments contract spells them
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentRef {
+    pub id: i64,
+    pub project: ProjectId,
+    /// Object-store path relative to the segment root, e.g. `p1/2026-06-01/<uuid v7>.parquet`.
+    pub path: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub min_timestamp_us: i64,
+    pub max_timestamp_us: i64,
+}
+
+/// An event as the row store holds it until it is compacted.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub uuid: uuid::Uuid,
+    pub event: String,
+    pub distinct_id: String,
+    pub timestamp_us: i64,
+    pub created_at_us: i64,
+    /// The properties object as JSON text.
+    pub properties: String,
+    /// Position = group type index; `""` = no group of that index.
+    pub group_keys: Vec<String>,
+}
+
+/// What one query reads: the live segments and the events not yet compacted, taken in one
+/// consistent view (one read transaction), so a compaction is seen entirely or not at all.
+#[derive(Debug, Clone, Default)]
+#[allow(missing_docs)]
+pub struct EventsSnapshot {
+    pub segments: Vec<SegmentRef>,
+    pub hot: Vec<StoredEvent>,
+}

@@ -9,6 +9,8 @@ mod auth;
 mod backpressure;
 #[path = "api/capture.rs"]
 mod capture;
+#[path = "api/corpus.rs"]
+mod corpus;
 #[path = "api/crash.rs"]
 mod crash;
 #[path = "api/group_types.rs"]
@@ -17,6 +19,8 @@ mod group_types;
 mod groups;
 #[path = "api/multi_process.rs"]
 mod multi_process;
+#[path = "api/oracle.rs"]
+mod oracle;
 #[path = "api/ops.rs"]
 mod ops;
 #[path = "api/projects.rs"]

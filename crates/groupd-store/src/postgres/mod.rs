@@ -9,6 +9,7 @@
 //!
 //! The schema (migrations/) keeps `project_id` first in every key so it can be distributed by
 //! project; see docs/postgres-schema.md.
+mod analytics;
 mod counts;
 mod error;
 mod group_types;

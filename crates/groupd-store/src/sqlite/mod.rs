@@ -2,6 +2,7 @@
 //! ([`writer`]), a small pool of read connections ([`readers`]), versioned migrations
 //! ([`migrate`]). Beside the files every backend has, two jobs are SQLite's own: the trigram
 //! search index ([`fts`]) and the read pool.
+mod analytics;
 mod counts;
 mod error;
 mod fts;
