@@ -70,11 +70,9 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let engine = groupd_analytics::Engine::new(
-            config.query_memory_mb.saturating_mul(1024 * 1024),
-            None,
-        )
-        .map_err(|e| anyhow::anyhow!("cannot start the query engine: {e:?}"))?;
+        let engine =
+            groupd_analytics::Engine::new(config.query_memory_mb.saturating_mul(1024 * 1024), None)
+                .map_err(|e| anyhow::anyhow!("cannot start the query engine: {e:?}"))?;
         let state = AppState {
             store,
             engine: Arc::new(engine),

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use groupd_core::{GroupTypeIndex, ProjectId, SecretDigest};
 
 use crate::{
-    ActivityEntry, ActivityPage, ApiKey, Change, Group, GroupListQuery, GroupRef, GroupType,
-    GroupTypeMetadataUpdate, IngestBatch, IngestSummary, IngestionWarning, NewApiKey, NewGroup,
-    NewGroupType, NewProject, Project, EventsSnapshot, PropertyCount, PropertyEdit, StoreResult, TypeRef,
+    ActivityEntry, ActivityPage, ApiKey, Change, EventsSnapshot, Group, GroupListQuery, GroupRef,
+    GroupType, GroupTypeMetadataUpdate, IngestBatch, IngestSummary, IngestionWarning, NewApiKey,
+    NewGroup, NewGroupType, NewProject, Project, PropertyCount, PropertyEdit, StoreResult, TypeRef,
     ValueCount, ValuesQuery,
 };
 
@@ -112,8 +112,11 @@ pub trait QueryStore: Send + Sync {
 pub trait AnalyticsStore: Send + Sync {
     /// The project's live segments and hot tail, optionally only what may hold events with
     /// `timestamp >= since_us` (a pruning hint: returning more is correct, less is not).
-    async fn events_snapshot(&self, project: ProjectId, since_us: Option<i64>)
-        -> StoreResult<EventsSnapshot>;
+    async fn events_snapshot(
+        &self,
+        project: ProjectId,
+        since_us: Option<i64>,
+    ) -> StoreResult<EventsSnapshot>;
 }
 
 /// What `/health` and `/metrics` read.
@@ -127,7 +130,14 @@ pub trait HealthStore: Send + Sync {
 
 /// Everything groupd persists.
 pub trait Store:
-    ProjectStore + GroupTypeStore + GroupStore + IngestStore + QueryStore + AnalyticsStore + HealthStore + 'static
+    ProjectStore
+    + GroupTypeStore
+    + GroupStore
+    + IngestStore
+    + QueryStore
+    + AnalyticsStore
+    + HealthStore
+    + 'static
 {
 }
 

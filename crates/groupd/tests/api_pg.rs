@@ -19,10 +19,10 @@ mod group_types;
 mod groups;
 #[path = "api/multi_process.rs"]
 mod multi_process;
-#[path = "api/oracle.rs"]
-mod oracle;
 #[path = "api/ops.rs"]
 mod ops;
+#[path = "api/oracle.rs"]
+mod oracle;
 #[path = "api/projects.rs"]
 mod projects;
 #[path = "api/query.rs"]

@@ -16,7 +16,7 @@ use groupd_store::{Store, StoreError};
 use serde_json::Value;
 
 use crate::hogql::{Catalog, translate};
-use crate::udf::{HogUdf, Kind, time::Part, time::Unit};
+use crate::udf::{HogUdf, Kind, time::Part as P, time::Unit};
 
 /// Why a query has no answer.
 #[derive(Debug)]
@@ -52,7 +52,9 @@ trait OwnedError {
 impl OwnedError for DataFusionError {
     fn to_owned_error(&self) -> DataFusionError {
         match self {
-            DataFusionError::ResourcesExhausted(m) => DataFusionError::ResourcesExhausted(m.clone()),
+            DataFusionError::ResourcesExhausted(m) => {
+                DataFusionError::ResourcesExhausted(m.clone())
+            }
             other => DataFusionError::Plan(other.to_string()),
         }
     }
@@ -62,6 +64,26 @@ impl OwnedError for DataFusionError {
 fn clean(m: &str) -> String {
     let m = m.trim_start_matches("Error during planning: ");
     m.replace("__events_hot.", "").replace("__g", "group_")
+}
+
+/// Every operator yields to the runtime once its task's budget is spent (DataFusion only wraps
+/// the leaves), so a join or aggregation that loops without reading its input still lets the
+/// deadline fire and the query be dropped.
+fn cooperative(
+    plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+) -> datafusion::error::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::physical_plan::{ExecutionPlan, coop::CooperativeExec};
+    Ok(plan
+        .transform_up(|p| {
+            if p.children().is_empty() || p.name() == "CooperativeExec" {
+                return Ok(Transformed::no(p));
+            }
+            Ok(Transformed::yes(
+                Arc::new(CooperativeExec::new(p)) as Arc<dyn ExecutionPlan>
+            ))
+        })?
+        .data)
 }
 
 /// What one query asks.
@@ -132,19 +154,20 @@ fn udfs(now_us: i64) -> Vec<(&'static str, Kind)> {
         ("hog_to_monday", StartOfIsoWeek),
         ("hog_start_of_interval", StartOfInterval),
         ("hog_date_trunc", DateTrunc),
-        ("hog_to_second", Part(Part::Second)),
-        ("hog_to_minute", Part(Part::Minute)),
-        ("hog_to_hour", Part(Part::Hour)),
-        ("hog_to_day_of_week", Part(Part::DayOfWeek)),
-        ("hog_to_day_of_month", Part(Part::DayOfMonth)),
-        ("hog_to_day_of_year", Part(Part::DayOfYear)),
-        ("hog_to_month", Part(Part::Month)),
-        ("hog_to_quarter", Part(Part::Quarter)),
-        ("hog_to_year", Part(Part::Year)),
-        ("hog_to_yyyymm", Part(Part::YyyyMm)),
-        ("hog_to_yyyymmdd", Part(Part::YyyyMmDd)),
-        ("hog_to_unix", Part(Part::UnixTimestamp)),
-        ("hog_to_iso_week", Part(Part::IsoWeek)),
+        ("hog_date_trunc_date", DateTruncDate),
+        ("hog_to_second", Part(P::Second)),
+        ("hog_to_minute", Part(P::Minute)),
+        ("hog_to_hour", Part(P::Hour)),
+        ("hog_to_day_of_week", Part(P::DayOfWeek)),
+        ("hog_to_day_of_month", Part(P::DayOfMonth)),
+        ("hog_to_day_of_year", Part(P::DayOfYear)),
+        ("hog_to_month", Part(P::Month)),
+        ("hog_to_quarter", Part(P::Quarter)),
+        ("hog_to_year", Part(P::Year)),
+        ("hog_to_yyyymm", Part(P::YyyyMm)),
+        ("hog_to_yyyymmdd", Part(P::YyyyMmDd)),
+        ("hog_to_unix", Part(P::UnixTimestamp)),
+        ("hog_to_iso_week", Part(P::IsoWeek)),
         ("hog_date_add", DateAdd(false)),
         ("hog_date_sub", DateAdd(true)),
         ("hog_date_diff", DateDiff),
@@ -198,8 +221,14 @@ impl Engine {
             ctx.register_udf(HogUdf::udf(name, kind));
         }
         for (name, unit) in ADD_UNITS {
-            ctx.register_udf(HogUdf::udf(&format!("hog_add_{name}"), Kind::AddUnit(unit, false)));
-            ctx.register_udf(HogUdf::udf(&format!("hog_sub_{name}"), Kind::AddUnit(unit, true)));
+            ctx.register_udf(HogUdf::udf(
+                &format!("hog_add_{name}"),
+                Kind::AddUnit(unit, false),
+            ));
+            ctx.register_udf(HogUdf::udf(
+                &format!("hog_sub_{name}"),
+                Kind::AddUnit(unit, true),
+            ));
         }
         ctx
     }
@@ -212,7 +241,10 @@ impl Engine {
     ) -> Result<QueryAnswer, EngineError> {
         let types = store.list_group_types(req.project).await?;
         let cat = Catalog {
-            types: types.iter().map(|t| (t.index.0, t.group_type.clone())).collect(),
+            types: types
+                .iter()
+                .map(|t| (t.index.0, t.group_type.clone()))
+                .collect(),
         };
         let t = translate(&req.text, &cat, req.default_limit, req.max_limit)
             .map_err(|e| EngineError::Invalid(e.detail))?;
@@ -238,7 +270,11 @@ impl Engine {
                 .await
                 .map_err(engine_error)?;
             let df = ctx.execute_logical_plan(plan).await.map_err(engine_error)?;
-            df.collect().await.map_err(engine_error)
+            let physical = df.create_physical_plan().await.map_err(engine_error)?;
+            let physical = cooperative(physical).map_err(engine_error)?;
+            datafusion::physical_plan::collect(physical, ctx.task_ctx())
+                .await
+                .map_err(engine_error)
         };
         let batches = match tokio::time::timeout(req.timeout, run).await {
             Ok(r) => r?,
@@ -252,11 +288,7 @@ impl Engine {
             _ => names,
         };
         Ok(QueryAnswer {
-            types: columns
-                .iter()
-                .zip(types)
-                .map(|(_, t)| t)
-                .collect(),
+            types: columns.iter().zip(types).map(|(_, t)| t).collect(),
             columns,
             results,
             hogql: t.hogql,

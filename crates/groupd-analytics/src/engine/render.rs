@@ -49,16 +49,14 @@ fn scalar(s: &ScalarValue) -> Value {
         S::TimestampMillisecond(Some(v), _) => {
             Value::String(groupd_core::time_fmt::format_us(v.saturating_mul(1000)))
         }
-        S::TimestampSecond(Some(v), _) => {
-            Value::String(groupd_core::time_fmt::format_us(v.saturating_mul(1_000_000)))
-        }
+        S::TimestampSecond(Some(v), _) => Value::String(groupd_core::time_fmt::format_us(
+            v.saturating_mul(1_000_000),
+        )),
         S::Date32(Some(d)) => date_text(*d),
         S::List(l) => list(l.values()),
         S::LargeList(l) => list(l.values()),
         S::FixedSizeList(l) => list(l.values()),
-        S::Struct(st) => Value::Array(
-            st.columns().iter().map(|c| cell(c, 0)).collect(),
-        ),
+        S::Struct(st) => Value::Array(st.columns().iter().map(|c| cell(c, 0)).collect()),
         other if other.is_null() => Value::Null,
         other => Value::String(other.to_string()),
     }
@@ -179,11 +177,19 @@ pub fn render(
         .enumerate()
         .map(|(c, f)| {
             let base = if raw.get(c).copied().unwrap_or(false) {
-                if raw_mixed[c] { "String".to_owned() } else { raw_kinds[c].unwrap_or("String").to_owned() }
+                if raw_mixed[c] {
+                    "String".to_owned()
+                } else {
+                    raw_kinds[c].unwrap_or("String").to_owned()
+                }
             } else {
                 type_name(f.data_type(), unsigned.get(c).copied().unwrap_or(false))
             };
-            if nulls[c] && base != "Nothing" { format!("Nullable({base})") } else { base }
+            if nulls[c] && base != "Nothing" {
+                format!("Nullable({base})")
+            } else {
+                base
+            }
         })
         .collect();
     (rows, types, names)

@@ -69,12 +69,15 @@ pub async fn register_events(
             .iter()
             .map(|s| ListingTableUrl::parse(format!("{SEGMENTS_URL}{}", s.path)))
             .collect::<Result<Vec<_>>>()?;
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet");
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
         let config = ListingTableConfig::new_with_multi_paths(paths)
             .with_listing_options(options)
             .with_schema(events_schema());
-        ctx.register_table("__events_segments", Arc::new(ListingTable::try_new(config)?))?;
+        ctx.register_table(
+            "__events_segments",
+            Arc::new(ListingTable::try_new(config)?),
+        )?;
         source = "(SELECT * FROM __events_hot UNION ALL SELECT * FROM __events_segments)".into();
     }
     // An event ingested before its group type (re)appeared belongs to the type deleted then.
@@ -114,7 +117,9 @@ fn groups_batch(groups: &[&Group]) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(
         groups_schema(),
         vec![
-            Arc::new(Int64Array::from_iter_values(groups.iter().map(|g| g.index.0))),
+            Arc::new(Int64Array::from_iter_values(
+                groups.iter().map(|g| g.index.0),
+            )),
             text(groups.iter().map(|g| g.key.as_str())),
             ts(groups.iter().map(|g| g.created_at).collect()),
             ts(groups.iter().map(|g| g.updated_at).collect()),
@@ -128,13 +133,19 @@ pub fn register_groups(ctx: &SessionContext, groups: &[Group], joined: &[i64]) -
     let all: Vec<&Group> = groups.iter().collect();
     ctx.register_table(
         "groups",
-        Arc::new(MemTable::try_new(groups_schema(), vec![vec![groups_batch(&all)?]])?),
+        Arc::new(MemTable::try_new(
+            groups_schema(),
+            vec![vec![groups_batch(&all)?]],
+        )?),
     )?;
     for &i in joined {
         let some: Vec<&Group> = groups.iter().filter(|g| g.index.0 == i).collect();
         ctx.register_table(
             format!("__groups_{i}"),
-            Arc::new(MemTable::try_new(groups_schema(), vec![vec![groups_batch(&some)?]])?),
+            Arc::new(MemTable::try_new(
+                groups_schema(),
+                vec![vec![groups_batch(&some)?]],
+            )?),
         )?;
     }
     Ok(())

@@ -1,4 +1,5 @@
 //! Small constructors for the sqlparser nodes the rewrite builds.
+use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, CaseWhen, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList,
     FunctionArguments, Ident, ObjectName, ObjectNamePart, Value,
@@ -63,8 +64,8 @@ pub fn binary(left: Expr, op: BinaryOperator, right: Expr) -> Expr {
 
 pub fn case(conditions: Vec<(Expr, Expr)>, otherwise: Option<Expr>) -> Expr {
     Expr::Case {
-        case_token: Default::default(),
-        end_token: Default::default(),
+        case_token: AttachedToken::empty(),
+        end_token: AttachedToken::empty(),
         operand: None,
         conditions: conditions
             .into_iter()

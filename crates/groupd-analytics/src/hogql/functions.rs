@@ -5,9 +5,9 @@ use datafusion::sql::sqlparser::ast::{
     FunctionArgumentList, FunctionArguments, OrderByExpr, OrderByOptions,
 };
 
+use super::HogError;
 use super::ast::*;
 use super::rewrite::{Hint, Res, Rewriter, Scope};
-use super::HogError;
 
 /// Aggregates by ClickHouse name → DataFusion name (with how their arguments read properties).
 fn aggregate(name: &str) -> Option<(&'static str, Hint)> {
@@ -40,10 +40,34 @@ fn aggregate(name: &str) -> Option<(&'static str, Hint)> {
 pub fn numeric_result(name: &str) -> bool {
     matches!(
         name,
-        "count" | "countIf" | "uniq" | "uniqExact" | "sum" | "sumIf" | "avg" | "avgIf" | "length"
-            | "toInt" | "toInt64" | "toFloat" | "toFloat64" | "round" | "floor" | "ceil" | "abs"
-            | "toHour" | "toMinute" | "toDayOfWeek" | "toDayOfMonth" | "toMonth" | "toYear"
-            | "toUnixTimestamp" | "dateDiff" | "intDiv" | "median" | "quantile"
+        "count"
+            | "countIf"
+            | "uniq"
+            | "uniqExact"
+            | "sum"
+            | "sumIf"
+            | "avg"
+            | "avgIf"
+            | "length"
+            | "toInt"
+            | "toInt64"
+            | "toFloat"
+            | "toFloat64"
+            | "round"
+            | "floor"
+            | "ceil"
+            | "abs"
+            | "toHour"
+            | "toMinute"
+            | "toDayOfWeek"
+            | "toDayOfMonth"
+            | "toMonth"
+            | "toYear"
+            | "toUnixTimestamp"
+            | "dateDiff"
+            | "intDiv"
+            | "median"
+            | "quantile"
     )
 }
 
@@ -53,10 +77,13 @@ fn scalar(name: &str) -> Option<(&'static str, Hint)> {
     Some(match name {
         "now" => ("hog_now", T),
         "today" => ("hog_today", T),
-        "toDateTime" | "toDateTime64" | "parseDateTimeBestEffort" | "parseDateTimeBestEffortOrNull"
-        | "parseDateTime64BestEffort" | "parseDateTime64BestEffortOrNull" | "toDateTimeOrNull" => {
-            ("hog_to_datetime", T)
-        }
+        "toDateTime"
+        | "toDateTime64"
+        | "parseDateTimeBestEffort"
+        | "parseDateTimeBestEffortOrNull"
+        | "parseDateTime64BestEffort"
+        | "parseDateTime64BestEffortOrNull"
+        | "toDateTimeOrNull" => ("hog_to_datetime", T),
         "toDate" | "toDateOrNull" | "toDate32" => ("hog_to_date", T),
         "fromUnixTimestamp" | "FROM_UNIXTIME" => ("hog_from_unix", N),
         "toStartOfSecond" => ("hog_start_of_second", T),
@@ -81,11 +108,11 @@ fn scalar(name: &str) -> Option<(&'static str, Hint)> {
         "toISOWeek" => ("hog_to_iso_week", T),
         "formatDateTime" => ("hog_format_datetime", T),
         "toString" => ("hog_to_string", T),
-        "toInt" | "toInt64" | "toInt32" | "toInt16" | "toInt8" | "toUInt64" | "toUInt32" | "toUInt16"
-        | "toUInt8" | "toIntOrNull" | "toInt64OrNull" | "toInt32OrNull" | "toUInt64OrNull" => ("hog_to_int", T),
-        "toFloat" | "toFloat64" | "toFloat32" | "toFloatOrNull" | "toFloat64OrNull" | "toDecimal64" => {
-            ("hog_to_float", T)
-        }
+        "toInt" | "toInt64" | "toInt32" | "toInt16" | "toInt8" | "toUInt64" | "toUInt32"
+        | "toUInt16" | "toUInt8" | "toIntOrNull" | "toInt64OrNull" | "toInt32OrNull"
+        | "toUInt64OrNull" => ("hog_to_int", T),
+        "toFloat" | "toFloat64" | "toFloat32" | "toFloatOrNull" | "toFloat64OrNull"
+        | "toDecimal64" => ("hog_to_float", T),
         "lower" | "lowerUTF8" | "LOWER" => ("lower", T),
         "upper" | "upperUTF8" | "UPPER" => ("upper", T),
         "length" | "LENGTH" => ("hog_length", T),
@@ -144,8 +171,11 @@ fn scalar(name: &str) -> Option<(&'static str, Hint)> {
         "arrayStringConcat" => ("array_to_string", T),
         "arrayJoin" => ("unnest", T),
         "range" => ("range", N),
-        "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile" => return window_name(name),
-        "lag" | "lead" | "first_value" | "last_value" | "nth_value" | "lagInFrame" | "leadInFrame" => {
+        "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile" => {
+            return window_name(name);
+        }
+        "lag" | "lead" | "first_value" | "last_value" | "nth_value" | "lagInFrame"
+        | "leadInFrame" => {
             return window_name(name);
         }
         _ => return None,
@@ -175,7 +205,9 @@ fn window_name(name: &str) -> Option<(&'static str, Hint)> {
 fn plain_args(f: &Function) -> Res<(Vec<Expr>, bool, Vec<FunctionArgumentClause>)> {
     match &f.args {
         FunctionArguments::None => Ok((vec![], false, vec![])),
-        FunctionArguments::Subquery(_) => Err(HogError::unsupported("a subquery as function arguments")),
+        FunctionArguments::Subquery(_) => {
+            Err(HogError::unsupported("a subquery as function arguments"))
+        }
         FunctionArguments::List(l) => {
             let mut out = vec![];
             for a in &l.args {
@@ -221,19 +253,24 @@ pub fn rewrite(rw: &mut Rewriter, f: Function, hint: Hint, scope: &mut Scope) ->
                 _ => None,
             })
             .collect(),
-        FunctionArguments::Subquery(_) => return Err(HogError::unsupported("parametric subqueries")),
+        FunctionArguments::Subquery(_) => {
+            return Err(HogError::unsupported("parametric subqueries"));
+        }
     };
     let mut over = f.over.clone();
     if let Some(datafusion::sql::sqlparser::ast::WindowType::WindowSpec(spec)) = &mut over {
         rw.window_spec(spec, scope)?;
     }
-    let mut args_with = |rw: &mut Rewriter, h: Hint, scope: &mut Scope, args: Vec<Expr>| -> Res<Vec<Expr>> {
-        args.into_iter().map(|a| {
-            let mut a = a;
-            rw.expr(&mut a, h, scope)?;
-            Ok(a)
-        }).collect()
-    };
+    let args_with =
+        |rw: &mut Rewriter, h: Hint, scope: &mut Scope, args: Vec<Expr>| -> Res<Vec<Expr>> {
+            args.into_iter()
+                .map(|a| {
+                    let mut a = a;
+                    rw.expr(&mut a, h, scope)?;
+                    Ok(a)
+                })
+                .collect()
+        };
     let lname = name.to_ascii_lowercase();
     let agg_name = if aggregate(&name).is_some() {
         Some(name.clone())
@@ -279,7 +316,9 @@ pub fn rewrite(rw: &mut Rewriter, f: Function, hint: Hint, scope: &mut Scope) ->
         "multiIf" => {
             let mut a = args_with(rw, Hint::Text, scope, raw_args)?;
             if a.len() < 3 || a.len() % 2 == 0 {
-                return Err(HogError::new("multiIf takes an odd number of arguments (at least 3)."));
+                return Err(HogError::new(
+                    "multiIf takes an odd number of arguments (at least 3).",
+                ));
             }
             let otherwise = a.pop();
             let mut pairs = vec![];
@@ -291,16 +330,28 @@ pub fn rewrite(rw: &mut Rewriter, f: Function, hint: Hint, scope: &mut Scope) ->
         }
         "isNull" | "isNotNull" => {
             let mut a = args_with(rw, Hint::Text, scope, raw_args)?;
-            let x = Box::new(a.pop().ok_or_else(|| HogError::new(format!("{name} takes 1 argument.")))?);
-            return Ok(if name == "isNull" { Expr::IsNull(x) } else { Expr::IsNotNull(x) });
+            let x = Box::new(
+                a.pop()
+                    .ok_or_else(|| HogError::new(format!("{name} takes 1 argument.")))?,
+            );
+            return Ok(if name == "isNull" {
+                Expr::IsNull(x)
+            } else {
+                Expr::IsNotNull(x)
+            });
         }
         "not" => {
             let mut a = args_with(rw, Hint::Number, scope, raw_args)?;
-            let x = a.pop().ok_or_else(|| HogError::new("not takes 1 argument."))?;
-            return Ok(Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr: Box::new(nested(x)) });
+            let x = a
+                .pop()
+                .ok_or_else(|| HogError::new("not takes 1 argument."))?;
+            return Ok(Expr::UnaryOp {
+                op: datafusion::sql::sqlparser::ast::UnaryOperator::Not,
+                expr: Box::new(nested(x)),
+            });
         }
-        "equals" | "notEquals" | "less" | "greater" | "lessOrEquals" | "greaterOrEquals" | "plus" | "minus"
-        | "multiply" | "divide" | "modulo" | "and" | "or" => {
+        "equals" | "notEquals" | "less" | "greater" | "lessOrEquals" | "greaterOrEquals"
+        | "plus" | "minus" | "multiply" | "divide" | "modulo" | "and" | "or" => {
             use datafusion::sql::sqlparser::ast::BinaryOperator as B;
             let op = match name.as_str() {
                 "equals" => B::Eq,
@@ -330,9 +381,21 @@ pub fn rewrite(rw: &mut Rewriter, f: Function, hint: Hint, scope: &mut Scope) ->
             };
             let negated = name.starts_with("not");
             let e = if name.to_ascii_lowercase().ends_with("ilike") {
-                Expr::ILike { negated, any: false, expr: Box::new(l), pattern: Box::new(r), escape_char: None }
+                Expr::ILike {
+                    negated,
+                    any: false,
+                    expr: Box::new(l),
+                    pattern: Box::new(r),
+                    escape_char: None,
+                }
             } else {
-                Expr::Like { negated, any: false, expr: Box::new(l), pattern: Box::new(r), escape_char: None }
+                Expr::Like {
+                    negated,
+                    any: false,
+                    expr: Box::new(l),
+                    pattern: Box::new(r),
+                    escape_char: None,
+                }
             };
             let mut e = e;
             rw.expr(&mut e, Hint::Text, scope)?;
@@ -352,12 +415,52 @@ pub fn rewrite(rw: &mut Rewriter, f: Function, hint: Hint, scope: &mut Scope) ->
             a.truncate(1);
             return Ok(call("hog_to_datetime", a));
         }
-        "toStartOfWeek" | "toStartOfInterval" | "toStartOfFiveMinutes" | "toStartOfFiveMinute"
-        | "toStartOfTenMinutes" | "toStartOfFifteenMinutes" | "toDayOfWeek" => {
+        "toStartOfWeek"
+        | "toStartOfInterval"
+        | "toStartOfFiveMinutes"
+        | "toStartOfFiveMinute"
+        | "toStartOfTenMinutes"
+        | "toStartOfFifteenMinutes"
+        | "toDayOfWeek" => {
             return time_special(rw, &name, raw_args, scope);
         }
-        "dateDiff" | "date_diff" | "DATEDIFF" | "dateAdd" | "date_add" | "DATE_ADD" | "dateSub" | "date_sub"
-        | "DATE_SUB" | "dateTrunc" | "date_trunc" | "DATE_TRUNC" => {
+        "dateTrunc" | "date_trunc" | "DATE_TRUNC" => {
+            // ClickHouse gives a Date for week and longer units, a DateTime below.
+            let unit = raw_args
+                .first()
+                .map(unit_literal)
+                .as_ref()
+                .and_then(literal_text);
+            let Some(unit) = unit.as_deref().and_then(crate::udf::time::Unit::parse) else {
+                return Err(HogError::unsupported("dateTrunc with a computed unit"));
+            };
+            let mut a = raw_args;
+            if let Some(first) = a.first_mut() {
+                *first = unit_literal(first);
+            }
+            let a = args_with(rw, Hint::Text, scope, a)?;
+            let target = if unit.start_is_date() {
+                "hog_date_trunc_date"
+            } else {
+                "hog_date_trunc"
+            };
+            return Ok(call(target, a));
+        }
+        "replaceOne" => {
+            // The pattern is a literal string: escaped into a regular expression replaced once.
+            let (Some(p), Some(r)) = (
+                raw_args.get(1).and_then(literal_text),
+                raw_args.get(2).and_then(literal_text),
+            ) else {
+                return Err(HogError::unsupported("replaceOne with a computed pattern"));
+            };
+            let mut a = args_with(rw, Hint::Text, scope, raw_args[..1].to_vec())?;
+            a.push(string(&regex::escape(&p)));
+            a.push(string(&r.replace('\\', "\\\\").replace('$', "$$")));
+            return Ok(call("regexp_replace", a));
+        }
+        "dateDiff" | "date_diff" | "DATEDIFF" | "dateAdd" | "date_add" | "DATE_ADD" | "dateSub"
+        | "date_sub" | "DATE_SUB" => {
             let mut a = raw_args;
             if let Some(first) = a.first_mut() {
                 *first = unit_literal(first);
@@ -365,8 +468,7 @@ pub fn rewrite(rw: &mut Rewriter, f: Function, hint: Hint, scope: &mut Scope) ->
             let target = match lname.as_str() {
                 "datediff" | "date_diff" => "hog_date_diff",
                 "dateadd" | "date_add" => "hog_date_add",
-                "datesub" | "date_sub" => "hog_date_sub",
-                _ => "hog_date_trunc",
+                _ => "hog_date_sub",
             };
             let a = args_with(rw, Hint::Text, scope, a)?;
             return Ok(call(target, a));
@@ -377,7 +479,11 @@ pub fn rewrite(rw: &mut Rewriter, f: Function, hint: Hint, scope: &mut Scope) ->
         }
         "toInt64OrZero" | "toIntOrZero" | "toFloatOrZero" | "toFloat64OrZero" => {
             let a = args_with(rw, Hint::Text, scope, raw_args)?;
-            let f = if name.starts_with("toInt") { "hog_to_int" } else { "hog_to_float" };
+            let f = if name.starts_with("toInt") {
+                "hog_to_int"
+            } else {
+                "hog_to_float"
+            };
             return Ok(call("coalesce", vec![call(f, a), number(0)]));
         }
         "splitByChar" | "splitByString" => {
@@ -402,25 +508,46 @@ pub fn rewrite(rw: &mut Rewriter, f: Function, hint: Hint, scope: &mut Scope) ->
     }
     let Some((target, h)) = scalar(&name) else {
         return Err(match name.as_str() {
-            "topK" | "topKWeighted" | "arrayMap" | "arrayFilter" | "arrayExists" | "arrayAll" | "arrayCount"
-            | "arraySum" | "tuple" | "tupleElement" | "groupArrayIf" | "histogram" | "retention"
-            | "windowFunnel" | "sequenceMatch" | "sequenceCount" | "quantiles" | "toTypeName"
-            | "arrayFold" | "arrayZip" | "neighbor" | "runningDifference" => HogError::unsupported(&format!("function '{name}'")),
+            "topK" | "topKWeighted" | "arrayMap" | "arrayFilter" | "arrayExists" | "arrayAll"
+            | "arrayCount" | "arraySum" | "tuple" | "tupleElement" | "groupArrayIf"
+            | "histogram" | "retention" | "windowFunnel" | "sequenceMatch" | "sequenceCount"
+            | "quantiles" | "toTypeName" | "arrayFold" | "arrayZip" | "neighbor"
+            | "runningDifference" => HogError::unsupported(&format!("function '{name}'")),
             _ => HogError::new(format!("Unknown function '{name}'.")),
         });
     };
     if over.is_some() && window_name(&name).is_none() {
         return Err(HogError::unsupported(&format!("'{name}' over a window")));
     }
+    let first_raw = raw_args.first().cloned();
     let mut a = args_with(rw, h, scope, raw_args)?;
-    if matches!(name.as_str(), "lagInFrame" | "leadInFrame") && a.len() < 3 {
-        // Without a default ClickHouse answers the type's zero value, which DataFusion cannot.
-        return Err(HogError::unsupported(&format!("'{name}' without its default argument")));
+    if matches!(name.as_str(), "lag" | "lead" | "lagInFrame" | "leadInFrame") && a.len() < 3 {
+        // ClickHouse answers the type's default where there is no row: '' or the epoch for
+        // the never-null columns, NULL for property reads (as DataFusion).
+        let default = match first_raw.as_ref().map(type_default) {
+            Some(Some(d)) => d,
+            _ => {
+                return Err(HogError::unsupported(&format!(
+                    "'{name}' of this expression without its default argument"
+                )));
+            }
+        };
+        if let Some(d) = default {
+            if a.len() == 1 {
+                a.push(number(1));
+            }
+            a.push(d);
+        }
     }
     if name == "leadInFrame" && !frame_reaches_end(&over) {
-        return Err(HogError::unsupported("leadInFrame without a frame reaching UNBOUNDED FOLLOWING"));
+        return Err(HogError::unsupported(
+            "leadInFrame without a frame reaching UNBOUNDED FOLLOWING",
+        ));
     }
-    if matches!(name.as_str(), "toDateTime" | "toDateTime64" | "parseDateTimeBestEffort") {
+    if matches!(
+        name.as_str(),
+        "toDateTime" | "toDateTime64" | "parseDateTimeBestEffort"
+    ) {
         a.truncate(1);
     }
     let mut out = func(target, a);
@@ -429,6 +556,28 @@ pub fn rewrite(rw: &mut Rewriter, f: Function, hint: Hint, scope: &mut Scope) ->
         return Err(HogError::unsupported(&format!("DISTINCT in '{name}'")));
     }
     Ok(Expr::Function(out))
+}
+
+/// The ClickHouse default of a value's type, as a literal: `Some(None)` when it is NULL (a
+/// nullable value), `None` when groupd cannot tell.
+fn type_default(e: &Expr) -> Option<Option<Expr>> {
+    let name = match e {
+        Expr::Identifier(i) => i.value.clone(),
+        Expr::CompoundIdentifier(p) if p.len() == 2 && !p[0].value.starts_with("group_") => {
+            p[1].value.clone()
+        }
+        e if super::rewrite::is_bare_property(e) => return Some(None),
+        _ => return None,
+    };
+    match name.as_str() {
+        "event" | "distinct_id" | "uuid" | "key" => Some(Some(string(""))),
+        n if n.starts_with("$group_") => Some(Some(string(""))),
+        "timestamp" | "created_at" | "updated_at" => {
+            Some(Some(call("hog_from_unix", vec![number(0)])))
+        }
+        "index" => Some(Some(number(0))),
+        _ => None,
+    }
 }
 
 fn frame_reaches_end(over: &Option<datafusion::sql::sqlparser::ast::WindowType>) -> bool {
@@ -483,20 +632,29 @@ fn time_special(rw: &mut Rewriter, name: &str, args: Vec<Expr>, scope: &mut Scop
                 _ => return Err(HogError::unsupported(&format!("{name} with this mode"))),
             };
             a.truncate(1);
-            let mut x = a.pop().ok_or_else(|| HogError::new(format!("{name} takes a time.")))?;
+            let mut x = a
+                .pop()
+                .ok_or_else(|| HogError::new(format!("{name} takes a time.")))?;
             rw.expr(&mut x, Hint::Text, scope)?;
             Ok(call(target, vec![x]))
         }
         "toStartOfInterval" => {
             let (Some(t), Some(Expr::Interval(i))) = (a.first().cloned(), a.get(1).cloned()) else {
-                return Err(HogError::new("toStartOfInterval takes a time and an INTERVAL."));
+                return Err(HogError::new(
+                    "toStartOfInterval takes a time and an INTERVAL.",
+                ));
             };
             let (Some(n), Some(unit)) = (literal_int(&i.value), i.leading_field.as_ref()) else {
-                return Err(HogError::unsupported("toStartOfInterval with this interval"));
+                return Err(HogError::unsupported(
+                    "toStartOfInterval with this interval",
+                ));
             };
             let mut t = t;
             rw.expr(&mut t, Hint::Text, scope)?;
-            Ok(call("hog_start_of_interval", vec![t, number(n), string(&unit.to_string().to_ascii_lowercase())]))
+            Ok(call(
+                "hog_start_of_interval",
+                vec![t, number(n), string(&unit.to_string().to_ascii_lowercase())],
+            ))
         }
         _ => {
             let n = match name {
@@ -504,9 +662,15 @@ fn time_special(rw: &mut Rewriter, name: &str, args: Vec<Expr>, scope: &mut Scop
                 "toStartOfFifteenMinutes" => 15,
                 _ => 5,
             };
-            let mut t = a.into_iter().next().ok_or_else(|| HogError::new(format!("{name} takes a time.")))?;
+            let mut t = a
+                .into_iter()
+                .next()
+                .ok_or_else(|| HogError::new(format!("{name} takes a time.")))?;
             rw.expr(&mut t, Hint::Text, scope)?;
-            Ok(call("hog_start_of_interval", vec![t, number(n), string("minute")]))
+            Ok(call(
+                "hog_start_of_interval",
+                vec![t, number(n), string("minute")],
+            ))
         }
     }
 }
@@ -553,7 +717,10 @@ fn aggregate_call(
             let by = args.pop().unwrap_or_else(|| boolean(true));
             order.push(OrderByExpr {
                 expr: by,
-                options: OrderByOptions { asc: Some(base == "argMin"), nulls_first: Some(false) },
+                options: OrderByOptions {
+                    asc: Some(base == "argMin"),
+                    nulls_first: Some(false),
+                },
                 with_fill: None,
             });
         }
@@ -579,7 +746,8 @@ fn aggregate_call(
                 _ => return Err(HogError::unsupported("quantile with several levels")),
             };
             args.push(Expr::Value(
-                datafusion::sql::sqlparser::ast::Value::Number(p.to_string(), false).with_empty_span(),
+                datafusion::sql::sqlparser::ast::Value::Number(p.to_string(), false)
+                    .with_empty_span(),
             ));
         }
         _ => {
@@ -589,7 +757,11 @@ fn aggregate_call(
         }
     }
     let filter = match (cond, extra_filter) {
-        (Some(c), Some(x)) => Some(binary(nested(or_bool(c, false)), datafusion::sql::sqlparser::ast::BinaryOperator::And, x)),
+        (Some(c), Some(x)) => Some(binary(
+            nested(or_bool(c, false)),
+            datafusion::sql::sqlparser::ast::BinaryOperator::And,
+            x,
+        )),
         (Some(c), None) => Some(or_bool(c, false)),
         (None, x) => x,
     };
@@ -628,7 +800,10 @@ fn aggregate_call(
 fn list(args: Vec<Expr>) -> FunctionArgumentList {
     FunctionArgumentList {
         duplicate_treatment: None,
-        args: args.into_iter().map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e))).collect(),
+        args: args
+            .into_iter()
+            .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e)))
+            .collect(),
         clauses: vec![],
     }
 }

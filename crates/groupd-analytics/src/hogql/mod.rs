@@ -92,7 +92,16 @@ fn is_unsigned(e: &Expr) -> bool {
     match e {
         Expr::Function(f) if f.over.is_none() => matches!(
             ast::single_name(&f.name).as_deref(),
-            Some("count" | "countIf" | "uniq" | "uniqExact" | "uniqIf" | "uniqExactIf" | "length" | "COUNT")
+            Some(
+                "count"
+                    | "countIf"
+                    | "uniq"
+                    | "uniqExact"
+                    | "uniqIf"
+                    | "uniqExactIf"
+                    | "length"
+                    | "COUNT"
+            )
         ),
         _ => false,
     }
@@ -110,7 +119,11 @@ pub fn translate(
         None => (None, 0),
         Some(LimitClause::LimitOffset { limit, offset, .. }) => (
             limit.as_ref().map(limit_value).transpose()?,
-            offset.as_ref().map(|o| limit_value(&o.value)).transpose()?.unwrap_or(0),
+            offset
+                .as_ref()
+                .map(|o| limit_value(&o.value))
+                .transpose()?
+                .unwrap_or(0),
         ),
         Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
             (Some(limit_value(limit)?), limit_value(offset)?)
@@ -143,10 +156,20 @@ pub fn translate(
             // Unique internal names for the plan; the client sees `names`.
             for (i, item) in s.projection.iter_mut().enumerate() {
                 if let SelectItem::UnnamedExpr(e) = item {
-                    let e = std::mem::replace(e, Expr::Value(datafusion::sql::sqlparser::ast::Value::Null.with_empty_span()));
+                    let e = std::mem::replace(
+                        e,
+                        Expr::Value(datafusion::sql::sqlparser::ast::Value::Null.with_empty_span()),
+                    );
                     let dup = names[..i].contains(&names[i]) || names[i + 1..].contains(&names[i]);
-                    let alias = if dup { format!("{}__{i}", names[i]) } else { names[i].clone() };
-                    *item = SelectItem::ExprWithAlias { expr: e, alias: ast::ident(&alias) };
+                    let alias = if dup {
+                        format!("{}__{i}", names[i])
+                    } else {
+                        names[i].clone()
+                    };
+                    *item = SelectItem::ExprWithAlias {
+                        expr: e,
+                        alias: ast::ident(&alias),
+                    };
                 }
             }
             *c = names;

@@ -51,7 +51,10 @@ impl Scope {
         self.tables.iter().find(|(q, _)| q == qual).map(|t| t.1)
     }
     fn first(&self, want: Src) -> Option<String> {
-        self.tables.iter().find(|t| t.1 == want).map(|t| t.0.clone())
+        self.tables
+            .iter()
+            .find(|t| t.1 == want)
+            .map(|t| t.0.clone())
     }
     /// The table an unqualified `properties` belongs to: the first events or groups table.
     fn default_props(&self) -> Option<String> {
@@ -64,7 +67,14 @@ impl Scope {
 
 /// Fixed column names of the two tables (never taken as select aliases).
 const COLUMNS: &[&str] = &[
-    "uuid", "event", "distinct_id", "timestamp", "created_at", "properties", "index", "key",
+    "uuid",
+    "event",
+    "distinct_id",
+    "timestamp",
+    "created_at",
+    "properties",
+    "index",
+    "key",
     "updated_at",
 ];
 
@@ -151,7 +161,11 @@ impl<'a> Rewriter<'a> {
                 None => Scope::default(),
             };
             let mut scope = scope;
-            let sc = if scope.tables.is_empty() { &mut empty } else { &mut scope };
+            let sc = if scope.tables.is_empty() {
+                &mut empty
+            } else {
+                &mut scope
+            };
             if let OrderByKind::Expressions(items) = &mut ob.kind {
                 let mut out = Vec::with_capacity(items.len());
                 for mut item in std::mem::take(items) {
@@ -165,7 +179,13 @@ impl<'a> Rewriter<'a> {
                     if item.options.nulls_first.is_none() {
                         item.options.nulls_first = Some(false);
                     }
-                    if top && (bare || sc.aliases.get(&alias_name(&item.expr)).is_some_and(is_raw_read)) {
+                    if top
+                        && (bare
+                            || sc
+                                .aliases
+                                .get(&alias_name(&item.expr))
+                                .is_some_and(is_raw_read))
+                    {
                         // Numbers by value first, then everything else as text.
                         let mut by_number = item.clone();
                         by_number.expr = call("hog_raw_number", vec![item.expr.clone()]);
@@ -189,7 +209,10 @@ impl<'a> Rewriter<'a> {
                 left, right, op, ..
             } => {
                 use datafusion::sql::sqlparser::ast::SetOperator;
-                if !matches!(op, SetOperator::Union | SetOperator::Intersect | SetOperator::Except) {
+                if !matches!(
+                    op,
+                    SetOperator::Union | SetOperator::Intersect | SetOperator::Except
+                ) {
                     return Err(HogError::unsupported("this set operation"));
                 }
                 self.set_expr(left, top)?;
@@ -214,9 +237,11 @@ impl<'a> Rewriter<'a> {
                         return Err(HogError::unsupported(&format!("table function '{n}'")));
                     }
                     let count = match a.args.as_slice() {
-                        [datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(
-                            datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(e),
-                        )] => literal_int(e),
+                        [
+                            datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(
+                                datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(e),
+                            ),
+                        ] => literal_int(e),
                         _ => None,
                     };
                     let Some(count) = count.filter(|c| (0..=10_000_000).contains(c)) else {
@@ -224,7 +249,9 @@ impl<'a> Rewriter<'a> {
                             "numbers(N) takes one integer from 0 to 10000000.",
                         ));
                     };
-                    let qual = alias.as_ref().map_or("numbers".to_owned(), |a| a.name.value.clone());
+                    let qual = alias
+                        .as_ref()
+                        .map_or("numbers".to_owned(), |a| a.name.value.clone());
                     *tf = derived(&format!(
                         "SELECT * FROM (SELECT unnest(range({count})) AS number) AS \"{}\"",
                         qual.replace('"', "")
@@ -247,7 +274,10 @@ impl<'a> Rewriter<'a> {
                 scope.tables.push((qual, src));
             }
             TableFactor::Derived {
-                subquery, alias, lateral, ..
+                subquery,
+                alias,
+                lateral,
+                ..
             } => {
                 if *lateral {
                     return Err(HogError::unsupported("LATERAL"));
@@ -344,11 +374,19 @@ impl<'a> Rewriter<'a> {
         for item in &mut s.projection {
             match item {
                 SelectItem::UnnamedExpr(e) => {
-                    let hint = if top && is_bare_property(e) { Hint::Raw } else { Hint::Text };
+                    let hint = if top && is_bare_property(e) {
+                        Hint::Raw
+                    } else {
+                        Hint::Text
+                    };
                     self.expr(e, hint, &mut scope)?;
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
-                    let hint = if top && is_bare_property(expr) { Hint::Raw } else { Hint::Text };
+                    let hint = if top && is_bare_property(expr) {
+                        Hint::Raw
+                    } else {
+                        Hint::Text
+                    };
                     self.expr(expr, hint, &mut scope)?;
                     if !COLUMNS.contains(&alias.value.as_str()) {
                         scope.aliases.insert(alias.value.clone(), expr.clone());
@@ -371,7 +409,11 @@ impl<'a> Rewriter<'a> {
                     return Err(HogError::unsupported("GROUP BY modifiers"));
                 }
                 for e in items {
-                    let hint = if top && is_bare_property(e) { Hint::Raw } else { Hint::Text };
+                    let hint = if top && is_bare_property(e) {
+                        Hint::Raw
+                    } else {
+                        Hint::Text
+                    };
                     self.expr(e, hint, &mut scope)?;
                 }
             }
@@ -459,7 +501,10 @@ impl<'a> Rewriter<'a> {
             None => scope.first(Src::Events),
         };
         // group_N.… or <type>.…, on events.
-        if rest.len() >= 2 && events_qual.is_some() && !matches!(qual, Some((_, Src::Groups | Src::Other))) {
+        if rest.len() >= 2
+            && events_qual.is_some()
+            && !matches!(qual, Some((_, Src::Groups | Src::Other)))
+        {
             let index = group_index_of(&rest[0], self.cat);
             if let Some(index) = index {
                 let alias = self.group_alias(index, scope)?;
@@ -468,28 +513,55 @@ impl<'a> Rewriter<'a> {
         }
         match (&qual, rest) {
             (Some((q, Src::Events | Src::Groups)), r) => self.column_path(q, r, hint, &parts),
-            (Some((q, Src::Other)), r) => {
-                Ok(Expr::CompoundIdentifier(
-                    std::iter::once(q.as_str()).chain(r.iter().map(String::as_str)).map(ident).collect(),
-                ))
-            }
+            (Some((q, Src::Other)), r) => Ok(Expr::CompoundIdentifier(
+                std::iter::once(q.as_str())
+                    .chain(r.iter().map(String::as_str))
+                    .map(ident)
+                    .collect(),
+            )),
             (None, r) if r[0] == "properties" => match scope.default_props() {
                 Some(q) => self.column_path(&q, r, hint, &parts),
-                None => Err(HogError::new(format!("Unknown field '{}'.", parts.join(".")))),
+                None => Err(HogError::new(format!(
+                    "Unknown field '{}'.",
+                    parts.join(".")
+                ))),
             },
-            (None, r) if matches!(r[0].as_str(), "person" | "persons" | "pdi" | "session" | "override") => {
-                Err(HogError::unsupported(&format!("'{}' (groupd has no persons or sessions)", parts.join("."))))
+            (None, r)
+                if matches!(
+                    r[0].as_str(),
+                    "person" | "persons" | "pdi" | "session" | "override"
+                ) =>
+            {
+                Err(HogError::unsupported(&format!(
+                    "'{}' (groupd has no persons or sessions)",
+                    parts.join(".")
+                )))
             }
-            (None, _) => Ok(Expr::CompoundIdentifier(parts.iter().map(|p| ident(p)).collect())),
+            (None, _) => Ok(Expr::CompoundIdentifier(
+                parts.iter().map(|p| ident(p)).collect(),
+            )),
         }
     }
 
     /// `column` or `properties.path…` of the table `qual`.
-    fn column_path(&mut self, qual: &str, rest: &[String], hint: Hint, whole: &[String]) -> Res<Expr> {
+    fn column_path(
+        &mut self,
+        qual: &str,
+        rest: &[String],
+        hint: Hint,
+        whole: &[String],
+    ) -> Res<Expr> {
         match rest {
             [c] => Ok(col(qual, c)),
-            [p, path @ ..] if p == "properties" => Ok(property(col(qual, "properties"), path.iter().map(|k| string(k)).collect(), hint)),
-            _ => Err(HogError::new(format!("Unknown field '{}'.", whole.join(".")))),
+            [p, path @ ..] if p == "properties" => Ok(property(
+                col(qual, "properties"),
+                path.iter().map(|k| string(k)).collect(),
+                hint,
+            )),
+            _ => Err(HogError::new(format!(
+                "Unknown field '{}'.",
+                whole.join(".")
+            ))),
         }
     }
 
@@ -512,7 +584,10 @@ impl<'a> Rewriter<'a> {
                 {
                     return Ok(nested(a.clone()));
                 }
-                if id.value == "properties" || COLUMNS.contains(&id.value.as_str()) || id.value.starts_with("$group_") {
+                if id.value == "properties"
+                    || COLUMNS.contains(&id.value.as_str())
+                    || id.value.starts_with("$group_")
+                {
                     // Qualify columns when implicit joins could make them ambiguous.
                     if let Some(q) = scope.default_props()
                         && scope.tables.len() == 1
@@ -543,7 +618,11 @@ impl<'a> Rewriter<'a> {
                 let h = pair_hint(&a, &b);
                 Expr::IsNotDistinctFrom(self.boxed(a, h, scope)?, self.boxed(b, h, scope)?)
             }
-            Expr::InList { expr, list, negated } => {
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 if let Expr::Tuple(items) = *expr {
                     return self.tuple_in(items, list, negated, scope);
                 }
@@ -554,19 +633,38 @@ impl<'a> Rewriter<'a> {
                 for x in list {
                     out.push(self.rewrite(x, h, scope)?);
                 }
-                let e = Expr::InList { expr, list: out, negated };
+                let e = Expr::InList {
+                    expr,
+                    list: out,
+                    negated,
+                };
                 if nn { e } else { or_bool(e, negated) }
             }
-            Expr::InSubquery { expr, mut subquery, negated } => {
+            Expr::InSubquery {
+                expr,
+                mut subquery,
+                negated,
+            } => {
                 if matches!(*expr, Expr::Tuple(_)) {
                     return Err(HogError::unsupported("tuple IN (subquery)"));
                 }
                 let expr = self.boxed(expr, Hint::Text, scope)?;
                 self.query(&mut subquery, false)?;
-                Expr::InSubquery { expr, subquery, negated }
+                Expr::InSubquery {
+                    expr,
+                    subquery,
+                    negated,
+                }
             }
-            Expr::Between { expr, negated, low, high } => {
-                let h = literal_hint(&low).or_else(|| literal_hint(&high)).unwrap_or(Hint::Text);
+            Expr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let h = literal_hint(&low)
+                    .or_else(|| literal_hint(&high))
+                    .unwrap_or(Hint::Text);
                 let nn = non_null(&expr) && non_null(&low) && non_null(&high);
                 let e = Expr::Between {
                     expr: self.boxed(expr, h, scope)?,
@@ -578,13 +676,23 @@ impl<'a> Rewriter<'a> {
             }
             Expr::BinaryOp { left, op, right } => self.binary_op(*left, op, *right, scope)?,
             Expr::UnaryOp { op, expr } => match op {
-                UnaryOperator::Not => Expr::UnaryOp { op, expr: self.boxed(expr, Hint::Number, scope)? },
-                UnaryOperator::Minus | UnaryOperator::Plus => {
-                    Expr::UnaryOp { op, expr: self.boxed(expr, Hint::Number, scope)? }
-                }
+                UnaryOperator::Not => Expr::UnaryOp {
+                    op,
+                    expr: self.boxed(expr, Hint::Number, scope)?,
+                },
+                UnaryOperator::Minus | UnaryOperator::Plus => Expr::UnaryOp {
+                    op,
+                    expr: self.boxed(expr, Hint::Number, scope)?,
+                },
                 _ => return Err(HogError::unsupported("this unary operator")),
             },
-            Expr::Like { negated, any, expr, pattern, escape_char } => {
+            Expr::Like {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            } => {
                 if any {
                     return Err(HogError::unsupported("LIKE ANY"));
                 }
@@ -598,7 +706,13 @@ impl<'a> Rewriter<'a> {
                 };
                 if nn { e } else { or_bool(e, negated) }
             }
-            Expr::ILike { negated, any, expr, pattern, escape_char } => {
+            Expr::ILike {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            } => {
                 if any {
                     return Err(HogError::unsupported("ILIKE ANY"));
                 }
@@ -612,20 +726,41 @@ impl<'a> Rewriter<'a> {
                 };
                 if nn { e } else { or_bool(e, negated) }
             }
-            Expr::Cast { kind, expr, data_type, format } => {
+            Expr::Cast {
+                kind,
+                expr,
+                data_type,
+                format,
+                ..
+            } => {
                 if format.is_some() {
                     return Err(HogError::unsupported("CAST … FORMAT"));
                 }
                 let _ = kind == CastKind::Cast;
                 self.cast(*expr, data_type, scope)?
             }
-            Expr::Ceil { expr, field } => Expr::Ceil { expr: self.boxed(expr, Hint::Number, scope)?, field },
-            Expr::Floor { expr, field } => Expr::Floor { expr: self.boxed(expr, Hint::Number, scope)?, field },
+            Expr::Ceil { expr, field } => Expr::Ceil {
+                expr: self.boxed(expr, Hint::Number, scope)?,
+                field,
+            },
+            Expr::Floor { expr, field } => Expr::Floor {
+                expr: self.boxed(expr, Hint::Number, scope)?,
+                field,
+            },
             Expr::Position { expr, r#in } => call(
                 "strpos",
-                vec![self.rewrite(*r#in, Hint::Text, scope)?, self.rewrite(*expr, Hint::Text, scope)?],
+                vec![
+                    self.rewrite(*r#in, Hint::Text, scope)?,
+                    self.rewrite(*expr, Hint::Text, scope)?,
+                ],
             ),
-            Expr::Substring { expr, substring_from, substring_for, special, shorthand } => {
+            Expr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                special,
+                shorthand,
+            } => {
                 let mut args = vec![self.rewrite(*expr, Hint::Text, scope)?];
                 if let Some(f) = substring_from {
                     args.push(self.rewrite(*f, Hint::Number, scope)?);
@@ -636,7 +771,12 @@ impl<'a> Rewriter<'a> {
                 let _ = (special, shorthand);
                 call("substr", args)
             }
-            Expr::Trim { expr, trim_where, trim_what, trim_characters } => Expr::Trim {
+            Expr::Trim {
+                expr,
+                trim_where,
+                trim_what,
+                trim_characters,
+            } => Expr::Trim {
                 expr: self.boxed(expr, Hint::Text, scope)?,
                 trim_where,
                 trim_what,
@@ -652,7 +792,13 @@ impl<'a> Rewriter<'a> {
             },
             Expr::TypedString(t) => Expr::TypedString(t),
             Expr::Function(f) => functions::rewrite(self, f, hint, scope)?,
-            Expr::Case { case_token, end_token, operand, conditions, else_result } => {
+            Expr::Case {
+                case_token,
+                end_token,
+                operand,
+                conditions,
+                else_result,
+            } => {
                 let operand = match operand {
                     Some(o) => Some(self.boxed(o, Hint::Text, scope)?),
                     None => None,
@@ -667,9 +813,18 @@ impl<'a> Rewriter<'a> {
                     Some(x) => Some(self.boxed(x, Hint::Text, scope)?),
                     None => None,
                 };
-                Expr::Case { case_token, end_token, operand, conditions: cs, else_result }
+                Expr::Case {
+                    case_token,
+                    end_token,
+                    operand,
+                    conditions: cs,
+                    else_result,
+                }
             }
-            Expr::Exists { mut subquery, negated } => {
+            Expr::Exists {
+                mut subquery,
+                negated,
+            } => {
                 self.query(&mut subquery, false)?;
                 Expr::Exists { subquery, negated }
             }
@@ -716,7 +871,9 @@ impl<'a> Rewriter<'a> {
             let mut plain = true;
             for a in &chain {
                 match a {
-                    AccessExpr::Subscript(Subscript::Index { index }) if literal_text(index).is_some() => {
+                    AccessExpr::Subscript(Subscript::Index { index })
+                        if literal_text(index).is_some() =>
+                    {
                         keys.push(index.clone());
                     }
                     AccessExpr::Dot(Expr::Identifier(i)) => keys.push(string(&i.value)),
@@ -729,12 +886,14 @@ impl<'a> Rewriter<'a> {
                 names.push("__key".into());
                 let base = self.compound(names, hint, scope)?;
                 if let Expr::Function(mut f) = base {
-                    if let datafusion::sql::sqlparser::ast::FunctionArguments::List(l) = &mut f.args {
+                    if let datafusion::sql::sqlparser::ast::FunctionArguments::List(l) = &mut f.args
+                    {
                         l.args.truncate(1);
                         for k in keys {
-                            l.args.push(datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(
-                                datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(k),
-                            ));
+                            l.args
+                                .push(datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(
+                                    datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(k),
+                                ));
                         }
                     }
                     return Ok(Expr::Function(f));
@@ -753,10 +912,19 @@ impl<'a> Rewriter<'a> {
                 _ => return Err(HogError::unsupported("this element access")),
             }
         }
-        Ok(Expr::CompoundFieldAccess { root: Box::new(root), access_chain: out })
+        Ok(Expr::CompoundFieldAccess {
+            root: Box::new(root),
+            access_chain: out,
+        })
     }
 
-    fn tuple_in(&mut self, items: Vec<Expr>, list: Vec<Expr>, negated: bool, scope: &mut Scope) -> Res<Expr> {
+    fn tuple_in(
+        &mut self,
+        items: Vec<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+        scope: &mut Scope,
+    ) -> Res<Expr> {
         // (a, b) IN ((1, 2), (3, 4)) → (a = 1 AND b = 2) OR (a = 3 AND b = 4), two-valued.
         let mut alternatives = vec![];
         for t in list {
@@ -781,13 +949,22 @@ impl<'a> Rewriter<'a> {
             .reduce(|a, b| binary(a, BinaryOperator::Or, b))
             .unwrap_or_else(|| boolean(false));
         Ok(if negated {
-            Expr::UnaryOp { op: UnaryOperator::Not, expr: Box::new(nested(any)) }
+            Expr::UnaryOp {
+                op: UnaryOperator::Not,
+                expr: Box::new(nested(any)),
+            }
         } else {
             nested(any)
         })
     }
 
-    pub fn binary_op(&mut self, l: Expr, op: BinaryOperator, r: Expr, scope: &mut Scope) -> Res<Expr> {
+    pub fn binary_op(
+        &mut self,
+        l: Expr,
+        op: BinaryOperator,
+        r: Expr,
+        scope: &mut Scope,
+    ) -> Res<Expr> {
         use BinaryOperator::*;
         Ok(match op {
             Eq | NotEq | Lt | LtEq | Gt | GtEq => {
@@ -805,7 +982,10 @@ impl<'a> Rewriter<'a> {
             // `a ?? b` (the parser's token for it).
             Spaceship => call(
                 "coalesce",
-                vec![self.rewrite(l, Hint::Text, scope)?, self.rewrite(r, Hint::Text, scope)?],
+                vec![
+                    self.rewrite(l, Hint::Text, scope)?,
+                    self.rewrite(r, Hint::Text, scope)?,
+                ],
             ),
             And | Or | Xor => {
                 let l = self.rewrite(l, Hint::Number, scope)?;
@@ -831,11 +1011,17 @@ impl<'a> Rewriter<'a> {
             }
             StringConcat => call(
                 "concat",
-                vec![self.rewrite(l, Hint::Text, scope)?, self.rewrite(r, Hint::Text, scope)?],
+                vec![
+                    self.rewrite(l, Hint::Text, scope)?,
+                    self.rewrite(r, Hint::Text, scope)?,
+                ],
             ),
             DuckIntegerDivide | MyIntegerDivide => call(
                 "hog_int_div",
-                vec![self.rewrite(l, Hint::Number, scope)?, self.rewrite(r, Hint::Number, scope)?],
+                vec![
+                    self.rewrite(l, Hint::Number, scope)?,
+                    self.rewrite(r, Hint::Number, scope)?,
+                ],
             ),
             other => return Err(HogError::unsupported(&format!("operator '{other}'"))),
         })
@@ -849,13 +1035,23 @@ impl<'a> Rewriter<'a> {
         let name = t.to_string().to_ascii_lowercase();
         let (f, h) = match name.as_str() {
             "string" | "text" | "varchar" => ("hog_to_string", Hint::Text),
-            n if n.starts_with("int") || n.starts_with("uint") || n == "bigint" || n == "integer" => {
+            n if n.starts_with("int")
+                || n.starts_with("uint")
+                || n == "bigint"
+                || n == "integer" =>
+            {
                 ("hog_to_int", Hint::Text)
             }
-            n if n.starts_with("float") || n == "double" || n == "real" || n.starts_with("decimal") => {
+            n if n.starts_with("float")
+                || n == "double"
+                || n == "real"
+                || n.starts_with("decimal") =>
+            {
                 ("hog_to_float", Hint::Text)
             }
-            n if n.starts_with("datetime") || n.starts_with("timestamp") => ("hog_to_datetime", Hint::Text),
+            n if n.starts_with("datetime") || n.starts_with("timestamp") => {
+                ("hog_to_datetime", Hint::Text)
+            }
             "date" | "date32" => ("hog_to_date", Hint::Text),
             "bool" | "boolean" => {
                 let e = self.rewrite(e, Hint::Number, scope)?;
@@ -863,6 +1059,7 @@ impl<'a> Rewriter<'a> {
                     kind: CastKind::Cast,
                     expr: Box::new(e),
                     data_type: DataType::Boolean,
+                    array: false,
                     format: None,
                 });
             }
@@ -898,7 +1095,9 @@ fn alias_name(e: &Expr) -> String {
 /// `properties.x`, `e.properties.x`, `group_0.properties.x`, `properties['x']`.
 pub fn is_bare_property(e: &Expr) -> bool {
     match e {
-        Expr::CompoundIdentifier(p) => p.len() >= 2 && p.iter().rev().skip(1).any(|i| i.value == "properties"),
+        Expr::CompoundIdentifier(p) => {
+            p.len() >= 2 && p.iter().rev().skip(1).any(|i| i.value == "properties")
+        }
         Expr::CompoundFieldAccess { root, .. } => match root.as_ref() {
             Expr::Identifier(i) => i.value == "properties",
             Expr::CompoundIdentifier(p) => p.last().is_some_and(|i| i.value == "properties"),
@@ -927,8 +1126,21 @@ fn literal_hint(e: &Expr) -> Option<Hint> {
             Value::SingleQuotedString(_) => Some(Hint::Text),
             _ => None,
         },
-        Expr::UnaryOp { op: UnaryOperator::Minus, expr } => literal_hint(expr),
-        Expr::BinaryOp { op, .. } if matches!(op, BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply | BinaryOperator::Divide) => Some(Hint::Number),
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => literal_hint(expr),
+        Expr::BinaryOp { op, .. }
+            if matches!(
+                op,
+                BinaryOperator::Plus
+                    | BinaryOperator::Minus
+                    | BinaryOperator::Multiply
+                    | BinaryOperator::Divide
+            ) =>
+        {
+            Some(Hint::Number)
+        }
         Expr::Function(f) => {
             let n = single_name(&f.name).unwrap_or_default();
             functions::numeric_result(&n).then_some(Hint::Number)
@@ -938,7 +1150,9 @@ fn literal_hint(e: &Expr) -> Option<Hint> {
 }
 
 fn pair_hint(a: &Expr, b: &Expr) -> Hint {
-    literal_hint(b).or_else(|| literal_hint(a)).unwrap_or(Hint::Text)
+    literal_hint(b)
+        .or_else(|| literal_hint(a))
+        .unwrap_or(Hint::Text)
 }
 
 /// Whether `e` can never be NULL (so a comparison needs no two-valued wrapper, and a plain
@@ -946,7 +1160,10 @@ fn pair_hint(a: &Expr, b: &Expr) -> Hint {
 fn non_null(e: &Expr) -> bool {
     match e {
         Expr::Value(v) => !matches!(v.value, Value::Null),
-        Expr::Identifier(i) => COLUMNS.contains(&i.value.as_str()) && i.value != "properties" || i.value.starts_with("$group_"),
+        Expr::Identifier(i) => {
+            COLUMNS.contains(&i.value.as_str()) && i.value != "properties"
+                || i.value.starts_with("$group_")
+        }
         Expr::CompoundIdentifier(p) => {
             p.len() == 2
                 && !p[0].value.starts_with("group_")
@@ -955,21 +1172,30 @@ fn non_null(e: &Expr) -> bool {
         Expr::Interval(_) => true,
         Expr::Nested(x) => non_null(x),
         Expr::UnaryOp { expr, .. } => non_null(expr),
-        Expr::BinaryOp { left, op, right } if matches!(op, BinaryOperator::Plus | BinaryOperator::Minus) => {
+        Expr::BinaryOp { left, op, right }
+            if matches!(op, BinaryOperator::Plus | BinaryOperator::Minus) =>
+        {
             non_null(left) && non_null(right)
         }
         Expr::Function(f) => {
             let n = single_name(&f.name).unwrap_or_default();
             let args_nn = match &f.args {
-                datafusion::sql::sqlparser::ast::FunctionArguments::List(l) => l.args.iter().all(|a| match a {
-                    datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(
-                        datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(x),
-                    ) => matches!(x, Expr::Value(_)) && non_null(x),
-                    _ => false,
-                }),
+                datafusion::sql::sqlparser::ast::FunctionArguments::List(l) => {
+                    l.args.iter().all(|a| match a {
+                        datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(
+                            datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(x),
+                        ) => matches!(x, Expr::Value(_)) && non_null(x),
+                        _ => false,
+                    })
+                }
                 _ => true,
             };
-            matches!(n.as_str(), "now" | "today") || (args_nn && matches!(n.as_str(), "toDateTime" | "toDate" | "parseDateTimeBestEffort"))
+            matches!(n.as_str(), "now" | "today")
+                || (args_nn
+                    && matches!(
+                        n.as_str(),
+                        "toDateTime" | "toDate" | "parseDateTimeBestEffort"
+                    ))
         }
         _ => false,
     }
@@ -987,8 +1213,17 @@ fn interval(i: datafusion::sql::sqlparser::ast::Interval) -> Res<Expr> {
         (Some(n), Some(unit)) => {
             let unit = unit.to_string().to_ascii_lowercase();
             let (n, unit) = match unit.trim_end_matches('s') {
-                "quarter" => (n.parse::<i64>().map_err(|_| HogError::new("INTERVAL needs an integer"))? * 3, "month".to_owned()),
-                u => (n.parse::<i64>().map_err(|_| HogError::new("INTERVAL needs an integer"))?, u.to_owned()),
+                "quarter" => (
+                    n.parse::<i64>()
+                        .map_err(|_| HogError::new("INTERVAL needs an integer"))?
+                        * 3,
+                    "month".to_owned(),
+                ),
+                u => (
+                    n.parse::<i64>()
+                        .map_err(|_| HogError::new("INTERVAL needs an integer"))?,
+                    u.to_owned(),
+                ),
             };
             Ok(Expr::Interval(Interval {
                 value: Box::new(string(&format!("{n} {unit}"))),
@@ -1006,7 +1241,12 @@ fn interval(i: datafusion::sql::sqlparser::ast::Interval) -> Res<Expr> {
 fn t_has(t: &TableWithJoins, qual: &str) -> bool {
     let is = |tf: &TableFactor| match tf {
         TableFactor::Table { name, alias, .. } => {
-            alias.as_ref().map_or(single_name(name).unwrap_or_default(), |a| a.name.value.clone()) == qual
+            alias
+                .as_ref()
+                .map_or(single_name(name).unwrap_or_default(), |a| {
+                    a.name.value.clone()
+                })
+                == qual
         }
         _ => false,
     };
@@ -1015,7 +1255,8 @@ fn t_has(t: &TableWithJoins, qual: &str) -> bool {
 
 fn parse_select(sql: &str) -> Res<Query> {
     use datafusion::sql::sqlparser::{dialect::GenericDialect, parser::Parser};
-    let mut st = Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| HogError::new(e.to_string()))?;
+    let mut st =
+        Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| HogError::new(e.to_string()))?;
     match st.pop() {
         Some(datafusion::sql::sqlparser::ast::Statement::Query(q)) => Ok(*q),
         _ => Err(HogError::new("internal template")),
@@ -1039,10 +1280,14 @@ fn group_join(index: i64, alias: &str, events: &str) -> Res<Join> {
         return Err(HogError::new("internal template"));
     };
     let mut j = s.from.remove(0).joins.remove(0);
-    if let JoinOperator::Left(JoinConstraint::On(e)) | JoinOperator::LeftOuter(JoinConstraint::On(e)) =
-        &mut j.join_operator
+    if let JoinOperator::Left(JoinConstraint::On(e))
+    | JoinOperator::LeftOuter(JoinConstraint::On(e)) = &mut j.join_operator
     {
-        *e = binary(col(alias, "key"), BinaryOperator::Eq, col(events, &format!("$group_{index}")));
+        *e = binary(
+            col(alias, "key"),
+            BinaryOperator::Eq,
+            col(events, &format!("$group_{index}")),
+        );
     }
     Ok(j)
 }

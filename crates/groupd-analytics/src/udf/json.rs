@@ -12,7 +12,13 @@ pub fn walk(json: &str, keys: &[Option<&str>]) -> Option<Value> {
             Value::Array(mut a) => {
                 let i: i64 = k.parse().ok()?;
                 let len = a.len() as i64;
-                let idx = if i > 0 { i - 1 } else if i < 0 { len + i } else { return None };
+                let idx = if i > 0 {
+                    i - 1
+                } else if i < 0 {
+                    len + i
+                } else {
+                    return None;
+                };
                 if idx < 0 || idx >= len {
                     return None;
                 }
@@ -71,7 +77,9 @@ pub fn extract_string(v: Option<Value>) -> String {
 /// `JSONExtractInt`: integers (floats truncated, numeric strings parsed), else 0.
 pub fn extract_int(v: Option<Value>) -> i64 {
     match v {
-        Some(Value::Number(n)) => n.as_i64().unwrap_or_else(|| n.as_f64().unwrap_or(0.0) as i64),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .unwrap_or_else(|| n.as_f64().unwrap_or(0.0) as i64),
         Some(Value::Bool(b)) => i64::from(b),
         _ => 0,
     }

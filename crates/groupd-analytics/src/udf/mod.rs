@@ -8,8 +8,8 @@ pub mod time;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, ListBuilder,
-    StringArray, StringBuilder, TimestampMicrosecondArray,
+    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, ListBuilder, StringArray,
+    StringBuilder, TimestampMicrosecondArray,
 };
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
@@ -45,6 +45,7 @@ pub enum Kind {
     StartOfIsoWeek,
     StartOfInterval,
     DateTrunc,
+    DateTruncDate,
     Part(Part),
     AddUnit(Unit, bool),
     DateAdd(bool),
@@ -79,7 +80,7 @@ impl Kind {
             JsonBool | JsonHas | Empty(_) => DataType::Boolean,
             JsonKeys | JsonArrayRaw => list_of_text(),
             Now(_) | ToDateTime | FromUnix | StartOfInterval | DateTrunc => ts_type(),
-            Today(_) | ToDate | StartOfIsoWeek => DataType::Date32,
+            Today(_) | ToDate | StartOfIsoWeek | DateTruncDate => DataType::Date32,
             StartOf(u) if u.start_is_date() => DataType::Date32,
             StartOf(_) => ts_type(),
             AddUnit(..) => match args.first() {
@@ -138,9 +139,17 @@ impl ScalarUDFImpl for HogUdf {
         } else {
             ColumnarValue::values_to_arrays(&args.args)?
         };
-        let out = eval(self.kind, &arrays, n, &self.return_type(
-            &arrays.iter().map(|a| a.data_type().clone()).collect::<Vec<_>>(),
-        )?)?;
+        let out = eval(
+            self.kind,
+            &arrays,
+            n,
+            &self.return_type(
+                &arrays
+                    .iter()
+                    .map(|a| a.data_type().clone())
+                    .collect::<Vec<_>>(),
+            )?,
+        )?;
         Ok(ColumnarValue::Array(out))
     }
 }
@@ -157,7 +166,10 @@ fn cast_to(a: &ArrayRef, t: &DataType) -> Result<ArrayRef> {
 fn texts(a: &ArrayRef) -> Result<Vec<Option<String>>> {
     let c = match a.data_type() {
         DataType::Timestamp(..) => {
-            return Ok(times(a)?.into_iter().map(|t| t.and_then(time::clickhouse_text)).collect());
+            return Ok(times(a)?
+                .into_iter()
+                .map(|t| t.and_then(time::clickhouse_text))
+                .collect());
         }
         DataType::Boolean => cast_to(&cast_to(a, &DataType::Int64)?, &DataType::Utf8)?,
         _ => cast_to(a, &DataType::Utf8)?,
@@ -170,31 +182,50 @@ fn texts(a: &ArrayRef) -> Result<Vec<Option<String>>> {
 }
 
 fn ints(a: &ArrayRef) -> Result<Vec<Option<i64>>> {
-    if matches!(a.data_type(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) {
+    if matches!(
+        a.data_type(),
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+    ) {
         return Ok(texts(a)?
             .into_iter()
             .map(|s| {
                 s.and_then(|s| {
                     let s = s.trim().to_owned();
-                    s.parse::<i64>().ok().or_else(|| s.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.trunc() as i64))
+                    s.parse::<i64>().ok().or_else(|| {
+                        s.parse::<f64>()
+                            .ok()
+                            .filter(|f| f.is_finite())
+                            .map(|f| f.trunc() as i64)
+                    })
                 })
             })
             .collect());
     }
     let c = cast_to(a, &DataType::Int64)?;
-    let c = c.as_any().downcast_ref::<Int64Array>().cloned().unwrap_or_else(|| Int64Array::new_null(a.len()));
+    let c = c
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .cloned()
+        .unwrap_or_else(|| Int64Array::new_null(a.len()));
     Ok(c.iter().collect())
 }
 
 fn floats(a: &ArrayRef) -> Result<Vec<Option<f64>>> {
-    if matches!(a.data_type(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) {
+    if matches!(
+        a.data_type(),
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+    ) {
         return Ok(texts(a)?
             .into_iter()
             .map(|s| s.and_then(|s| s.trim().parse::<f64>().ok()))
             .collect());
     }
     let c = cast_to(a, &DataType::Float64)?;
-    let c = c.as_any().downcast_ref::<Float64Array>().cloned().unwrap_or_else(|| Float64Array::new_null(a.len()));
+    let c = c
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .cloned()
+        .unwrap_or_else(|| Float64Array::new_null(a.len()));
     Ok(c.iter().collect())
 }
 
@@ -208,7 +239,11 @@ fn times(a: &ArrayRef) -> Result<Vec<Option<i64>>> {
         }
         DataType::Date32 | DataType::Date64 => {
             let c = cast_to(a, &DataType::Date32)?;
-            let d = c.as_any().downcast_ref::<Date32Array>().cloned().unwrap_or_else(|| Date32Array::new_null(a.len()));
+            let d = c
+                .as_any()
+                .downcast_ref::<Date32Array>()
+                .cloned()
+                .unwrap_or_else(|| Date32Array::new_null(a.len()));
             d.iter().map(|v| v.map(time::days_to_us)).collect()
         }
         DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => texts(a)?
@@ -224,7 +259,10 @@ fn times(a: &ArrayRef) -> Result<Vec<Option<i64>>> {
 }
 
 fn unit_arg(a: &ArrayRef) -> Result<Vec<Option<Unit>>> {
-    Ok(texts(a)?.into_iter().map(|s| s.and_then(|s| Unit::parse(&s))).collect())
+    Ok(texts(a)?
+        .into_iter()
+        .map(|s| s.and_then(|s| Unit::parse(&s)))
+        .collect())
 }
 
 fn ts_out(v: Vec<Option<i64>>) -> ArrayRef {
@@ -232,11 +270,19 @@ fn ts_out(v: Vec<Option<i64>>) -> ArrayRef {
 }
 
 fn date_out(v: Vec<Option<i64>>) -> ArrayRef {
-    Arc::new(Date32Array::from(v.into_iter().map(|t| t.and_then(time::us_to_days)).collect::<Vec<_>>()))
+    Arc::new(Date32Array::from(
+        v.into_iter()
+            .map(|t| t.and_then(time::us_to_days))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 fn time_out(v: Vec<Option<i64>>, ret: &DataType) -> ArrayRef {
-    if *ret == DataType::Date32 { date_out(v) } else { ts_out(v) }
+    if *ret == DataType::Date32 {
+        date_out(v)
+    } else {
+        ts_out(v)
+    }
 }
 
 fn text_lists(v: Vec<Option<Vec<String>>>) -> ArrayRef {
@@ -286,18 +332,29 @@ fn eval(kind: Kind, args: &[ArrayRef], n: usize, ret: &DataType) -> Result<Array
     use Kind::*;
     Ok(match kind {
         PropText => Arc::new(StringArray::from(
-            json_rows(args, n, json::as_text)?.into_iter().map(Option::flatten).collect::<Vec<_>>(),
+            json_rows(args, n, json::as_text)?
+                .into_iter()
+                .map(Option::flatten)
+                .collect::<Vec<_>>(),
         )),
         PropRaw => Arc::new(StringArray::from(
-            json_rows(args, n, json::as_raw)?.into_iter().map(Option::flatten).collect::<Vec<_>>(),
+            json_rows(args, n, json::as_raw)?
+                .into_iter()
+                .map(Option::flatten)
+                .collect::<Vec<_>>(),
         )),
         PropNumber => Arc::new(Float64Array::from(
-            json_rows(args, n, json::as_number)?.into_iter().map(Option::flatten).collect::<Vec<_>>(),
+            json_rows(args, n, json::as_number)?
+                .into_iter()
+                .map(Option::flatten)
+                .collect::<Vec<_>>(),
         )),
         RawNumber => {
             let t = texts(&arg(args, 0, "raw")?)?;
             Arc::new(Float64Array::from(
-                t.into_iter().map(|s| s.and_then(|s| json::raw_number(&s))).collect::<Vec<_>>(),
+                t.into_iter()
+                    .map(|s| s.and_then(|s| json::raw_number(&s)))
+                    .collect::<Vec<_>>(),
             ))
         }
         JsonString => Arc::new(StringArray::from(json_rows(args, n, json::extract_string)?)),
@@ -315,62 +372,98 @@ fn eval(kind: Kind, args: &[ArrayRef], n: usize, ret: &DataType) -> Result<Array
         ToDate => date_out(times(&arg(args, 0, "toDate")?)?),
         FromUnix => {
             let secs = ints(&arg(args, 0, "fromUnixTimestamp")?)?;
-            ts_out(secs.into_iter().map(|s| s.and_then(|s| s.checked_mul(time::US_PER_SEC))).collect())
+            ts_out(
+                secs.into_iter()
+                    .map(|s| s.and_then(|s| s.checked_mul(time::US_PER_SEC)))
+                    .collect(),
+            )
         }
         StartOf(u) => {
             let t = times(&arg(args, 0, "toStartOf")?)?;
-            time_out(t.into_iter().map(|t| t.and_then(|t| time::start_of(u, t))).collect(), ret)
+            time_out(
+                t.into_iter()
+                    .map(|t| t.and_then(|t| time::start_of(u, t)))
+                    .collect(),
+                ret,
+            )
         }
         StartOfIsoWeek => {
             let t = times(&arg(args, 0, "toMonday")?)?;
-            date_out(t.into_iter().map(|t| t.map(time::start_of_iso_week)).collect())
+            date_out(
+                t.into_iter()
+                    .map(|t| t.map(time::start_of_iso_week))
+                    .collect(),
+            )
         }
         StartOfInterval => {
             let t = times(&arg(args, 0, "toStartOfInterval")?)?;
             let k = ints(&arg(args, 1, "toStartOfInterval")?)?;
             let u = unit_arg(&arg(args, 2, "toStartOfInterval")?)?;
-            ts_out((0..n).map(|i| time::start_of_interval(t[i]?, k[i]?, u[i]?)).collect())
+            ts_out(
+                (0..n)
+                    .map(|i| time::start_of_interval(t[i]?, k[i]?, u[i]?))
+                    .collect(),
+            )
         }
-        DateTrunc => {
+        DateTrunc | DateTruncDate => {
             let u = unit_arg(&arg(args, 0, "dateTrunc")?)?;
             let t = times(&arg(args, 1, "dateTrunc")?)?;
-            ts_out(
+            time_out(
                 (0..n)
                     .map(|i| match u[i]? {
                         Unit::Week => t[i].map(time::start_of_iso_week),
                         unit => time::start_of(unit, t[i]?),
                     })
                     .collect(),
+                ret,
             )
         }
         Part(p) => {
             let t = times(&arg(args, 0, "toPart")?)?;
-            Arc::new(Int64Array::from(t.into_iter().map(|t| t.and_then(|t| time::part(p, t))).collect::<Vec<_>>()))
+            Arc::new(Int64Array::from(
+                t.into_iter()
+                    .map(|t| t.and_then(|t| time::part(p, t)))
+                    .collect::<Vec<_>>(),
+            ))
         }
         AddUnit(u, subtract) => {
             let t = times(&arg(args, 0, "add")?)?;
             let k = ints(&arg(args, 1, "add")?)?;
             let sign = if subtract { -1 } else { 1 };
-            time_out((0..n).map(|i| time::add(t[i]?, sign * k[i]?, u)).collect(), ret)
+            time_out(
+                (0..n).map(|i| time::add(t[i]?, sign * k[i]?, u)).collect(),
+                ret,
+            )
         }
         DateAdd(subtract) => {
             let u = unit_arg(&arg(args, 0, "dateAdd")?)?;
             let k = ints(&arg(args, 1, "dateAdd")?)?;
             let t = times(&arg(args, 2, "dateAdd")?)?;
             let sign = if subtract { -1 } else { 1 };
-            time_out((0..n).map(|i| time::add(t[i]?, sign * k[i]?, u[i]?)).collect(), ret)
+            time_out(
+                (0..n)
+                    .map(|i| time::add(t[i]?, sign * k[i]?, u[i]?))
+                    .collect(),
+                ret,
+            )
         }
         DateDiff => {
             let u = unit_arg(&arg(args, 0, "dateDiff")?)?;
             let a = times(&arg(args, 1, "dateDiff")?)?;
             let b = times(&arg(args, 2, "dateDiff")?)?;
-            Arc::new(Int64Array::from((0..n).map(|i| time::diff(u[i]?, a[i]?, b[i]?)).collect::<Vec<_>>()))
+            Arc::new(Int64Array::from(
+                (0..n)
+                    .map(|i| time::diff(u[i]?, a[i]?, b[i]?))
+                    .collect::<Vec<_>>(),
+            ))
         }
         FormatDateTime => {
             let t = times(&arg(args, 0, "formatDateTime")?)?;
             let f = texts(&arg(args, 1, "formatDateTime")?)?;
             Arc::new(StringArray::from(
-                (0..n).map(|i| time::format(t[i]?, f[i].as_deref()?)).collect::<Vec<_>>(),
+                (0..n)
+                    .map(|i| time::format(t[i]?, f[i].as_deref()?))
+                    .collect::<Vec<_>>(),
             ))
         }
         ToString => {
@@ -380,10 +473,9 @@ fn eval(kind: Kind, args: &[ArrayRef], n: usize, ret: &DataType) -> Result<Array
                     .into_iter()
                     .map(|t| t.and_then(|t| time::format(t, "%F")))
                     .collect(),
-                DataType::Float64 | DataType::Float32 => floats(&a)?
-                    .into_iter()
-                    .map(|f| f.map(float_text))
-                    .collect(),
+                DataType::Float64 | DataType::Float32 => {
+                    floats(&a)?.into_iter().map(|f| f.map(float_text)).collect()
+                }
                 _ => texts(&a)?,
             };
             Arc::new(StringArray::from(v))
@@ -409,7 +501,10 @@ fn eval(kind: Kind, args: &[ArrayRef], n: usize, ret: &DataType) -> Result<Array
                     }
                 }
                 _ => Arc::new(Int64Array::from(
-                    texts(&a)?.into_iter().map(|s| s.map(|s| s.len() as i64)).collect::<Vec<_>>(),
+                    texts(&a)?
+                        .into_iter()
+                        .map(|s| s.map(|s| s.len() as i64))
+                        .collect::<Vec<_>>(),
                 )),
             }
         }
@@ -431,7 +526,10 @@ fn eval(kind: Kind, args: &[ArrayRef], n: usize, ret: &DataType) -> Result<Array
                 }
                 let re = &cache.as_ref().map(|c| &c.1);
                 let found = re.and_then(|re| re.captures(s)).map(|c| {
-                    c.get(1).or_else(|| c.get(0)).map(|m| m.as_str().to_owned()).unwrap_or_default()
+                    c.get(1)
+                        .or_else(|| c.get(0))
+                        .map(|m| m.as_str().to_owned())
+                        .unwrap_or_default()
                 });
                 out.push(Some(found.unwrap_or_default()));
             }
@@ -442,7 +540,9 @@ fn eval(kind: Kind, args: &[ArrayRef], n: usize, ret: &DataType) -> Result<Array
             let lens = eval(Length, &[a], n, &DataType::Int64)?;
             let lens = ints(&lens)?;
             Arc::new(BooleanArray::from(
-                lens.into_iter().map(|l| Some((l.unwrap_or(0) == 0) != negate)).collect::<Vec<_>>(),
+                lens.into_iter()
+                    .map(|l| Some((l.unwrap_or(0) == 0) != negate))
+                    .collect::<Vec<_>>(),
             ))
         }
         IntDiv => {

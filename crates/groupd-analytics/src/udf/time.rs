@@ -112,8 +112,12 @@ pub fn start_of_interval(us: i64, n: i64, unit: Unit) -> Option<i64> {
             let start = months.div_euclid(per) * per;
             let y = 1970 + start.div_euclid(12);
             let m = start.rem_euclid(12) + 1;
-            date_us(NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m as u32, 1)?)
-                .into()
+            date_us(NaiveDate::from_ymd_opt(
+                i32::try_from(y).ok()?,
+                m as u32,
+                1,
+            )?)
+            .into()
         }
     }
 }
@@ -135,7 +139,11 @@ pub fn add(us: i64, n: i64, unit: Unit) -> Option<i64> {
             };
             let d = dt(us)?;
             let m = Months::new(u32::try_from(months.unsigned_abs()).ok()?);
-            let r = if months >= 0 { d.checked_add_months(m) } else { d.checked_sub_months(m) }?;
+            let r = if months >= 0 {
+                d.checked_add_months(m)
+            } else {
+                d.checked_sub_months(m)
+            }?;
             Some(us_of(r))
         }
     }
@@ -249,12 +257,21 @@ pub fn parse(s: &str) -> Option<i64> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d.timestamp_micros());
     }
-    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
             return Some(us_of(d));
         }
     }
-    for f in ["%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%#z", "%Y-%m-%dT%H:%M:%S%.f%z"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%#z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+    ] {
         if let Ok(d) = DateTime::parse_from_str(s, f) {
             return Some(d.timestamp_micros());
         }
@@ -263,11 +280,6 @@ pub fn parse(s: &str) -> Option<i64> {
         return Some(date_us(d));
     }
     None
-}
-
-/// Days since the epoch of a date text (`YYYY-MM-DD`) or any time text.
-pub fn parse_date_days(s: &str) -> Option<i32> {
-    i32::try_from(day_of(parse(s)?)).ok()
 }
 
 /// Microseconds of a day number.
@@ -296,10 +308,20 @@ mod tests {
         assert_eq!(start_of_iso_week(w), t("2026-05-04"));
         assert_eq!(start_of(Unit::Quarter, w), Some(t("2026-04-01")));
         assert_eq!(part(Part::DayOfWeek, w), Some(3));
-        assert_eq!(diff(Unit::Day, t("2026-05-01 23:59:59"), t("2026-05-02 00:00:01")), Some(1));
+        assert_eq!(
+            diff(
+                Unit::Day,
+                t("2026-05-01 23:59:59"),
+                t("2026-05-02 00:00:01")
+            ),
+            Some(1)
+        );
         assert_eq!(diff(Unit::Month, t("2026-01-31"), t("2026-03-01")), Some(2));
         assert_eq!(add(t("2026-01-31"), 1, Unit::Month), Some(t("2026-02-28")));
-        assert_eq!(start_of_interval(w, 15, Unit::Minute), Some(t("2026-05-06 13:45:00")));
+        assert_eq!(
+            start_of_interval(w, 15, Unit::Minute),
+            Some(t("2026-05-06 13:45:00"))
+        );
         assert_eq!(format(w, "%Y-%m-%d %H:%i"), Some("2026-05-06 13:45".into()));
         assert_eq!(t("2026-05-06T13:45:10+02:00"), t("2026-05-06 11:45:10"));
     }

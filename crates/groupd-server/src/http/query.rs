@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use axum::{Json, Router, extract::State};
-use groupd_core::Scope;
 use groupd_analytics::{EngineError, QueryRequest};
+use groupd_core::Scope;
 use groupd_store::StoreError;
 use serde_json::{Value, json};
 
@@ -85,7 +85,9 @@ pub async fn query(State(state): State<AppState>, api: ProjectApi) -> ApiResult<
 
 fn engine_error(e: EngineError) -> ApiError {
     match e {
-        EngineError::Invalid(detail) => ApiError::validation("invalid_input", detail, Some("query")),
+        EngineError::Invalid(detail) => {
+            ApiError::validation("invalid_input", detail, Some("query"))
+        }
         EngineError::Timeout => ApiError::from(StoreError::QueryTimeout),
         EngineError::Memory(_) => ApiError::validation(
             "query_memory_limit",

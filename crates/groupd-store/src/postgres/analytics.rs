@@ -18,7 +18,8 @@ impl AnalyticsStore for PgStore {
             "uuid, event, distinct_id, timestamp, created_at, properties::text, group_keys";
         let rows = match since_us {
             Some(since) => {
-                let sql = format!("SELECT {COLS} FROM events WHERE project_id = $1 AND timestamp >= $2");
+                let sql =
+                    format!("SELECT {COLS} FROM events WHERE project_id = $1 AND timestamp >= $2");
                 let st = c.prepare_cached(&sql).await?;
                 c.query(&st, &[&project.0, &Ts(since)]).await?
             }

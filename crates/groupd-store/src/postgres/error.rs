@@ -45,4 +45,3 @@ pub(super) fn is_retryable(e: &StoreError) -> bool {
             *s == SqlState::T_R_DEADLOCK_DETECTED || *s == SqlState::T_R_SERIALIZATION_FAILURE
         })
 }
-

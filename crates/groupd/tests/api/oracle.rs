@@ -33,7 +33,10 @@ impl Rng {
 
 fn dataset(rng: &mut Rng) -> Vec<Value> {
     let mut out = vec![];
-    for (i, tier) in [Some(1), Some(2), None, Some(3), Some(2)].iter().enumerate() {
+    for (i, tier) in [Some(1), Some(2), None, Some(3), Some(2)]
+        .iter()
+        .enumerate()
+    {
         let mut set = json!({"name": format!("Co{i}")});
         if let Some(t) = tier {
             set["tier"] = json!(t);
@@ -57,13 +60,26 @@ fn dataset(rng: &mut Rng) -> Vec<Value> {
         }
         if rng.chance(70) {
             let n = rng.below(20) as i64;
-            props.insert("n".into(), if rng.chance(20) { json!(n as f64 + 0.5) } else { json!(n) });
+            props.insert(
+                "n".into(),
+                if rng.chance(20) {
+                    json!(n as f64 + 0.5)
+                } else {
+                    json!(n)
+                },
+            );
         }
         if rng.chance(60) {
-            props.insert("src".into(), json!(rng.pick(&["google", "bing", "mail", "ads"])));
+            props.insert(
+                "src".into(),
+                json!(rng.pick(&["google", "bing", "mail", "ads"])),
+            );
         }
         if rng.chance(80) {
-            props.insert("$groups".into(), json!({"company": format!("c{}", rng.below(6))}));
+            props.insert(
+                "$groups".into(),
+                json!({"company": format!("c{}", rng.below(6))}),
+            );
         }
         let ts = format!(
             "2026-05-{:02}T{:02}:{:02}:00Z",
@@ -92,26 +108,70 @@ fn atom(rng: &mut Rng) -> (String, String, bool) {
     let src = *rng.pick(&["%oo%", "b%", "%s"]);
     let null_default = |op: &str| if op == "!=" { 1 } else { 0 };
     match rng.below(13) {
-        0 => (format!("properties.plan {op} '{plan}'"), format!("ifNull({S_PLAN} {op} '{plan}', {})", null_default(op)), false),
-        1 => ("properties.plan IS NULL".into(), format!("{S_PLAN} IS NULL"), false),
-        2 => ("properties.plan IS NOT NULL".into(), format!("{S_PLAN} IS NOT NULL"), false),
-        3 | 4 => (format!("properties.n {op} {k}"), format!("ifNull({N_N} {op} {k}, {})", null_default(op)), false),
-        5 => (format!("properties.n BETWEEN {a} AND {b}"), format!("ifNull({N_N} BETWEEN {a} AND {b}, 0)"), false),
-        6 => ("properties.plan IN ('free', 'pro')".into(), format!("ifNull({S_PLAN} IN ('free', 'pro'), 0)"), false),
-        7 => ("properties.plan NOT IN ('free', '')".into(), format!("ifNull({S_PLAN} NOT IN ('free', ''), 1)"), false),
-        8 => (format!("properties.src LIKE '{src}'"), format!("ifNull({S_SRC} LIKE '{src}', 0)"), false),
-        9 => (format!("properties.src NOT LIKE '{src}'"), format!("ifNull({S_SRC} NOT LIKE '{src}', 1)"), false),
+        0 => (
+            format!("properties.plan {op} '{plan}'"),
+            format!("ifNull({S_PLAN} {op} '{plan}', {})", null_default(op)),
+            false,
+        ),
+        1 => (
+            "properties.plan IS NULL".into(),
+            format!("{S_PLAN} IS NULL"),
+            false,
+        ),
+        2 => (
+            "properties.plan IS NOT NULL".into(),
+            format!("{S_PLAN} IS NOT NULL"),
+            false,
+        ),
+        3 | 4 => (
+            format!("properties.n {op} {k}"),
+            format!("ifNull({N_N} {op} {k}, {})", null_default(op)),
+            false,
+        ),
+        5 => (
+            format!("properties.n BETWEEN {a} AND {b}"),
+            format!("ifNull({N_N} BETWEEN {a} AND {b}, 0)"),
+            false,
+        ),
+        6 => (
+            "properties.plan IN ('free', 'pro')".into(),
+            format!("ifNull({S_PLAN} IN ('free', 'pro'), 0)"),
+            false,
+        ),
+        7 => (
+            "properties.plan NOT IN ('free', '')".into(),
+            format!("ifNull({S_PLAN} NOT IN ('free', ''), 1)"),
+            false,
+        ),
+        8 => (
+            format!("properties.src LIKE '{src}'"),
+            format!("ifNull({S_SRC} LIKE '{src}', 0)"),
+            false,
+        ),
+        9 => (
+            format!("properties.src NOT LIKE '{src}'"),
+            format!("ifNull({S_SRC} NOT LIKE '{src}', 1)"),
+            false,
+        ),
         10 => {
             let e = rng.pick(&["view", "click", "buy"]);
             (format!("event = '{e}'"), format!("event = '{e}'"), false)
         }
         11 => {
             let d = 1 + rng.below(14);
-            (format!("timestamp >= '2026-05-{d:02} 00:00:00'"), format!("timestamp >= '2026-05-{d:02} 00:00:00'"), false)
+            (
+                format!("timestamp >= '2026-05-{d:02} 00:00:00'"),
+                format!("timestamp >= '2026-05-{d:02} 00:00:00'"),
+                false,
+            )
         }
         _ => {
             let t = 1 + rng.below(3);
-            (format!("group_0.properties.tier {op} {t}"), format!("ifNull({N_TIER} {op} {t}, {})", null_default(op)), true)
+            (
+                format!("group_0.properties.tier {op} {t}"),
+                format!("ifNull({N_TIER} {op} {t}, {})", null_default(op)),
+                true,
+            )
         }
     }
 }
@@ -126,7 +186,11 @@ fn predicate(rng: &mut Rng, depth: u32) -> (String, String, bool) {
         n => {
             let (b, cb, gb) = predicate(rng, depth - 1);
             let op = if n == 1 { "AND" } else { "OR" };
-            (format!("({a}) {op} ({b})"), format!("({ca}) {op} ({cb})"), ga || gb)
+            (
+                format!("({a}) {op} ({b})"),
+                format!("({ca}) {op} ({cb})"),
+                ga || gb,
+            )
         }
     }
 }
@@ -139,7 +203,11 @@ fn query(rng: &mut Rng) -> (String, String) {
         ("properties.plan", S_PLAN.into(), false),
         ("$group_0", "`$group_0`".into(), false),
         ("group_0.properties.name", S_NAME.into(), true),
-        ("toStartOfDay(timestamp)", "toStartOfDay(timestamp)".into(), false),
+        (
+            "toStartOfDay(timestamp)",
+            "toStartOfDay(timestamp)".into(),
+            false,
+        ),
         ("toHour(timestamp)", "toHour(timestamp)".into(), false),
     ];
     let aggs: [(&str, String); 6] = [
@@ -151,17 +219,26 @@ fn query(rng: &mut Rng) -> (String, String) {
         ("count(properties.src)", format!("count({S_SRC})")),
     ];
     let (hog, ch) = if rng.chance(25) {
-        (format!("SELECT count() FROM events WHERE {p}"), format!("SELECT count() FROM events{{J}} WHERE {cp}"))
+        (
+            format!("SELECT count() FROM events WHERE {p}"),
+            format!("SELECT count() FROM events{{J}} WHERE {cp}"),
+        )
     } else {
         let (k, ck, gk) = rng.pick(&keys);
         let (a, ca) = rng.pick(&aggs);
         g |= *gk;
         (
             format!("SELECT {k} AS k, count() AS c, {a} AS a FROM events WHERE {p} GROUP BY k"),
-            format!("SELECT {ck} AS k, count() AS c, {ca} AS a FROM events{{J}} WHERE {cp} GROUP BY k"),
+            format!(
+                "SELECT {ck} AS k, count() AS c, {ca} AS a FROM events{{J}} WHERE {cp} GROUP BY k"
+            ),
         )
     };
-    let join = if g { " LEFT JOIN groups AS g0 ON g0.index = 0 AND g0.key = events.`$group_0`" } else { "" };
+    let join = if g {
+        " LEFT JOIN groups AS g0 ON g0.index = 0 AND g0.key = events.`$group_0`"
+    } else {
+        ""
+    };
     (
         format!("{hog} LIMIT 10000"),
         ch.replace("{J}", join) + " LIMIT 10000",
@@ -199,7 +276,10 @@ fn rows(v: &Value) -> Vec<String> {
 }
 
 fn chdb(events: &[Value], queries: &[String]) -> Vec<Value> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/oracle/run_chdb.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/oracle/run_chdb.py"
+    );
     let mut child = Command::new("python3")
         .arg(script)
         .stdin(Stdio::piped())
@@ -208,9 +288,17 @@ fn chdb(events: &[Value], queries: &[String]) -> Vec<Value> {
         .spawn()
         .expect("python3 runs (the oracle needs python3 with `pip install chdb`)");
     let input = json!({"events": events, "queries": queries}).to_string();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "run_chdb.py failed (is chdb installed? `pip install chdb`)");
+    assert!(
+        out.status.success(),
+        "run_chdb.py failed (is chdb installed? `pip install chdb`)"
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -237,5 +325,11 @@ fn generated_queries_agree_with_clickhouse() {
             (None, _) => failures.push(format!("the twin failed on chdb: {ch}: {}", want["error"])),
         }
     }
-    assert!(failures.is_empty(), "{} of {} disagree:\n{}", failures.len(), queries.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} disagree:\n{}",
+        failures.len(),
+        queries.len(),
+        failures.join("\n")
+    );
 }
