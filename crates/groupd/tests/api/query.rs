@@ -261,3 +261,60 @@ fn a_query_past_its_time_limit_is_cancelled_with_a_400() {
     // The database work stopped: the next query answers at once.
     assert_eq!(rows(&app, "SELECT count() FROM events"), json!([[300]]));
 }
+
+#[test]
+fn a_reused_type_index_does_not_inherit_older_events() {
+    let app = TestApp::spawn();
+    let t = app.token();
+    let ev = |key: &str, name: &str| {
+        json!({"event": "$pageview", "distinct_id": "u", "timestamp": "2026-05-01T10:00:00Z",
+            "properties": {"$groups": {name: key}}})
+    };
+    let body = json!({"api_key": t, "batch": [ev("acme", "company"), ev("globex", "company")]});
+    assert_eq!(app.capture("/batch/", &body).0, 200);
+    assert_eq!(app.delete_type("0").0, 204);
+    // A minute later the index is taken by another type, and one of its events arrives; its
+    // client timestamp is as old as the others', but it was received after the type existed.
+    app.clock().set(T0_US + 60_000_000);
+    assert_eq!(app.new_type("workspace"), 0);
+    app.new_group(0, "w1", json!({"name": "W1"}));
+    let body = json!({"api_key": t, "batch": [ev("w1", "workspace")]});
+    assert_eq!(app.capture("/batch/", &body).0, 200);
+    assert_eq!(
+        rows(
+            &app,
+            "SELECT $group_0, count() FROM events WHERE event = '$pageview' GROUP BY 1 ORDER BY 1"
+        ),
+        json!([["", 2], ["w1", 1]])
+    );
+    assert_eq!(
+        rows(
+            &app,
+            "SELECT workspace.properties.name, count() FROM events WHERE event = '$pageview' GROUP BY 1 ORDER BY 1"
+        ),
+        json!([["W1", 1], [null, 2]])
+    );
+}
+
+#[test]
+fn a_query_past_the_memory_limit_is_a_400() {
+    let app = TestApp::spawn_with(&["--query-memory-mb", "1"]);
+    let batch: Vec<Value> = (0..300)
+        .map(|i| json!({"event": "e", "distinct_id": format!("u{i}"), "properties": {"pad": "x".repeat(100)}}))
+        .collect();
+    let body = json!({"api_key": app.token(), "batch": batch});
+    assert_eq!(app.capture("/batch/", &body).0, 200);
+    // 90 000 property texts gathered into one array: far past 1 MiB, and an array cannot spill.
+    let (status, body) = q(
+        &app,
+        1,
+        "SELECT length(groupArray(a.properties)) FROM events a JOIN events b ON 1 = 1",
+    );
+    assert_eq!(
+        (status, body["code"].clone()),
+        (400, json!("query_memory_limit")),
+        "{body}"
+    );
+    // Small queries still run under the same limit.
+    assert_eq!(rows(&app, "SELECT count() FROM events"), json!([[300]]));
+}
