@@ -566,7 +566,7 @@ fn type_default(e: &Expr) -> Option<Option<Expr>> {
         Expr::CompoundIdentifier(p) if p.len() == 2 && !p[0].value.starts_with("group_") => {
             p[1].value.clone()
         }
-        e if super::rewrite::is_bare_property(e) => return Some(None),
+        e if super::expr::is_bare_property(e) => return Some(None),
         _ => return None,
     };
     match name.as_str() {

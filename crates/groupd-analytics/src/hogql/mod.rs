@@ -2,6 +2,7 @@
 //! what the answer needs: column names, which columns hold raw property values, the effective
 //! LIMIT/OFFSET and the normalised text.
 mod ast;
+mod expr;
 mod functions;
 mod parse;
 mod print;
@@ -140,12 +141,12 @@ pub fn translate(
         for item in &mut s.projection {
             match item {
                 SelectItem::UnnamedExpr(e) => {
-                    raw.push(rewrite::is_bare_property(e));
+                    raw.push(expr::is_bare_property(e));
                     unsigned.push(is_unsigned(e));
                     names.push(column_name(e));
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
-                    raw.push(rewrite::is_bare_property(expr));
+                    raw.push(expr::is_bare_property(expr));
                     unsigned.push(is_unsigned(expr));
                     names.push(alias.value.clone());
                 }

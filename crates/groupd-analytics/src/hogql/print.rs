@@ -46,7 +46,7 @@ fn aliases(body: &mut SetExpr) {
         SetExpr::Select(s) => {
             for item in &mut s.projection {
                 if let SelectItem::UnnamedExpr(e) = item
-                    && super::rewrite::is_bare_property(e)
+                    && super::expr::is_bare_property(e)
                 {
                     let name = super::column_name(e);
                     *item = SelectItem::ExprWithAlias {
