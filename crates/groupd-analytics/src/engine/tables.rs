@@ -150,3 +150,81 @@ pub fn register_groups(ctx: &SessionContext, groups: &[Group], joined: &[i64]) -
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::Array;
+    use datafusion::object_store::{ObjectStoreExt, PutPayload, memory::InMemory, path::Path};
+    use datafusion::parquet::arrow::ArrowWriter;
+    use groupd_core::ProjectId;
+    use groupd_store::{SegmentRef, StoredEvent};
+
+    use super::*;
+
+    fn event(i: u128, ts: i64) -> StoredEvent {
+        StoredEvent {
+            uuid: uuid::Uuid::from_u128(i),
+            event: format!("e{i}"),
+            distinct_id: "d".into(),
+            timestamp_us: ts,
+            created_at_us: ts,
+            properties: "{}".into(),
+            group_keys: vec!["acme".into()],
+        }
+    }
+
+    #[tokio::test]
+    async fn events_are_the_segments_and_the_hot_tail() {
+        let compacted = EventsSnapshot {
+            segments: vec![],
+            hot: vec![event(1, 10), event(2, 20)],
+        };
+        let mut parquet = vec![];
+        let mut w = ArrowWriter::try_new(&mut parquet, events_schema(), None).unwrap();
+        w.write(&hot_batch(&compacted).unwrap()).unwrap();
+        w.close().unwrap();
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let path = "p1/2026-05-01/a.parquet";
+        store
+            .put(&Path::from(path), PutPayload::from(parquet))
+            .await
+            .unwrap();
+        let snap = EventsSnapshot {
+            segments: vec![SegmentRef {
+                id: 1,
+                project: ProjectId(1),
+                path: path.into(),
+                rows: 2,
+                bytes: 0,
+                min_timestamp_us: 10,
+                max_timestamp_us: 20,
+            }],
+            hot: vec![event(3, 30)],
+        };
+        let ctx = SessionContext::new();
+        register_events(&ctx, &snap, Some(&store), &[])
+            .await
+            .unwrap();
+        let got = ctx
+            .sql("SELECT count(*), min(event), max(event), max(\"$group_0\") FROM events")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let row = &got[0];
+        let n = row
+            .column(0)
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Int64Array>();
+        assert_eq!(n.map(|a| a.value(0)), Some(3));
+        let text = |c: usize| {
+            let a = datafusion::arrow::compute::cast(row.column(c), &DataType::Utf8).unwrap();
+            let s = a.as_any().downcast_ref::<StringArray>().unwrap();
+            (!s.is_null(0)).then(|| s.value(0).to_owned())
+        };
+        assert_eq!((text(1), text(2)), (Some("e1".into()), Some("e3".into())));
+        // No group type at index 0: the key reads as none.
+        assert_eq!(text(3), Some(String::new()));
+    }
+}

@@ -318,3 +318,99 @@ fn a_query_past_the_memory_limit_is_a_400() {
     // Small queries still run under the same limit.
     assert_eq!(rows(&app, "SELECT count() FROM events"), json!([[300]]));
 }
+
+/// Queries mutated from the corpus (tokens dropped, repeated, swapped, replaced) answer 200 or a
+/// 400 in the error shape: never a 5xx, whatever reaches the engine.
+#[test]
+fn mutated_queries_never_answer_5xx() {
+    let app = loaded();
+    let corpus: Vec<Value> =
+        serde_json::from_str(include_str!("../fixtures/corpus/corpus.json")).unwrap();
+    let vocab = [
+        "(",
+        ")",
+        ",",
+        "'x'",
+        "1",
+        "-1",
+        "0.5",
+        "null",
+        "NULL",
+        "[",
+        "]",
+        "=",
+        "!=",
+        "<",
+        "??",
+        "AND",
+        "OR",
+        "NOT",
+        "IN",
+        "LIKE",
+        "BETWEEN",
+        "SELECT",
+        "FROM",
+        "events",
+        "groups",
+        "WHERE",
+        "GROUP BY",
+        "ORDER BY",
+        "LIMIT",
+        "OVER",
+        "properties",
+        ".",
+        "$group_0",
+        "group_0",
+        "count()",
+        "sum(",
+        "toDate(",
+        "arrayJoin(",
+        "JSONExtractString(",
+        "::",
+        "CAST(",
+        "AS",
+        "INTERVAL",
+        "DAY",
+        "UNION ALL",
+        "*",
+        "/",
+        "%",
+        "1e308",
+        "'2026-13-45'",
+        "now()",
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for round in 0..300 {
+        let base = corpus[next(corpus.len())]["query"].as_str().unwrap();
+        let mut tokens: Vec<String> = base.split(' ').map(str::to_owned).collect();
+        for _ in 0..1 + next(3) {
+            let i = next(tokens.len());
+            match next(4) {
+                0 => {
+                    tokens.remove(i);
+                }
+                1 => tokens.insert(i, tokens[i].clone()),
+                2 => {
+                    let j = next(tokens.len());
+                    tokens.swap(i, j)
+                }
+                _ => tokens[i] = vocab[next(vocab.len())].to_owned(),
+            }
+            if tokens.is_empty() {
+                tokens.push("SELECT".into());
+            }
+        }
+        let text = tokens.join(" ");
+        let (status, body) = q(&app, 1, &text);
+        assert!(
+            status == 200 || (status == 400 && body["type"] == "validation_error"),
+            "round {round}: {text}\n{status} {body}"
+        );
+    }
+}
