@@ -78,6 +78,16 @@ pub struct ServeConfig {
     )]
     pub query_timeout_secs: u64,
 
+    /// Working memory all running queries share, in MiB; past it sorts and aggregations spill
+    /// to disk, and a query that still does not fit ends with 400 `query_memory_limit`.
+    #[arg(
+        long,
+        env = "GROUPD_QUERY_MEMORY_MB",
+        default_value_t = 512,
+        global = true
+    )]
+    pub query_memory_mb: usize,
+
     /// Serve `POST /_bench/noop` (reads the body, answers 200): the HTTP floor benchmarks compare
     /// capture against. Off by default.
     #[arg(long, env = "GROUPD_ENABLE_BENCH_ROUTES", global = true, hide = true)]
@@ -164,6 +174,7 @@ impl Default for ServeConfig {
             max_decompressed_bytes: 100 * 1024 * 1024,
             max_event_bytes: 1_000_000,
             query_timeout_secs: 30,
+            query_memory_mb: 512,
             enable_bench_routes: false,
             request_timeout_secs: 60,
             cors_origins: Vec::new(),

@@ -82,9 +82,15 @@ impl Application {
             let c = Compactor::new(Arc::clone(&store), Arc::clone(&segments), compaction);
             (Arc::new(c), Arc::clone(&clock))
         });
+        let engine = groupd_analytics::Engine::new(
+            config.query_memory_mb.saturating_mul(1024 * 1024),
+            Some(Arc::clone(&segments)),
+        )
+        .map_err(|e| anyhow::anyhow!("cannot start the query engine: {e:?}"))?;
         let state = AppState {
             store,
             segments,
+            engine: Arc::new(engine),
             clock,
             config: Arc::new(config),
             metrics: metrics_handle(),

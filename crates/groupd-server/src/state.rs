@@ -19,6 +19,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The event segments, rooted at the segment root (catalog paths are paths in it).
     pub segments: Arc<dyn groupd_analytics::segments::ObjectStore>,
+    /// The HogQL engine (its memory pool is shared by every query).
+    pub engine: Arc<groupd_analytics::Engine>,
     /// Time source (fixed in tests).
     pub clock: Arc<dyn Clock>,
     /// Settings.

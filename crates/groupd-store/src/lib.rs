@@ -31,10 +31,8 @@ pub use error::{ConflictOn, StoreError};
 pub use model::*;
 pub use options::StoreOptions;
 pub use traits::{
-    GroupStore, GroupTypeStore, HealthStore, IngestStore, ProjectStore, QueryStore, Store,
-    UsageStore,
     AnalyticsStore, CompactorLock, GroupStore, GroupTypeStore, HealthStore, IngestStore,
-    ProjectStore, QueryStore, SegmentStore, Store,
+    ProjectStore, QueryStore, SegmentStore, Store, UsageStore,
 };
 pub use usage::*;
 

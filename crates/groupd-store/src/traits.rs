@@ -2,8 +2,6 @@
 //! file of the same name (`projects.rs`, `group_types.rs`, `groups.rs`, `ingest.rs`, `query.rs`,
 //! `mod.rs` for health), and [`Store`] is all of them at once, so callers hold one
 //! `Arc<dyn Store>`. One conformance suite holds both backends to the same behaviour.
-use std::time::Duration;
-
 use async_trait::async_trait;
 use groupd_core::{GroupTypeIndex, ProjectId, SecretDigest};
 
@@ -111,19 +109,23 @@ pub trait IngestStore: Send + Sync {
     ) -> StoreResult<Vec<IngestionWarning>>;
 }
 
-/// HogQL execution.
+/// The rows the analytics engine reads besides events: the `groups` table of HogQL.
 #[async_trait]
 pub trait QueryStore: Send + Sync {
-    /// The SQL dialect HogQL is translated to for this backend.
-    fn dialect(&self) -> groupd_hogql::Dialect;
-    /// Runs a translated, read-only HogQL query; rows of raw values in column order. Past
-    /// `timeout` the database work is cancelled and `QueryTimeout` returned; a database error
-    /// caused by the query itself (a bad cast, say) is `QueryFailed`.
-    async fn run_query(
+    /// Every current group of the project (all types), for one query's `groups` table.
+    async fn query_groups(&self, project: ProjectId) -> StoreResult<Vec<Group>>;
+}
+
+/// The analytics engine's reads.
+#[async_trait]
+pub trait AnalyticsStore: Send + Sync {
+    /// The project's live segments and hot tail, optionally only what may hold events with
+    /// `timestamp >= since_us` (a pruning hint: returning more is correct, less is not).
+    async fn events_snapshot(
         &self,
-        query: groupd_hogql::Translated,
-        timeout: Duration,
-    ) -> StoreResult<Vec<Vec<groupd_hogql::SqlValue>>>;
+        project: ProjectId,
+        since_us: Option<i64>,
+    ) -> StoreResult<EventsSnapshot>;
 }
 
 /// What `/health` and `/metrics` read.
@@ -167,16 +169,6 @@ pub trait UsageStore: Send + Sync {
         project: ProjectId,
         q: TypedPropertyQuery,
     ) -> StoreResult<(Vec<TypedProperty>, u64)>;
-/// The analytics engine's reads.
-#[async_trait]
-pub trait AnalyticsStore: Send + Sync {
-    /// The project's live segments and hot tail, optionally only what may hold events with
-    /// `timestamp >= since_us` (a pruning hint: returning more is correct, less is not).
-    async fn events_snapshot(
-        &self,
-        project: ProjectId,
-        since_us: Option<i64>,
-    ) -> StoreResult<EventsSnapshot>;
 }
 
 /// Held by the one compactor (across processes); released explicitly, or by the process's end.

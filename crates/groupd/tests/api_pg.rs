@@ -9,6 +9,8 @@ mod auth;
 mod backpressure;
 #[path = "api/capture.rs"]
 mod capture;
+#[path = "api/corpus.rs"]
+mod corpus;
 #[path = "api/cors.rs"]
 mod cors;
 #[path = "api/crash.rs"]
@@ -25,6 +27,8 @@ mod keys;
 mod multi_process;
 #[path = "api/ops.rs"]
 mod ops;
+#[path = "api/oracle.rs"]
+mod oracle;
 #[path = "api/projects.rs"]
 mod projects;
 #[path = "api/property_definitions.rs"]
@@ -37,7 +41,7 @@ mod related;
 mod robustness;
 #[path = "api/sdk.rs"]
 mod sdk;
-#[path = "api/usage_metrics.rs"]
-mod usage_metrics;
 #[path = "api/segments.rs"]
 mod segments;
+#[path = "api/usage_metrics.rs"]
+mod usage_metrics;

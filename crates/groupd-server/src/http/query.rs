@@ -1,11 +1,12 @@
 //! `POST /api/projects/{project_id}/query/` — HogQL over `groups` and `events`.
-//! The text is parsed and translated by `groupd_hogql` (literals bound, identifiers from groupd's
-//! schema, every table scoped to the project); the store runs it under a time limit.
+//! `groupd_analytics` parses the text, rewrites it with HogQL's meaning and runs it on DataFusion
+//! over the project's own tables, under the time limit and the shared memory pool.
 use std::time::Duration;
 
 use axum::{Json, Router, extract::State};
+use groupd_analytics::{EngineError, QueryRequest};
 use groupd_core::Scope;
-use groupd_hogql::{QueryContext, translate};
+use groupd_store::StoreError;
 use serde_json::{Value, json};
 
 use super::{
@@ -54,52 +55,50 @@ pub async fn query(State(state): State<AppState>, api: ProjectApi) -> ApiResult<
         return Ok(Json(values));
     }
     let text = api.parse_body(parse_query_text)?;
-    let ctx = QueryContext {
-        project_id: api.project_id().0,
-        max_group_types: state.config.max_group_types,
+    let req = QueryRequest {
+        text,
+        project: api.project_id(),
         now_us: state.clock.now_us(),
+        timeout: Duration::from_secs(state.config.query_timeout_secs),
         default_limit: 100,
         max_limit: 50_000,
     };
-    let translated = translate(&text, state.store.dialect(), &ctx)
-        .map_err(|e| ApiError::validation("invalid_input", e.detail, Some("query")))?;
-    let (columns, types, hogql, limit, offset) = (
-        translated.columns.clone(),
-        translated.types.clone(),
-        translated.hogql.clone(),
-        translated.limit,
-        translated.offset,
-    );
-    let timeout = Duration::from_secs(state.config.query_timeout_secs);
-    let mut rows = state.store.run_query(translated, timeout).await?;
-    let has_more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let results: Vec<Value> = rows
-        .into_iter()
-        .map(|row| {
-            Value::Array(
-                row.into_iter()
-                    .zip(&types)
-                    .map(|(v, ty)| groupd_hogql::to_json(ty, v))
-                    .collect(),
-            )
-        })
-        .collect();
-    let type_pairs: Vec<Value> = columns
+    let answer = state
+        .engine
+        .query(state.store.as_ref(), &req)
+        .await
+        .map_err(engine_error)?;
+    let type_pairs: Vec<Value> = answer
+        .columns
         .iter()
-        .zip(&types)
-        .map(|(c, t)| json!([c, t.clickhouse_name()]))
+        .zip(&answer.types)
+        .map(|(c, t)| json!([c, t]))
         .collect();
     Ok(Json(json!({
-        "columns": columns,
+        "columns": answer.columns,
         "types": type_pairs,
-        "results": results,
-        "hogql": hogql,
-        "hasMore": has_more,
-        "limit": limit,
-        "offset": offset,
+        "results": answer.results,
+        "hogql": answer.hogql,
+        "hasMore": answer.has_more,
+        "limit": answer.limit,
+        "offset": answer.offset,
         "is_cached": false,
     })))
+}
+
+fn engine_error(e: EngineError) -> ApiError {
+    match e {
+        EngineError::Invalid(detail) => {
+            ApiError::validation("invalid_input", detail, Some("query"))
+        }
+        EngineError::Timeout => ApiError::from(StoreError::QueryTimeout),
+        EngineError::Memory(_) => ApiError::validation(
+            "query_memory_limit",
+            "The query needed more memory than the server allows (--query-memory-mb).",
+            Some("query"),
+        ),
+        EngineError::Store(e) => ApiError::from(e),
+    }
 }
 
 #[cfg(test)]

@@ -92,17 +92,3 @@ pub(super) fn is_retryable(e: &StoreError) -> bool {
             *s == SqlState::T_R_DEADLOCK_DETECTED || *s == SqlState::T_R_SERIALIZATION_FAILURE
         })
 }
-
-/// Maps an error raised while running a translated HogQL query: a cancelled statement is a
-/// timeout, any other error the server reports about the statement is the query's own
-/// (`QueryFailed`), a broken connection is `Internal`.
-pub(super) fn query_error(e: tokio_postgres::Error) -> StoreError {
-    match sql_state(&e) {
-        Some(s) if *s == SqlState::QUERY_CANCELED => StoreError::QueryTimeout,
-        Some(_) => StoreError::QueryFailed(
-            e.as_db_error()
-                .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
-        ),
-        None => e.into(),
-    }
-}

@@ -14,8 +14,8 @@ mod projects;
 mod query;
 mod readers;
 mod rows;
-mod usage;
 mod segments;
+mod usage;
 mod writer;
 
 use std::{

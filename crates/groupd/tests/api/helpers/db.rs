@@ -95,6 +95,8 @@ impl TestDb {
                 .then(|| url.rsplit('/').next().unwrap_or_default().to_owned()),
             owned: false,
         }
+    }
+
     /// The `--data-dir` servers on this database get: `None` on SQLite (the default, next to
     /// the file), a directory of the test's own on PostgreSQL.
     pub fn data_dir(&self) -> Option<String> {

@@ -1,12 +1,13 @@
 //! Text → sqlparser AST, with the ClickHouse dialect and hard bounds on size and depth.
 
-use sqlparser::ast::{Query, Statement};
-use sqlparser::dialect::ClickHouseDialect;
-use sqlparser::keywords::Keyword;
-use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::{Token, Tokenizer, Word};
+use datafusion::sql::sqlparser::ast::{Query, Statement};
+use datafusion::sql::sqlparser::dialect::ClickHouseDialect;
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Word};
 
-use crate::error::{QueryError, Result};
+use super::HogError as QueryError;
+type Result<T> = std::result::Result<T, QueryError>;
 
 /// Longest query text accepted; keeps parse time and memory bounded.
 const MAX_QUERY_BYTES: usize = 64 * 1024;
@@ -27,6 +28,21 @@ pub(crate) fn parse(text: &str) -> Result<Box<Query>> {
     let mut tokens = Tokenizer::new(&dialect, text)
         .tokenize_with_location()
         .map_err(|e| syntax_error(&e.message, Some((e.location.line, e.location.column)), text))?;
+    // `a ?? b` (HogQL's ifNull) arrives as two `?` placeholders; it travels as `<=>`, which
+    // HogQL does not have (refused when written).
+    if tokens.iter().any(|t| t.token == Token::Spaceship) {
+        return Err(QueryError::new("Unsupported: operator '<=>'."));
+    }
+    let mut i = 0;
+    while i + 1 < tokens.len() {
+        if tokens[i].token == Token::Placeholder("?".into())
+            && tokens[i + 1].token == Token::Placeholder("?".into())
+        {
+            tokens[i].token = Token::Spaceship;
+            tokens.remove(i + 1);
+        }
+        i += 1;
+    }
     let mut count = 0usize;
     for t in tokens.iter_mut() {
         match &t.token {
@@ -101,7 +117,7 @@ fn syntax_error(msg: &str, pos: Option<(u64, u64)>, _text: &str) -> QueryError {
     let msg = msg.trim();
     match pos {
         Some((l, c)) if l > 0 => {
-            QueryError::at(format!("Syntax error at line {l}, column {c}: {msg}"), l, c)
+            QueryError::new(format!("Syntax error at line {l}, column {c}: {msg}"))
         }
         _ => QueryError::new(format!("Syntax error: {msg}")),
     }
