@@ -36,6 +36,8 @@ pub struct WindowEvent {
     pub distinct_id: String,
     /// Event time.
     pub timestamp_us: i64,
+    /// When groupd received it: its `$group_N` keys follow the types of that moment.
+    pub created_at_us: i64,
     /// The properties object as JSON text.
     pub properties: String,
     /// Position = group type index; `""` = no group of that index.

@@ -3,10 +3,12 @@
 //! [`EventFacts`] the core filter evaluates.
 //!
 //! A group type index can be reused: after a type is deleted and another created at its index,
-//! events dated before the new type's `created_at` keep their `$group_N` keys, but those keys
+//! events received before the new type's `created_at` keep their `$group_N` keys, but those keys
 //! name groups of the old type. So an event's key of index N counts only when a type holds N and,
-//! when N was used before, the event is not older than that type ([`TypeEpochs`]). A type at a
-//! fresh index owns every event of its index, however old (imports and backfills).
+//! when N was used before, the event was received after that type was made ([`TypeEpochs`]).
+//! Receipt, not event time: capture assigns `$group_N` by the types of the moment it receives an
+//! event, so a backdated event sent after the new type exists is the new type's (the query
+//! engine uses the same rule). A type at a fresh index owns every event of its index.
 use std::collections::HashMap;
 
 use groupd_core::{GroupKey, GroupTypeIndex, ProjectId, filters::EventFacts};
@@ -55,13 +57,13 @@ impl TypeEpochs {
     }
 
     /// The event's key of type `index` as it counts today: `""` when no type holds the index or
-    /// the event is older than the type.
+    /// the event was received before the type was made.
     pub fn key<'e>(&self, e: &'e WindowEvent, index: GroupTypeIndex) -> &'e str {
         let since = usize::try_from(index.0)
             .ok()
             .and_then(|i| self.0.get(i).copied().flatten());
         match since {
-            Some(created) if e.timestamp_us >= created => e.group_key(index),
+            Some(created) if e.created_at_us >= created => e.group_key(index),
             _ => "",
         }
     }
@@ -175,18 +177,20 @@ mod tests {
         }
     }
 
-    fn event(ts: i64, keys: &[&str]) -> WindowEvent {
+    /// An event received at `received`, dated a day earlier (backdated events are common).
+    fn event(received: i64, keys: &[&str]) -> WindowEvent {
         WindowEvent {
             event: "e".into(),
             distinct_id: "u".into(),
-            timestamp_us: ts,
+            timestamp_us: received - 86_400_000_000,
+            created_at_us: received,
             properties: "{}".into(),
             group_keys: keys.iter().map(|k| (*k).to_owned()).collect(),
         }
     }
 
     #[test]
-    fn a_reused_index_owns_only_events_not_older_than_its_type() {
+    fn a_reused_index_owns_only_events_received_after_its_type() {
         let epochs = TypeEpochs::new(&[ty(0, 100), ty(1, 100)], &[GroupTypeIndex(1)]);
         let old = event(50, &["a", "b", "c"]);
         let new = event(100, &["a", "b", "c"]);

@@ -130,7 +130,7 @@ impl UsageStore for PgStore {
         let c = self.client().await?;
         select_all(
             &c,
-            "SELECT event, distinct_id, timestamp, properties::text, group_keys FROM events
+            "SELECT event, distinct_id, timestamp, properties::text, group_keys, created_at FROM events
              WHERE project_id = $1 AND timestamp >= $2 AND ($3::timestamptz IS NULL OR timestamp <= $3)
                AND ($4::text IS NULL OR distinct_id = $4)
                AND ($5::int4 IS NULL OR group_keys[$5] = $6)
@@ -147,6 +147,7 @@ impl UsageStore for PgStore {
                 event: r.get(0),
                 distinct_id: r.get(1),
                 timestamp_us: r.get::<_, Ts>(2).0,
+                created_at_us: r.get::<_, Ts>(5).0,
                 properties: r.get(3),
                 group_keys: r.get(4),
             },

@@ -50,7 +50,8 @@ fn name_taken(e: rusqlite::Error) -> StoreError {
 }
 
 /// A project's events in a time window, in time order off `events_by_time` (no sort).
-const WINDOW: &str = "SELECT event, distinct_id, timestamp, properties, group_keys FROM events
+const WINDOW: &str =
+    "SELECT event, distinct_id, timestamp, properties, group_keys, created_at FROM events
      WHERE project_id = ?1 AND timestamp >= ?2 AND timestamp <= ?3
        AND (?4 IS NULL OR distinct_id = ?4) AND (?5 IS NULL OR instr(group_keys, ?5) > 0)
      ORDER BY timestamp";
@@ -80,6 +81,7 @@ fn window_events(c: &Connection, w: &EventWindow) -> StoreResult<Vec<WindowEvent
                 event: r.get(0)?,
                 distinct_id: r.get(1)?,
                 timestamp_us: r.get(2)?,
+                created_at_us: r.get(5)?,
                 properties: r.get(3)?,
                 group_keys: serde_json::from_str(&keys).unwrap_or_default(),
             })

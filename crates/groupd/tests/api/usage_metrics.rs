@@ -534,9 +534,11 @@ fn a_reused_index_starts_without_the_old_metrics_or_events() {
         0,
         "the type's metrics went with it"
     );
-    app.clock().set(T0_US - 4 * 3_600_000_000); // 2026-05-31T20:00:00Z, after acme's old events
+    // The old events were received at T0; the new type comes an hour later, and an event
+    // (backdated, as SDK retries are) is received after it: only that one is the org's.
+    app.clock().set(T0_US + 3_600_000_000);
     assert_eq!(app.new_type("org"), 0);
-    app.clock().set(T0_US);
+    app.clock().set(T0_US + 2 * 3_600_000_000);
     app.new_group(0, "acme", json!({}));
     let any = json!({"name": "Anything", "interval": 7, "filters": {"events": [{"id": null}]}});
     assert_eq!(create(&app, "0", &any).0, 201);
