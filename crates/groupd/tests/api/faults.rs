@@ -164,6 +164,16 @@ fn capture(
     }
 }
 
+/// Sends small batches until one is answered 200; how long that took (at most `limit`).
+fn recovered(client: &Client, base: &str, token: &str, limit: Duration) -> Duration {
+    let t = Instant::now();
+    while capture(client, base, token, 10, 10).0 != 200 {
+        assert!(t.elapsed() < limit, "no recovery within {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.elapsed()
+}
+
 /// `/_health`: status, body, and how long it took.
 fn health(client: &Client, base: &str) -> (u16, Value, Duration) {
     let t = Instant::now();
@@ -215,16 +225,9 @@ fn a_stopped_postgres_is_503_with_retry_after_and_service_resumes_by_itself() {
     );
 
     pg.ctl_start();
-    let back = Instant::now();
-    while capture(&c, &server.base, &token, 10, 10).0 != 200 {
-        assert!(
-            back.elapsed() < Duration::from_secs(20),
-            "no recovery in 20 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let back = recovered(&c, &server.base, &token, Duration::from_secs(20));
     answered += 10;
-    eprintln!("recovered {:?} after PostgreSQL came back", back.elapsed());
+    eprintln!("recovered {:?} after PostgreSQL came back", back);
     assert_eq!(health(&c, &server.base).0, 200);
     assert_eq!(
         stored_count(&db),
@@ -264,14 +267,7 @@ fn a_frozen_postgres_answers_health_within_2s_and_requests_503_in_time() {
     );
 
     pg.signal("-CONT");
-    let back = Instant::now();
-    while capture(&c, &server.base, &token, 10, 10).0 != 200 {
-        assert!(
-            back.elapsed() < Duration::from_secs(20),
-            "no recovery in 20 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    recovered(&c, &server.base, &token, Duration::from_secs(20));
     assert_eq!(health(&c, &server.base).0, 200);
 }
 
@@ -369,14 +365,7 @@ fn a_full_sqlite_disk_is_507_reads_still_work_and_writes_resume() {
     );
 
     std::fs::remove_file(filler).unwrap();
-    let back = Instant::now();
-    while capture(&c, &server.base, &token, 10, 10).0 != 200 {
-        assert!(
-            back.elapsed() < Duration::from_secs(10),
-            "writes did not resume"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    recovered(&c, &server.base, &token, Duration::from_secs(10));
     answered += 10;
     assert_eq!(health(&c, &server.base).0, 200);
     assert_eq!(
