@@ -134,13 +134,11 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u64).range(1..=36_500), global = true)]
     pub dedup_window_days: u64,
 
-    /// Seconds between two compactions of events into segments; 0 (the default for now) turns
-    /// compaction off: related groups and usage metrics still read events from the database
-    /// only, so moving events out of it would hide them there.
+    /// Seconds between two compactions of events into segments; 0 turns compaction off.
     #[arg(
         long,
         env = "GROUPD_COMPACTION_INTERVAL_SECS",
-        default_value_t = 0,
+        default_value_t = 20,
         global = true
     )]
     pub compaction_interval_secs: u64,

@@ -4,6 +4,7 @@
 //! The engine reads segment files through the `Arc<dyn ObjectStore>` that [`segment_store`]
 //! returns, rooted at the segment root: a catalog path (`SegmentRef::path`) is a path in it.
 pub mod compactor;
+pub mod window;
 pub mod writer;
 
 use std::{path::PathBuf, sync::Arc};

@@ -1,6 +1,7 @@
 //! `GET /api/projects/{project_id}/groups/related`: the distinct_ids and the groups of other types
 //! seen on events together with a group (or the groups seen with a distinct_id) in the last 90
 //! days, in PostHog's actor shape. groupd has no persons: a distinct_id stands in for one.
+use groupd_analytics::segments::window::window_events;
 use std::collections::{BTreeSet, HashMap};
 
 use axum::{Json, Router, extract::State};
@@ -101,15 +102,13 @@ pub async fn related(State(state): State<AppState>, api: ProjectApi) -> ApiResul
         None => EventsOf::DistinctId(p.id.clone()),
     };
     // Strictly after `now - 90 days`, no upper bound (PostHog's window).
-    let events = state
-        .store
-        .window_events(EventWindow {
-            project,
-            since_us: state.clock.now_us().saturating_sub(WINDOW_US) + 1,
-            until_us: None,
-            only: Some(only),
-        })
-        .await?;
+    let window = EventWindow {
+        project,
+        since_us: state.clock.now_us().saturating_sub(WINDOW_US) + 1,
+        until_us: None,
+        only: Some(only),
+    };
+    let events = window_events(&*state.store, &state.segments, window).await?;
     let shared: Vec<&WindowEvent> = events
         .iter()
         .filter(|e| match p.index {

@@ -2,6 +2,7 @@
 //! one group, as PostHog's customer analytics computes them. Kept apart from the HogQL handler:
 //! it reads events through the store's time-bounded read and evaluates each metric's filter with
 //! the core evaluator, not through a query engine.
+use groupd_analytics::segments::window::window_events;
 use groupd_core::{GroupKey, GroupTypeIndex, filters::EventFilter, time_fmt::format_us};
 use groupd_store::{EventWindow, EventsOf, TypeRef, UsageMetric, WindowEvent};
 use serde_json::{Map, Value, json};
@@ -124,14 +125,13 @@ async fn run(state: &AppState, api: &ProjectApi, q: UsageQuery) -> ApiResult<Val
     let events: Vec<WindowEvent> = if metrics.is_empty() {
         Vec::new()
     } else {
-        state
-            .store
-            .window_events(EventWindow {
-                project,
-                since_us: now - 2 * longest * DAY_US,
-                until_us: Some(now),
-                only: Some(EventsOf::Group(q.index, q.key.clone())),
-            })
+        let window = EventWindow {
+            project,
+            since_us: now - 2 * longest * DAY_US,
+            until_us: Some(now),
+            only: Some(EventsOf::Group(q.index, q.key.clone())),
+        };
+        window_events(&*state.store, &state.segments, window)
             .await?
             .into_iter()
             .filter(|e| epochs.key(e, q.index) == q.key)

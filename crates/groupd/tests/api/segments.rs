@@ -183,3 +183,51 @@ fn a_database_refuses_a_server_with_another_data_dir() {
         Some(d) => assert!(stderr.contains(&format!("--data-dir {d}")), "{stderr}"),
     }
 }
+
+/// Related groups and usage metrics walk events themselves: after a compaction they read the
+/// segments and the hot tail together, and answer exactly as before it.
+#[test]
+fn related_groups_and_usage_metrics_see_compacted_events() {
+    let app = TestApp::spawn();
+    app.new_type("company");
+    app.new_type("project");
+    app.new_group(0, "acme", json!({}));
+    app.new_group(1, "p1", json!({}));
+    let events: Vec<Value> = (0..6)
+        .map(|i| {
+            json!({"event": "seen", "distinct_id": format!("u{}", i % 3),
+                   "timestamp": format!("2026-05-{:02}T12:00:00Z", 25 + i),
+                   "properties": {"$groups": {"company": "acme", "project": "p1"}}})
+        })
+        .collect();
+    let body = json!({"api_key": app.token(), "batch": events});
+    assert_eq!(app.capture("/batch/", &body).0, 200);
+    let metric = json!({"name": "Seen", "interval": 30, "filters": {"events": [{"id": "seen"}]}});
+    let url = app.purl("/groups_types/0/metrics/");
+    assert_eq!(app.call_json("POST", &url, &metric).0, 201);
+    let ask = || {
+        let related = app.get(&app.purl("/groups/related?group_type_index=0&id=acme"));
+        let q = json!({"query": {"kind": "UsageMetricsQuery", "group_type_index": 0, "group_key": "acme"}});
+        let usage = app.call_json("POST", &app.purl("/query/"), &q);
+        (related, usage)
+    };
+    let before = ask();
+    assert_eq!(before.0.0, 200, "{}", before.0.1);
+    assert_eq!(
+        before.0.1.as_array().unwrap().len(),
+        4,
+        "3 people and p1: {}",
+        before.0.1
+    );
+    assert_eq!(
+        before.1.1["results"][0]["value"],
+        json!(6.0),
+        "{}",
+        before.1.1
+    );
+    let report = compact(&app);
+    assert_eq!(report.events_moved, 6);
+    let (_, hot) = events_everywhere(&app);
+    assert_eq!(hot, 0, "every event is in a segment now");
+    assert_eq!(ask(), before);
+}
