@@ -199,16 +199,18 @@ fn record_use(state: &AppState, key: &ApiKey) {
     });
 }
 
+/// `@current`: the lowest-id project the key may access, if any.
+pub async fn current_project(state: &AppState, key: &ApiKey) -> ApiResult<Option<Project>> {
+    let all = state.store.list_projects().await?;
+    Ok(all.into_iter().find(|p| key.may_access(p.id)))
+}
+
 /// `{project_id}` → a project the key may access: an integer id or `@current` (the lowest id the
 /// key can access).
 async fn resolve_project(state: &AppState, key: &ApiKey, param: &str) -> ApiResult<Project> {
     let not_found = || ApiError::not_found_with("Project not found.");
     if param == "@current" {
-        let all = state.store.list_projects().await?;
-        return all
-            .into_iter()
-            .find(|p| key.may_access(p.id))
-            .ok_or_else(not_found);
+        return current_project(state, key).await?.ok_or_else(not_found);
     }
     let id = ProjectId(param.parse().map_err(|_| not_found())?);
     let project = match state.projects.get(&id) {

@@ -257,12 +257,7 @@ pub async fn remove(
 #[utoipa::path(get, path = "/api/users/@me/", tag = "users",
     responses((status = 200, description = "The key as a user"), (status = 401, body = super::error::ErrorBody)))]
 pub async fn me(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
-    let current = state
-        .store
-        .list_projects()
-        .await?
-        .into_iter()
-        .find(|p| api.key.may_access(p.id));
+    let current = super::auth::current_project(&state, &api.key).await?;
     Ok(Json(json!({
         "id": api.key.id,
         "first_name": api.key.label,

@@ -120,9 +120,7 @@ mod tests {
     use serde_json::{Value, json};
     use tokio_postgres::NoTls;
 
-    use crate::{
-        Change, GroupRef, IngestBatch, NewGroup, NewProject, Store, StoreOptions, ValuesQuery,
-    };
+    use crate::{Change, GroupRef, IngestBatch, NewGroup, Store, StoreOptions, ValuesQuery};
 
     /// The counts as stored, in key order (the hashes stand for the whole texts).
     async fn count_rows(url: &str) -> (Vec<String>, Vec<String>) {
@@ -157,17 +155,7 @@ mod tests {
             return;
         };
         let s = db.store.clone();
-        let p: ProjectId = s
-            .create_project(
-                NewProject {
-                    name: "p".into(),
-                    api_token: None,
-                },
-                T0,
-            )
-            .await
-            .unwrap()
-            .id;
+        let p: ProjectId = crate::conformance::project(&s).await;
         // Not compressible: longer than a btree entry may be once stored.
         let mut x = 7u32;
         let long: String = (0..6000)

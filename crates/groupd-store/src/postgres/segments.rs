@@ -262,7 +262,7 @@ mod tests {
     use tokio_postgres::NoTls;
 
     use crate::{
-        IngestBatch, MovedKey, NewProject, NewSegment, Partition, SegmentCommit,
+        IngestBatch, MovedKey, NewSegment, Partition, SegmentCommit,
         conformance::{SEC, T0, event, pg},
     };
 
@@ -273,17 +273,7 @@ mod tests {
     async fn a_retry_that_raced_its_compaction_is_left_out_then_removed() {
         let Some(db) = pg::open().await else { return };
         let s = db.store.clone();
-        let p: ProjectId = s
-            .create_project(
-                NewProject {
-                    name: "p".into(),
-                    api_token: None,
-                },
-                T0,
-            )
-            .await
-            .unwrap()
-            .id;
+        let p: ProjectId = crate::conformance::project(&s).await;
         let a = event("a", uuid::Uuid::new_v4(), Some(T0), &[]);
         let b = event("b", uuid::Uuid::new_v4(), Some(T0 + SEC), &[]);
         let batch = IngestBatch {
