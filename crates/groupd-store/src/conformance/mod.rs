@@ -58,18 +58,12 @@ pub fn at(project: ProjectId, index: GroupTypeIndex, k: &str) -> GroupRef {
 
 /// A change by the system (capture, or no key) at `at_us`.
 pub fn system(at_us: i64) -> Change {
-    Change {
-        actor: Actor::System,
-        at_us,
-    }
+    Change::api(Actor::System, at_us)
 }
 
 /// A change by the key labelled `label`.
 pub fn by(label: &str, at_us: i64) -> Change {
-    Change {
-        actor: Actor::Key(label.into()),
-        at_us,
-    }
+    Change::api(Actor::Key(label.into()), at_us)
 }
 
 pub async fn project(s: &Arc<dyn Store>) -> ProjectId {
