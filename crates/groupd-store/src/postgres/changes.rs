@@ -71,14 +71,33 @@ impl PendingChanges {
                              $9::timestamptz[], $10::text[]) WITH ORDINALITY AS x(k, i, t, g, ch, e, s, n)",
             )
             .await?;
+        let names = c
+            .prepare_cached(
+                "SELECT group_type_index, group_type FROM group_types WHERE project_id = $1",
+            )
+            .await?;
         for (project, cs) in self.0 {
             let n = cs.len() as i64;
             let head: i64 = c.query_one(&bump, &[&project, &n]).await?.get(0);
             let kinds: Vec<&str> = cs.iter().map(|p| p.kind.as_str()).collect();
             let indexes: Vec<i32> = cs.iter().map(|p| p.index.0 as i32).collect();
+            // The type's name as it is now: an entry keeps it after the type is deleted.
+            let names: Vec<(i32, String)> = c
+                .query(&names, &[&project])
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
             let types: Vec<Option<String>> = cs
                 .iter()
-                .map(|p| p.group_type.as_deref().map(|t| nul_safe(t).into_owned()))
+                .map(|p| {
+                    p.group_type.clone().or_else(|| {
+                        names
+                            .iter()
+                            .find(|(i, _)| i64::from(*i) == p.index.0)
+                            .map(|(_, n)| n.clone())
+                    })
+                })
                 .collect();
             let keys: Vec<Option<String>> = cs
                 .iter()

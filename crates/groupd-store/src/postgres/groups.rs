@@ -97,6 +97,10 @@ pub(super) async fn edit_in(
         let deleted_at = applied.slot.deleted_at_us.unwrap_or(change.at_us);
         forget_group(c, project, index, &key, id, deleted_at).await?;
         for rec in applied.activity() {
+            let rec = groupd_core::groups::ActivityRecord {
+                property: group.key.as_str(),
+                ..rec
+            };
             activity.push(id, &rec, &change.actor);
         }
         activity.insert(c, project, change.at_us).await?;

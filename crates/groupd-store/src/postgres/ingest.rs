@@ -34,6 +34,14 @@ use crate::{
     StoreResult, lifecycle::change_of,
 };
 
+/// What a capture transaction applies once, at its end: the property count changes (summed, in
+/// sorted order) and then the change-stream entries (numbered last).
+#[derive(Default)]
+pub(super) struct Deferred {
+    pub(super) counts: PropCounts,
+    pub(super) changes: PendingChanges,
+}
+
 /// The idempotency key of each event, and which events repeat a key earlier in the request.
 fn keys_and_dups(events: &[CaptureEvent]) -> (Vec<(i64, uuid::Uuid)>, Vec<bool>) {
     let keys: Vec<(i64, uuid::Uuid)> = events.iter().map(CaptureEvent::idempotency_key).collect();
@@ -111,9 +119,8 @@ pub(super) async fn ingest_in(
     events: &[CaptureEvent],
     types: TypeAssigner,
     now: i64,
-    counts: &mut PropCounts,
     source: IngestSource,
-    pending: &mut PendingChanges,
+    deferred: &mut Deferred,
 ) -> StoreResult<IngestSummary> {
     let (keys, mut dup) = keys_and_dups(events);
     let max_group_types = types.max_group_types();
@@ -167,7 +174,7 @@ pub(super) async fn ingest_in(
         updates.extend(plan.stored(ev, row, fresh));
     }
     if !updates.is_empty() {
-        let refused = apply_identifies(c, project, &updates, now, counts, source, pending).await?;
+        let refused = apply_identifies(c, project, &updates, now, source, deferred).await?;
         for (i, deleted_at_us) in refused {
             plan.group_deleted(&updates[i], deleted_at_us);
         }
@@ -341,10 +348,13 @@ async fn apply_identifies(
     project: ProjectId,
     updates: &[GroupUpdate<'_>],
     now: i64,
-    counts: &mut PropCounts,
     source: IngestSource,
-    pending: &mut PendingChanges,
+    deferred: &mut Deferred,
 ) -> StoreResult<Vec<(usize, i64)>> {
+    let Deferred {
+        counts,
+        changes: pending,
+    } = deferred;
     // Distinct groups in key order, with the earliest event time of each.
     let mut first: HashMap<(i64, &str), i64> = HashMap::new();
     for u in updates {

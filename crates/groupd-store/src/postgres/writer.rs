@@ -120,14 +120,13 @@ async fn batch_in(
     let mut now = 0;
     for job in jobs.iter_mut() {
         let sp = tx.savepoint("job").await?;
-        let mut job_counts = PropCounts::default();
-        let mut job_pending = PendingChanges::default();
-        let ingested = ingest_job(&sp, job, &mut job_counts, &mut job_pending).await;
+        let mut deferred = ingest::Deferred::default();
+        let ingested = ingest_job(&sp, job, &mut deferred).await;
         match ingested {
             Ok(summary) => {
                 sp.commit().await?;
-                counts.absorb(job_counts);
-                pending.absorb(job_pending);
+                counts.absorb(deferred.counts);
+                pending.absorb(deferred.changes);
                 now = now.max(job.now);
                 results.push(Ok(summary));
             }
@@ -148,8 +147,7 @@ async fn batch_in(
 async fn ingest_job(
     c: &impl GenericClient,
     job: &mut Job,
-    counts: &mut PropCounts,
-    pending: &mut PendingChanges,
+    deferred: &mut ingest::Deferred,
 ) -> StoreResult<IngestSummary> {
     // The types the caller loaded serve the first attempt; a retry loads them afresh.
     let types = match job.types.take() {
@@ -162,9 +160,8 @@ async fn ingest_job(
         &job.events,
         types,
         job.now,
-        counts,
         job.source,
-        pending,
+        deferred,
     )
     .await
 }

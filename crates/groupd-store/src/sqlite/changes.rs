@@ -22,6 +22,16 @@ pub(super) fn commit(
         return Ok(());
     }
     let n = pending.len() as i64;
+    // The type's name as it is now: an entry keeps it after the type is deleted.
+    let names = super::rows::group_types(c, project)?;
+    let name_of = |p: &PendingChange| {
+        p.group_type.clone().or_else(|| {
+            names
+                .iter()
+                .find(|t| t.index == p.index)
+                .map(|t| t.group_type.clone())
+        })
+    };
     let head: i64 = c
         .prepare_cached(
             "INSERT INTO project_change_seq (project_id, head) VALUES (?1, ?2)
@@ -39,7 +49,7 @@ pub(super) fn commit(
             head - n + 1 + i as i64,
             p.kind.as_str(),
             p.index.0,
-            p.group_type,
+            name_of(p),
             p.key,
             p.changes,
             p.event_us,

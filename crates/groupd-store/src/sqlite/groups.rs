@@ -91,6 +91,10 @@ pub(super) fn store_applied(
         super::lifecycle::forget_group(c, at, id, applied.slot.deleted_at_us.unwrap_or(event_us))?;
         counts::apply(c, at.project, at.index, &applied.count_changes())?;
         for a in applied.activity() {
+            let a = groupd_core::groups::ActivityRecord {
+                property: at.key,
+                ..a
+            };
             insert_activity(c, at.project, id, &a, rec.actor, now)?;
         }
         return Ok(None);

@@ -2,7 +2,7 @@
 
 -- The deletion of a group: writes dated before `deleted_at` are refused, so late or retried
 -- events do not bring it back. `group_id` is the deleted row's id: its activity stays readable.
-CREATE TABLE group_tombstones (
+CREATE TABLE IF NOT EXISTS group_tombstones (
     project_id BIGINT NOT NULL,
     group_type_index INT NOT NULL,
     group_key TEXT COLLATE "C" NOT NULL,
@@ -13,7 +13,7 @@ CREATE TABLE group_tombstones (
 
 -- Every change of a group property (capture, REST, import), late ones included; a write equal to
 -- the value it replaces is none. `previous_value` is derived on read, in event-time order.
-CREATE TABLE group_property_versions (
+CREATE TABLE IF NOT EXISTS group_property_versions (
     project_id BIGINT NOT NULL,
     id BIGINT GENERATED ALWAYS AS IDENTITY,
     group_id BIGINT NOT NULL,
@@ -25,18 +25,18 @@ CREATE TABLE group_property_versions (
     source TEXT NOT NULL,          -- JSON {kind, event_uuid | key_label}
     PRIMARY KEY (project_id, id)
 );
-CREATE INDEX group_property_versions_by_group
+CREATE INDEX IF NOT EXISTS group_property_versions_by_group
     ON group_property_versions (project_id, group_id, event_time DESC, recorded_at DESC, id DESC);
 
 -- The change stream: one gap-free sequence per project. The head row is bumped with
 -- `UPDATE … SET head = head + n RETURNING head` as the last statement of the mutating
 -- transaction: the next writer waits on its row lock until this one commits, so seq order is
 -- commit order and a rollback leaves no gap.
-CREATE TABLE project_change_seq (
+CREATE TABLE IF NOT EXISTS project_change_seq (
     project_id BIGINT PRIMARY KEY,
     head BIGINT NOT NULL
 );
-CREATE TABLE group_changes (
+CREATE TABLE IF NOT EXISTS group_changes (
     project_id BIGINT NOT NULL,
     seq BIGINT NOT NULL,
     kind TEXT NOT NULL,            -- created | updated | deleted | type_deleted
@@ -49,4 +49,4 @@ CREATE TABLE group_changes (
     source TEXT NOT NULL,
     PRIMARY KEY (project_id, seq)
 );
-CREATE INDEX group_changes_by_age ON group_changes (recorded_at);
+CREATE INDEX IF NOT EXISTS group_changes_by_age ON group_changes (recorded_at);

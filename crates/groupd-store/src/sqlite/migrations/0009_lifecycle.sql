@@ -3,7 +3,7 @@
 -- The deletion of a group: writes dated before `deleted_at` (event time, µs) are refused, so late
 -- or retried events do not bring it back. `group_id` is the deleted row's id: its activity stays
 -- readable by key.
-CREATE TABLE group_tombstones (
+CREATE TABLE IF NOT EXISTS group_tombstones (
     project_id INTEGER NOT NULL,
     group_type_index INTEGER NOT NULL,
     group_key TEXT NOT NULL,
@@ -14,7 +14,7 @@ CREATE TABLE group_tombstones (
 
 -- Every change of a group property (capture, REST, import), late ones included; a write equal to
 -- the value it replaces is none. `previous_value` is derived on read, in event-time order.
-CREATE TABLE group_property_versions (
+CREATE TABLE IF NOT EXISTS group_property_versions (
     id INTEGER PRIMARY KEY,
     group_id INTEGER NOT NULL,
     property TEXT NOT NULL,
@@ -24,16 +24,16 @@ CREATE TABLE group_property_versions (
     value TEXT,                    -- JSON; NULL for an unset
     source TEXT NOT NULL           -- JSON {kind, event_uuid | key_label}
 );
-CREATE INDEX group_property_versions_by_group
+CREATE INDEX IF NOT EXISTS group_property_versions_by_group
     ON group_property_versions (group_id, event_time DESC, recorded_at DESC, id DESC);
 
 -- The change stream: one gap-free sequence per project, the head bumped as the last step of the
 -- mutating transaction (one writer: commit order = seq order).
-CREATE TABLE project_change_seq (
+CREATE TABLE IF NOT EXISTS project_change_seq (
     project_id INTEGER PRIMARY KEY,
     head INTEGER NOT NULL
 );
-CREATE TABLE group_changes (
+CREATE TABLE IF NOT EXISTS group_changes (
     project_id INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     kind TEXT NOT NULL,            -- created | updated | deleted | type_deleted
@@ -46,4 +46,4 @@ CREATE TABLE group_changes (
     source TEXT NOT NULL,
     PRIMARY KEY (project_id, seq)
 ) WITHOUT ROWID;
-CREATE INDEX group_changes_by_age ON group_changes (recorded_at);
+CREATE INDEX IF NOT EXISTS group_changes_by_age ON group_changes (recorded_at);
