@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use groupd_core::{GroupTypeIndex, ProjectId};
 use tokio::sync::watch;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
 use super::{
     PgStore,
@@ -136,10 +136,14 @@ impl PendingChanges {
 
 /// Listens for other processes' commits and bumps `signal` on each; reconnects after a failure,
 /// and stops (closing its connection) once the store is gone.
-pub(super) fn listen(config: tokio_postgres::Config, signal: Weak<watch::Sender<u64>>) {
+pub(super) fn listen(
+    config: tokio_postgres::Config,
+    tls: super::tls::Tls,
+    signal: Weak<watch::Sender<u64>>,
+) {
     tokio::spawn(async move {
         while signal.strong_count() > 0 {
-            if let Ok((client, mut conn)) = config.connect(NoTls).await {
+            if let Ok((client, mut conn)) = config.connect(tls.clone()).await {
                 let driver = async {
                     while let Some(m) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {
                         match (m, signal.upgrade()) {
