@@ -13,6 +13,7 @@
 
 mod common;
 mod error;
+pub mod lifecycle;
 pub mod model;
 mod options;
 pub mod postgres;
@@ -28,11 +29,15 @@ use std::sync::Arc;
 
 pub(crate) use common::{new_type_index, stored_scopes, to_json_text};
 pub use error::{ConflictOn, StoreError};
+pub use lifecycle::{
+    ChangeKind, ChangePage, ChangesQuery, DeletionOutcome, GroupChange, GroupDeletion, GroupPatch,
+    HistoryQuery, PropertyVersion, VersionOp,
+};
 pub use model::*;
 pub use options::StoreOptions;
 pub use traits::{
-    AnalyticsStore, CompactorLock, GroupStore, GroupTypeStore, HealthStore, IngestStore,
-    ProjectStore, QueryStore, SegmentStore, Store, UsageStore,
+    AnalyticsStore, ChangeStore, CompactorLock, GroupStore, GroupTypeStore, HealthStore,
+    IngestStore, LifecycleStore, ProjectStore, QueryStore, SegmentStore, Store, UsageStore,
 };
 pub use usage::*;
 

@@ -2,11 +2,14 @@
 //! and adds the layers every route shares.
 pub mod auth;
 mod capture;
+mod changes;
 pub mod error;
 mod events_view;
 mod fields;
+mod group_paths;
 mod group_types;
 mod groups;
+mod lifecycle;
 mod middleware;
 mod openapi;
 mod ops;
@@ -34,6 +37,9 @@ pub fn app(state: AppState) -> Router {
     let bench = state.config.enable_bench_routes;
     let per_project = Router::new()
         .merge(groups::router())
+        .merge(group_paths::router())
+        .merge(lifecycle::router())
+        .merge(changes::router())
         .merge(warnings::router())
         .merge(query::router())
         .merge(group_types::router())

@@ -3,12 +3,14 @@
 //! ([`migrate`]). Beside the files every backend has, two jobs are SQLite's own: the trigram
 //! search index ([`fts`]) and the read pool.
 mod analytics;
+mod changes;
 mod counts;
 mod error;
 mod fts;
 mod group_types;
 mod groups;
 mod ingest;
+mod lifecycle;
 mod migrate;
 mod projects;
 mod query;
@@ -36,6 +38,8 @@ pub struct SqliteStore {
     readers: Arc<ReadPool>,
     /// The database file, as opened.
     path: PathBuf,
+    /// Bumped after writes that may add changes (the stream's wake-up).
+    signal: tokio::sync::watch::Sender<u64>,
 }
 
 impl SqliteStore {
@@ -63,7 +67,13 @@ impl SqliteStore {
             writer: Arc::new(Writer::start(write, options.write_queue.max(1))),
             readers: ReadPool::new(readers),
             path: path.to_owned(),
+            signal: tokio::sync::watch::Sender::new(0),
         })
+    }
+
+    /// Wakes change-stream readers after a committed write.
+    pub(super) fn changed(&self) {
+        self.signal.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 
