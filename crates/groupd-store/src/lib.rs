@@ -13,6 +13,7 @@
 
 mod common;
 mod error;
+pub mod exchange;
 pub mod model;
 mod options;
 pub mod postgres;
@@ -31,8 +32,8 @@ pub use error::{ConflictOn, StoreError};
 pub use model::*;
 pub use options::StoreOptions;
 pub use traits::{
-    AnalyticsStore, CompactorLock, GroupStore, GroupTypeStore, HealthStore, IngestStore,
-    ProjectStore, QueryStore, SegmentStore, Store, UsageStore,
+    AnalyticsStore, BackupStore, CompactorLock, ExchangeStore, GroupStore, GroupTypeStore,
+    HealthStore, IngestStore, ProjectStore, QueryStore, SegmentStore, Store, UsageStore,
 };
 pub use usage::*;
 

@@ -15,6 +15,8 @@ mod corpus;
 mod cors;
 #[path = "api/crash.rs"]
 mod crash;
+#[path = "api/export_import.rs"]
+mod export_import;
 #[path = "api/fuzz.rs"]
 mod fuzz;
 #[path = "api/group_types.rs"]

@@ -4,6 +4,7 @@ pub mod auth;
 mod capture;
 pub mod error;
 mod events_view;
+mod exchange;
 mod fields;
 mod group_types;
 mod groups;
@@ -34,6 +35,7 @@ pub fn app(state: AppState) -> Router {
     let bench = state.config.enable_bench_routes;
     let per_project = Router::new()
         .merge(groups::router())
+        .merge(exchange::router())
         .merge(warnings::router())
         .merge(query::router())
         .merge(group_types::router())

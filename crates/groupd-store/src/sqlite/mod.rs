@@ -3,11 +3,14 @@
 //! ([`migrate`]). Beside the files every backend has, two jobs are SQLite's own: the trigram
 //! search index ([`fts`]) and the read pool.
 mod analytics;
+mod backup;
 mod counts;
 mod error;
+mod export;
 mod fts;
 mod group_types;
 mod groups;
+mod import;
 mod ingest;
 mod migrate;
 mod projects;

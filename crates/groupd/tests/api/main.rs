@@ -8,6 +8,7 @@ mod capture;
 mod corpus;
 mod cors;
 mod crash;
+mod export_import;
 mod faults;
 mod fuzz;
 mod group_types;
