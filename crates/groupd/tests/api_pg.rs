@@ -7,6 +7,8 @@ mod helpers;
 mod auth;
 #[path = "api/backpressure.rs"]
 mod backpressure;
+#[path = "api/backup.rs"]
+mod backup;
 #[path = "api/capture.rs"]
 mod capture;
 #[path = "api/corpus.rs"]
@@ -31,6 +33,8 @@ mod multi_process;
 mod ops;
 #[path = "api/oracle.rs"]
 mod oracle;
+#[path = "api/posthog_import.rs"]
+mod posthog_import;
 #[path = "api/projects.rs"]
 mod projects;
 #[path = "api/property_definitions.rs"]

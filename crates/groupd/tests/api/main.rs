@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod backpressure;
+mod backup;
 mod capture;
 mod corpus;
 mod cors;
@@ -19,6 +20,7 @@ mod multi_process;
 mod newcomer;
 mod ops;
 mod oracle;
+mod posthog_import;
 mod projects;
 mod property_definitions;
 mod query;
