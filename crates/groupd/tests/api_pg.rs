@@ -49,5 +49,7 @@ mod robustness;
 mod sdk;
 #[path = "api/segments.rs"]
 mod segments;
+#[path = "api/tls.rs"]
+mod tls;
 #[path = "api/usage_metrics.rs"]
 mod usage_metrics;
