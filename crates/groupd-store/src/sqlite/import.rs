@@ -22,7 +22,7 @@ use crate::{
 
 /// Lines per writer job of a non-atomic import: large enough to amortise the commit, small enough
 /// that a capture request waits at most a fraction of a second behind one.
-const CHUNK: usize = 5000;
+const CHUNK: usize = 2000;
 
 /// Each line's type index (`None`: the type does not fit), and the failures that makes.
 fn assign_types(

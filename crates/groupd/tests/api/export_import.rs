@@ -460,3 +460,40 @@ fn cli_import_reads_stdin_and_refuses_unknown_projects() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("999"), "{err}");
 }
+
+#[test]
+fn an_export_is_one_snapshot_even_while_groups_change_under_it() {
+    let app = TestApp::spawn();
+    // 5 pages of ~4 KB groups: more than the channel, the socket and the client buffer at once.
+    let blob = "x".repeat(4000);
+    for part in 0..2 {
+        let lines: Vec<Value> = (part * 2500..(part + 1) * 2500)
+            .map(|i| json!({"group_type": "company", "group_key": format!("g{i:05}"), "$set": {"v": "old", "blob": blob}}))
+            .collect();
+        let (status, got) = import(&app, "", &ndjson(&lines));
+        assert_eq!(status, 200, "{got}");
+    }
+    let mut resp = app
+        .request("GET", &app.purl("/groups/export?group_type_index=0"))
+        .send()
+        .unwrap();
+    let mut first = vec![0u8; 64 * 1024];
+    resp.read_exact(&mut first).unwrap();
+    // Changes after the export began: a new group at the end of the key order, and a change
+    // to the last group.
+    app.new_group(0, "zzz", json!({}));
+    let later =
+        ndjson(&[json!({"group_type": "company", "group_key": "g04999", "$set": {"v": "new"}})]);
+    assert_eq!(import(&app, "", &later).0, 200);
+    let mut rest = Vec::new();
+    resp.read_to_end(&mut rest).unwrap();
+    first.extend(rest);
+    let lines = parse_lines(&first);
+    assert_eq!(lines.len(), 5000);
+    assert_eq!(lines[4999]["group_key"], "g04999");
+    assert_eq!(lines[4999]["properties"]["v"], "old");
+    // The next export sees both changes.
+    let now = export_lines(&app, 0);
+    assert_eq!(now.len(), 5001);
+    assert_eq!(now[4999]["properties"]["v"], "new");
+}
