@@ -456,6 +456,20 @@ fn cli_import_reads_stdin_and_refuses_unknown_projects() {
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v, json!({"imported": 1, "failed": [], "dry_run": true}));
+    // An atomic import with a failed line prints the answer, writes nothing and exits 1.
+    let (_dir, bad) = temp_file(
+        "bad.ndjson",
+        b"{\"group_type\":\"c\",\"group_key\":\"a\"}\n{\"group_key\":\"b\"}\n",
+    );
+    let (code, out, _) = db.cli_exit(&["import", "--project", &p, &bad, "--atomic"]);
+    assert_eq!(code, Some(1));
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (v["imported"].as_u64(), v["failed"][0]["line"].as_u64()),
+        (Some(0), Some(2))
+    );
+    let (ok, exported, _) = db.cli(&["export", "--project", &p]);
+    assert!(ok && exported.is_empty(), "{exported}");
     let (code, _, err) = db.cli_exit(&["export", "--project", "999"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("999"), "{err}");
