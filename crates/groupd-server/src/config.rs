@@ -166,6 +166,12 @@ pub struct ServeConfig {
     #[arg(long, env = "GROUPD_SEGMENT_MERGE_ROWS", default_value_t = 250_000,
           value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub segment_merge_rows: u64,
+
+    /// Seconds the change stream keeps a change (`GET /groups/changes`); older ones are pruned
+    /// within 10 s and a cursor before them is answered 410.
+    #[arg(long, env = "GROUPD_CHANGE_RETENTION_SECS", default_value_t = 2_592_000,
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub change_retention_secs: u64,
 }
 
 impl Default for ServeConfig {
@@ -192,6 +198,7 @@ impl Default for ServeConfig {
             compaction_min_age_secs: 10,
             compaction_batch_rows: 100_000,
             segment_merge_rows: 250_000,
+            change_retention_secs: 2_592_000,
         }
     }
 }

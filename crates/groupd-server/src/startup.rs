@@ -29,6 +29,8 @@ pub struct Application {
     limits: crate::serve::ConnLimits,
     /// Runs in the background while the server serves (`None`: compaction is off).
     compactor: Option<(Arc<Compactor>, Arc<dyn Clock>)>,
+    /// Prunes the change stream past its retention.
+    janitor: (Arc<dyn Store>, Arc<dyn Clock>, u64),
 }
 
 /// The process-wide metrics recorder (installing one twice would fail).
@@ -87,6 +89,11 @@ impl Application {
             Some(Arc::clone(&segments)),
         )
         .map_err(|e| anyhow::anyhow!("cannot start the query engine: {e:?}"))?;
+        let janitor = (
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            config.change_retention_secs,
+        );
         let state = AppState {
             store,
             segments,
@@ -109,6 +116,7 @@ impl Application {
             app: http::app(state),
             limits,
             compactor,
+            janitor,
         })
     }
 
@@ -132,14 +140,29 @@ impl Application {
         let compacting = self
             .compactor
             .map(|(c, clock)| groupd_analytics::segments::compactor::spawn(c, clock));
+        let pruning = tokio::spawn(prune_changes(self.janitor));
         let served = crate::serve::serve(self.listener, self.app, self.limits, stop)
             .await
             .context("server failed");
+        pruning.abort();
         // A step cut short leaves at worst an orphan file, removed by a later run.
         if let Some(task) = compacting {
             task.abort();
         }
         served
+    }
+}
+
+/// Every 5 s, forgets the changes older than the retention (so they go within 10 s of expiring).
+async fn prune_changes((store, clock, retention_secs): (Arc<dyn Store>, Arc<dyn Clock>, u64)) {
+    let retention_us = i64::try_from(retention_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let before = clock.now_us().saturating_sub(retention_us);
+        if let Err(e) = store.prune_changes(before).await {
+            tracing::warn!(error = %format_args!("{e:#}"), "change stream pruning failed");
+        }
     }
 }
 

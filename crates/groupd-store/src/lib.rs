@@ -14,6 +14,7 @@
 mod common;
 mod error;
 pub mod exchange;
+pub mod lifecycle;
 pub mod model;
 mod options;
 pub mod postgres;
@@ -29,11 +30,16 @@ use std::sync::Arc;
 
 pub(crate) use common::{new_type_index, stored_scopes, to_json_text};
 pub use error::{ConflictOn, StoreError};
+pub use lifecycle::{
+    ChangeKind, ChangePage, ChangesQuery, DeletionOutcome, GroupChange, GroupDeletion, GroupPatch,
+    HistoryQuery, PropertyVersion, VersionOp,
+};
 pub use model::*;
 pub use options::StoreOptions;
 pub use traits::{
-    AnalyticsStore, BackupStore, CompactorLock, ExchangeStore, GroupStore, GroupTypeStore,
-    HealthStore, IngestStore, ProjectStore, QueryStore, SegmentStore, Store, UsageStore,
+    AnalyticsStore, BackupStore, ChangeStore, CompactorLock, ExchangeStore, GroupStore,
+    GroupTypeStore, HealthStore, IngestStore, LifecycleStore, ProjectStore, QueryStore,
+    SegmentStore, Store, UsageStore,
 };
 pub use usage::*;
 

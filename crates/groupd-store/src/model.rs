@@ -133,6 +133,79 @@ pub struct GroupRef {
     pub key: GroupKey,
 }
 
+/// Where a group change came from: recorded with every property version and change-stream entry
+/// (`source` in lifecycle.md).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ChangeSource {
+    /// A capture event (`$groupidentify`), by its uuid when known.
+    Capture {
+        /// The event's uuid.
+        event_uuid: Option<uuid::Uuid>,
+    },
+    /// A REST call, by the label of the key that made it (`None`: no key, e.g. the CLI).
+    Api {
+        /// The key's label.
+        key_label: Option<String>,
+    },
+    /// An NDJSON import line.
+    #[default]
+    Import,
+}
+
+impl ChangeSource {
+    /// The REST source of a change made by `actor`.
+    pub fn api(actor: &Actor) -> Self {
+        Self::Api {
+            key_label: match actor {
+                Actor::Key(l) => Some(l.clone()),
+                Actor::System => None,
+            },
+        }
+    }
+
+    /// `capture`, `api` or `import`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Capture { .. } => "capture",
+            Self::Api { .. } => "api",
+            Self::Import => "import",
+        }
+    }
+
+    /// The `source` object of the API: `{"kind": …, "event_uuid" | "key_label": …}`.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Self::Capture {
+                event_uuid: Some(u),
+            } => {
+                serde_json::json!({"kind": "capture", "event_uuid": u.to_string()})
+            }
+            Self::Capture { event_uuid: None } => serde_json::json!({"kind": "capture"}),
+            Self::Api { key_label } => serde_json::json!({"kind": "api", "key_label": key_label}),
+            Self::Import => serde_json::json!({"kind": "import"}),
+        }
+    }
+
+    /// Reads [`Self::to_json`] back (what the stores keep); anything else is an import.
+    pub fn from_json(v: &Value) -> Self {
+        match v.get("kind").and_then(Value::as_str) {
+            Some("capture") => Self::Capture {
+                event_uuid: v
+                    .get("event_uuid")
+                    .and_then(Value::as_str)
+                    .and_then(|u| uuid::Uuid::parse_str(u).ok()),
+            },
+            Some("api") => Self::Api {
+                key_label: v
+                    .get("key_label")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            },
+            _ => Self::Import,
+        }
+    }
+}
+
 /// Who makes a change and when (server time, µs): the event time of a REST edit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
@@ -140,6 +213,20 @@ pub struct Change {
     pub actor: Actor,
     /// When.
     pub at_us: i64,
+    /// Recorded with the change's versions and stream entries.
+    pub source: ChangeSource,
+}
+
+impl Change {
+    /// A REST change by `actor` at `at_us` (source `api`).
+    pub fn api(actor: Actor, at_us: i64) -> Self {
+        let source = ChangeSource::api(&actor);
+        Self {
+            actor,
+            at_us,
+            source,
+        }
+    }
 }
 
 /// A group to create through REST.
@@ -201,6 +288,9 @@ pub struct GroupListQuery {
     pub after: Option<Cursor>,
     /// Rows to return.
     pub limit: u64,
+    /// Read the groups as they were at this event time (µs): those created by then, each
+    /// property at its latest version dated at or before it. `None`: now.
+    pub as_of: Option<i64>,
 }
 
 impl GroupListQuery {
@@ -212,6 +302,7 @@ impl GroupListQuery {
             key_contains: None,
             after: None,
             limit,
+            as_of: None,
         }
     }
 }
@@ -275,9 +366,21 @@ pub struct ValueCount {
     pub count: i64,
 }
 
+/// What an ingest batch is: capture (each group change sourced by its event's uuid) or an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IngestSource {
+    /// Capture events: stored, and their `$groupidentify` applied with source `capture`.
+    #[default]
+    Capture,
+    /// Import lines: their group changes are recorded with source `import`.
+    Import,
+}
+
 /// One capture request's validated events.
 #[derive(Debug, Clone)]
 pub struct IngestBatch {
+    /// Capture or import (the `source` of the changes).
+    pub source: IngestSource,
     /// The events, in request order.
     pub events: Vec<CaptureEvent>,
     /// The project's type limit (types beyond it are warned about, not created).

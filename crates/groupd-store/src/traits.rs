@@ -6,10 +6,12 @@ use async_trait::async_trait;
 use groupd_core::{GroupTypeIndex, ProjectId, SecretDigest};
 
 use crate::{
-    ActivityEntry, ActivityPage, ApiKey, Change, EventsSnapshot, Group, GroupListQuery, GroupRef,
-    GroupType, GroupTypeMetadataUpdate, HotPartition, IngestBatch, IngestSummary, IngestionWarning,
-    MovingEvent, NewApiKey, NewGroup, NewGroupType, NewProject, Partition, Project, PropertyCount,
-    PropertyEdit, SegmentCommit, SegmentRef, StoreResult, TypeRef, ValueCount, ValuesQuery,
+    ActivityEntry, ActivityPage, ApiKey, Change, ChangePage, ChangesQuery, DeletionOutcome,
+    EventsSnapshot, Group, GroupDeletion, GroupListQuery, GroupPatch, GroupRef, GroupType,
+    GroupTypeMetadataUpdate, HistoryQuery, HotPartition, IngestBatch, IngestSummary,
+    IngestionWarning, MovingEvent, NewApiKey, NewGroup, NewGroupType, NewProject, Partition,
+    Project, PropertyCount, PropertyEdit, PropertyVersion, SegmentCommit, SegmentRef, StoreResult,
+    TypeRef, ValueCount, ValuesQuery,
     exchange::{ExportPages, ExportQuery, ImportBatch, ImportOutcome},
     usage::{EventWindow, TypedProperty, TypedPropertyQuery, UsageMetric, WindowEvent},
 };
@@ -236,6 +238,38 @@ pub trait BackupStore: Send + Sync {
     async fn backup_to(&self, dest: &std::path::Path) -> StoreResult<()>;
 }
 
+/// The group lifecycle beyond single-property edits (lifecycle.md): several properties at once,
+/// deletion with its tombstone, property history and as-of reads (`lifecycle.rs` of each backend).
+#[async_trait]
+pub trait LifecycleStore: Send + Sync {
+    /// Sets and unsets several properties of an existing group, all or nothing: `NotFound`, or
+    /// `PropertyMissing` for an unset of a property the group does not hold (nothing applied).
+    async fn patch_group(&self, patch: GroupPatch, change: Change) -> StoreResult<Group>;
+    /// Deletes groups of one type in one transaction: each row, its counts, search entries and
+    /// history go; a tombstone at `change.at_us` refuses older writes; a `delete_group` activity
+    /// entry and a `deleted` change are written per group.
+    async fn delete_groups(&self, d: GroupDeletion, change: Change)
+    -> StoreResult<DeletionOutcome>;
+    /// The internal id whose activity the key shows: the live group's, else the deleted one's.
+    async fn activity_group_id(&self, group: &GroupRef) -> StoreResult<Option<i64>>;
+    /// The group as it was at event time `as_of` (µs): `None` when it did not exist then.
+    async fn find_group_as_of(&self, group: &GroupRef, as_of: i64) -> StoreResult<Option<Group>>;
+    /// A page of a live group's property versions, newest event time first (`None`: no group).
+    async fn property_history(&self, q: HistoryQuery) -> StoreResult<Option<Vec<PropertyVersion>>>;
+}
+
+/// The change stream (`changes.rs` of each backend).
+#[async_trait]
+pub trait ChangeStore: Send + Sync {
+    /// A page of a project's changes after `since`, with its head and oldest kept seq.
+    async fn changes(&self, q: ChangesQuery) -> StoreResult<ChangePage>;
+    /// Forgets changes recorded before `before_us`; returns how many went.
+    async fn prune_changes(&self, before_us: i64) -> StoreResult<u64>;
+    /// Bumped after every commit that may hold changes (this process's, and on PostgreSQL other
+    /// processes' via NOTIFY): a wake-up hint for stream readers, who also poll.
+    fn change_signal(&self) -> tokio::sync::watch::Receiver<u64>;
+}
+
 /// Everything groupd persists.
 pub trait Store:
     ProjectStore
@@ -249,6 +283,8 @@ pub trait Store:
     + SegmentStore
     + ExchangeStore
     + BackupStore
+    + LifecycleStore
+    + ChangeStore
     + 'static
 {
 }
@@ -265,6 +301,8 @@ impl<T> Store for T where
         + SegmentStore
         + ExchangeStore
         + BackupStore
+        + LifecycleStore
+        + ChangeStore
         + 'static
 {
 }

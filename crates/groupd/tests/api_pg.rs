@@ -11,12 +11,16 @@ mod backpressure;
 mod backup;
 #[path = "api/capture.rs"]
 mod capture;
+#[path = "api/changes.rs"]
+mod changes;
 #[path = "api/corpus.rs"]
 mod corpus;
 #[path = "api/cors.rs"]
 mod cors;
 #[path = "api/crash.rs"]
 mod crash;
+#[path = "api/deletion.rs"]
+mod deletion;
 #[path = "api/export_import.rs"]
 mod export_import;
 #[path = "api/fuzz.rs"]
@@ -25,8 +29,12 @@ mod fuzz;
 mod group_types;
 #[path = "api/groups.rs"]
 mod groups;
+#[path = "api/history.rs"]
+mod history;
 #[path = "api/keys.rs"]
 mod keys;
+#[path = "api/lifecycle_routes.rs"]
+mod lifecycle_routes;
 #[path = "api/multi_process.rs"]
 mod multi_process;
 #[path = "api/ops.rs"]

@@ -235,6 +235,7 @@ impl Fixture {
             .ingest(
                 self.project,
                 IngestBatch {
+                    source: Default::default(),
                     events,
                     max_group_types: 5,
                     now_us: T0,

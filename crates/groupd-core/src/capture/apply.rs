@@ -43,6 +43,8 @@ pub struct GroupUpdate<'e> {
     pub identify: &'e GroupIdentify,
     /// The event time it is merged at ([`CaptureEvent::merge_time_us`]).
     pub event_us: i64,
+    /// The event's uuid (the `source` of the change).
+    pub event_uuid: uuid::Uuid,
 }
 
 /// One request's decisions, made event after event.
@@ -128,6 +130,7 @@ impl IngestPlan {
                         index,
                         identify: gi,
                         event_us: ev.merge_time_us(),
+                        event_uuid: ev.uuid,
                     })
                 }
                 None => {
@@ -138,6 +141,18 @@ impl IngestPlan {
         };
         self.warnings.append(&mut pending);
         update
+    }
+
+    /// The store refused `update` because its group was deleted at `deleted_at_us`, after the
+    /// event's time: the event stays stored, the change is dropped with a warning.
+    pub fn group_deleted(&mut self, update: &GroupUpdate<'_>, deleted_at_us: i64) {
+        self.summary.group_updates = self.summary.group_updates.saturating_sub(1);
+        self.warnings.push(IngestWarning::group_deleted(
+            &update.identify.group_type,
+            &update.identify.group_key,
+            update.event_uuid,
+            deleted_at_us,
+        ));
     }
 
     /// The types assigned since the last call, for the store to write.

@@ -48,7 +48,9 @@ pub use event::{CaptureEvent, GroupIdentify, InvalidGroupIdentify, NO_TIMESTAMP,
 pub use parse::{ParsedRequest, parse_batch, parse_request};
 pub use time::{MAX_FUTURE_US, merge_time_us, parse_time_us};
 pub use validate::DISTINCT_ID_MAX_CHARS;
-pub use warning::{GROUP_TYPE_LIMIT_REACHED, INVALID_GROUP_IDENTIFY, IngestWarning, WARNINGS_KEPT};
+pub use warning::{
+    GROUP_DELETED, GROUP_TYPE_LIMIT_REACHED, INVALID_GROUP_IDENTIFY, IngestWarning, WARNINGS_KEPT,
+};
 
 /// The detail of a request without events (an empty payload, batch or array).
 pub const NO_EVENT: &str = "Request holds no event.";

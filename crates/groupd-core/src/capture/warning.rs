@@ -9,6 +9,9 @@ use super::{CaptureEvent, InvalidGroupIdentify};
 pub const GROUP_TYPE_LIMIT_REACHED: &str = "group_type_limit_reached";
 /// The warning type of a `$groupidentify` that cannot be applied.
 pub const INVALID_GROUP_IDENTIFY: &str = "invalid_group_identify";
+/// The warning type of a `$groupidentify` dated before its group's deletion: the event is
+/// stored, its group change dropped.
+pub const GROUP_DELETED: &str = "group_deleted";
 /// Most warnings a project keeps; older ones are pruned as new ones arrive.
 pub const WARNINGS_KEPT: i64 = 1000;
 
@@ -32,6 +35,24 @@ impl IngestWarning {
                 "max_group_types": max_group_types,
                 "event_uuid": ev.uuid.to_string(),
                 "event": ev.event,
+            }),
+        }
+    }
+
+    /// The group the identify names was deleted after the event's time (`deleted_at_us`).
+    pub fn group_deleted(
+        group_type: &str,
+        group_key: &str,
+        event_uuid: uuid::Uuid,
+        deleted_at_us: i64,
+    ) -> Self {
+        Self {
+            kind: GROUP_DELETED,
+            details: json!({
+                "group_type": group_type,
+                "group_key": group_key,
+                "event_uuid": event_uuid.to_string(),
+                "deleted_at": crate::time_fmt::format_us(deleted_at_us),
             }),
         }
     }

@@ -89,6 +89,9 @@ pub struct ActivityRecord<'a> {
 impl ActivityRecord<'_> {
     /// The entry's `detail` object.
     pub fn detail(&self) -> Value {
+        if self.activity == Activity::DeleteGroup {
+            return deletion_detail(self.property);
+        }
         activity_detail(
             self.property,
             self.action,
@@ -105,6 +108,11 @@ pub fn activity_detail(property: &str, action: Action, before: Value, after: Val
                      "before": before, "after": after}],
         "trigger": null, "name": property, "short_id": null, "type": null,
     })
+}
+
+/// The `detail` of a `delete_group` entry: no changes, the group's key as the name.
+pub fn deletion_detail(key: &str) -> Value {
+    json!({"changes": [], "trigger": null, "name": key, "short_id": null, "type": null})
 }
 
 #[cfg(test)]

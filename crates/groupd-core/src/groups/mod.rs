@@ -27,7 +27,7 @@ mod state;
 mod tests;
 mod types;
 
-pub use activity::{Action, Activity, ActivityRecord, activity_detail};
+pub use activity::{Action, Activity, ActivityRecord, activity_detail, deletion_detail};
 pub use counts::{CountChange, value_text};
 pub use edit::{Applied, Edit, Effect, Outcome, PropertyChange, PropertyDiff, Refusal, apply};
 pub use property_type::PropertyType;

@@ -86,6 +86,7 @@ async fn capture(
             .ingest(
                 project,
                 IngestBatch {
+                    source: Default::default(),
                     events: batch.events,
                     max_group_types: state.config.max_group_types,
                     now_us: received_at,

@@ -66,6 +66,13 @@ impl ApiError {
         Self::validation("invalid_input", detail, Some(attr))
     }
 
+    /// 410 `invalid_request` (an expired change-stream cursor).
+    pub fn gone(code: &'static str, detail: impl Into<String>, attr: &str) -> Self {
+        let mut e = Self::new(StatusCode::GONE, "invalid_request", code, detail);
+        e.attr = Some(attr.to_owned());
+        e
+    }
+
     /// 400 `required` for a missing body field.
     pub fn required_field(attr: &str) -> Self {
         Self::validation("required", "This field is required.", Some(attr))

@@ -64,14 +64,39 @@ pub struct ListParams {
     pub key_contains: Option<String>,
     /// Where the page starts; an undecodable cursor serves the first page.
     pub after: Option<Cursor>,
+    /// `as_of` (µs), when given and not in the future.
+    pub as_of: Option<i64>,
+    /// Whether the index came from the path (`/groups_types/:index/groups/`): `next` keeps the
+    /// path and leaves `group_type_index` out.
+    pub path_index: bool,
+}
+
+/// Reads `as_of` (RFC 3339): `None` when absent or not in the past (a future time reads as now).
+pub fn as_of_param(req: &RequestInfo, now_us: i64) -> ApiResult<Option<i64>> {
+    let Some(raw) = req.non_empty_param("as_of") else {
+        return Ok(None);
+    };
+    let t = groupd_core::time_fmt::parse_rfc3339_us(raw).ok_or_else(|| {
+        ApiError::invalid(
+            "as_of",
+            "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].",
+        )
+    })?;
+    Ok((t < now_us).then_some(t))
 }
 
 impl ListParams {
     /// Reads and checks the query parameters.
     pub fn parse(req: &RequestInfo) -> ApiResult<Self> {
-        let index = match req.non_empty_param("group_type_index") {
-            None => return Err(ApiError::invalid("group_type_index", LIST_INDEX_REQUIRED)),
-            Some(raw) => GroupTypeIndex::parse_str(raw)
+        Self::parse_with(req, None)
+    }
+
+    /// Reads and checks the query parameters, the index taken from the path when given.
+    pub fn parse_with(req: &RequestInfo, path_index: Option<GroupTypeIndex>) -> ApiResult<Self> {
+        let index = match (path_index, req.non_empty_param("group_type_index")) {
+            (Some(i), _) => i,
+            (None, None) => return Err(ApiError::invalid("group_type_index", LIST_INDEX_REQUIRED)),
+            (None, Some(raw)) => GroupTypeIndex::parse_str(raw)
                 .ok_or_else(|| ApiError::not_an_integer("group_type_index"))?,
         };
         let limit_param = req.non_empty_param("limit");
@@ -92,6 +117,8 @@ impl ListParams {
             search: req.non_empty_param("search").map(str::to_owned),
             key_contains: req.non_empty_param("group_key").map(str::to_owned),
             after: req.non_empty_param("cursor").and_then(Cursor::decode),
+            as_of: None,
+            path_index: path_index.is_some(),
         })
     }
 
@@ -103,6 +130,7 @@ impl ListParams {
             key_contains: self.key_contains.clone(),
             after: self.after.clone(),
             limit: self.limit + 1,
+            as_of: self.as_of,
         }
     }
 
@@ -112,10 +140,11 @@ impl ListParams {
             created_at_us: last.created_at,
             key: last.key.as_str().to_owned(),
         };
-        let mut params = vec![
-            ("group_type_index", self.index.to_string()),
-            ("cursor", cursor.encode()),
-        ];
+        let mut params = Vec::new();
+        if !self.path_index {
+            params.push(("group_type_index", self.index.to_string()));
+        }
+        params.push(("cursor", cursor.encode()));
         if let Some(s) = &self.search {
             params.push(("search", s.clone()));
         }
@@ -124,6 +153,12 @@ impl ListParams {
         }
         if self.limit_given {
             params.push(("limit", self.limit.to_string()));
+        }
+        if let Some(raw) = req
+            .non_empty_param("as_of")
+            .filter(|_| self.as_of.is_some())
+        {
+            params.push(("as_of", raw.to_owned()));
         }
         req.url_with(&params)
     }
@@ -319,6 +354,16 @@ impl ValuesParams {
 pub async fn list(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Response> {
     api.require(Scope::GroupRead)?;
     let params = ListParams::parse(&api.req)?;
+    list_page(&state, &api, params).await
+}
+
+/// A list page for checked parameters (both list routes).
+pub(super) async fn list_page(
+    state: &AppState,
+    api: &ProjectApi,
+    mut params: ListParams,
+) -> ApiResult<Response> {
+    params.as_of = as_of_param(&api.req, state.clock.now_us())?;
     let rows = state
         .store
         .list_groups(api.project_id(), params.store_query())
@@ -351,15 +396,16 @@ pub async fn create(State(state): State<AppState>, api: ProjectApi) -> ApiResult
 }
 
 /// Who makes a REST change, and when.
-fn change(state: &AppState, api: &ProjectApi) -> Change {
-    Change {
-        actor: api.actor(),
-        at_us: state.clock.now_us(),
-    }
+pub(super) fn change(state: &AppState, api: &ProjectApi) -> Change {
+    Change::api(api.actor(), state.clock.now_us())
 }
 
 /// The group `addr` names, 404 when there is none.
-async fn find_group(state: &AppState, api: &ProjectApi, addr: &GroupAddress) -> ApiResult<Group> {
+pub(super) async fn find_group(
+    state: &AppState,
+    api: &ProjectApi,
+    addr: &GroupAddress,
+) -> ApiResult<Group> {
     state
         .store
         .find_group(&GroupRef {
@@ -378,7 +424,30 @@ async fn find_group(state: &AppState, api: &ProjectApi, addr: &GroupAddress) -> 
 pub async fn find(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Response> {
     api.require(Scope::GroupRead)?;
     let addr = GroupAddress::parse(&api.req, &["group_key"])?;
-    let group = find_group(&state, &api, &addr).await?;
+    find_response(&state, &api, &addr).await
+}
+
+/// The group `addr` names, as of `as_of` when given (both find routes).
+pub(super) async fn find_response(
+    state: &AppState,
+    api: &ProjectApi,
+    addr: &GroupAddress,
+) -> ApiResult<Response> {
+    let group = match as_of_param(&api.req, state.clock.now_us())? {
+        None => find_group(state, api, addr).await?,
+        Some(t) => state
+            .store
+            .find_group_as_of(
+                &GroupRef {
+                    project: api.project_id(),
+                    index: addr.index,
+                    key: addr.key.clone(),
+                },
+                t,
+            )
+            .await?
+            .ok_or_else(ApiError::not_found)?,
+    };
     Ok(group_response(StatusCode::OK, &group, true))
 }
 
@@ -441,13 +510,22 @@ pub async fn activity(State(state): State<AppState>, api: ProjectApi) -> ApiResu
     api.require(Scope::ActivityLogRead)?;
     let page = ActivityPage::parse(&api.req)?;
     let addr = GroupAddress::parse(&api.req, &["group_key", "id"])?;
-    let group = find_group(&state, &api, &addr).await?;
+    // A deleted group's activity stays readable, its deletion first.
+    let group_id = state
+        .store
+        .activity_group_id(&GroupRef {
+            project: api.project_id(),
+            index: addr.index,
+            key: addr.key.clone(),
+        })
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let (entries, total) = state
         .store
         .group_activity(
             api.project_id(),
             store::ActivityPage {
-                group_id: group.id,
+                group_id,
                 offset: page.offset(),
                 limit: page.limit,
             },
@@ -536,7 +614,7 @@ fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
 }
 
 /// The group object as a response.
-fn group_response(status: StatusCode, g: &Group, notebook: bool) -> Response {
+pub(super) fn group_response(status: StatusCode, g: &Group, notebook: bool) -> Response {
     let mut body = Vec::with_capacity(g.properties_json.len() + 128);
     write_group(&mut body, g, notebook);
     json_bytes(status, body)
@@ -670,6 +748,8 @@ mod tests {
                 search: Some("Acme".into()),
                 key_contains: None,
                 after: None,
+                as_of: None,
+                path_index: false,
             }
         );
         // The store lower-cases the text itself: it goes there as the user typed it.

@@ -2,12 +2,15 @@
 //! and adds the layers every route shares.
 pub mod auth;
 mod capture;
+mod changes;
 pub mod error;
 mod events_view;
 mod exchange;
 mod fields;
+mod group_paths;
 mod group_types;
 mod groups;
+mod lifecycle;
 mod middleware;
 mod openapi;
 mod ops;
@@ -36,6 +39,9 @@ pub fn app(state: AppState) -> Router {
     let per_project = Router::new()
         .merge(groups::router())
         .merge(exchange::router())
+        .merge(group_paths::router())
+        .merge(lifecycle::router())
+        .merge(changes::router())
         .merge(warnings::router())
         .merge(query::router())
         .merge(group_types::router())

@@ -44,6 +44,7 @@ pub async fn concurrent_requests_keep_every_change(s: Arc<dyn Store>) {
             s.ingest(
                 p,
                 IngestBatch {
+                    source: Default::default(),
                     events: evs,
                     max_group_types: 8,
                     now_us: T0 + 1000 * SEC,

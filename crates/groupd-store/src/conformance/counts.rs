@@ -147,6 +147,7 @@ pub async fn counts_follow_capture_writes(s: Arc<dyn Store>) {
     s.ingest(
         p,
         IngestBatch {
+            source: Default::default(),
             events: vec![
                 identify(
                     "org",
@@ -185,6 +186,7 @@ pub async fn counts_follow_capture_writes(s: Arc<dyn Store>) {
     s.ingest(
         p,
         IngestBatch {
+            source: Default::default(),
             events: vec![identify(
                 "org",
                 "d",

@@ -41,6 +41,7 @@ async fn first_request(s: &Arc<dyn Store>) -> (ProjectId, IngestSummary, Capture
         .ingest(
             p,
             IngestBatch {
+                source: Default::default(),
                 events: batch,
                 max_group_types: 5,
                 now_us: T0,
@@ -79,6 +80,7 @@ pub async fn a_retried_event_changes_nothing(s: Arc<dyn Store>) {
         .ingest(
             p,
             IngestBatch {
+                source: Default::default(),
                 events: vec![changed, event("a", u1, Some(T0 + 1), &[])],
                 max_group_types: 5,
                 now_us: T0,
@@ -111,6 +113,7 @@ pub async fn a_retried_identify_of_an_unknown_type_creates_no_type(s: Arc<dyn St
         .ingest(
             p,
             IngestBatch {
+                source: Default::default(),
                 events: full,
                 max_group_types: 5,
                 now_us: T0 + 5,
@@ -155,6 +158,7 @@ pub async fn an_invalid_identify_is_stored_with_a_warning(s: Arc<dyn Store>) {
         .ingest(
             p,
             IngestBatch {
+                source: Default::default(),
                 events: vec![bad.clone()],
                 max_group_types: 5,
                 now_us: T0,
@@ -182,6 +186,7 @@ pub async fn warnings_belong_to_their_project(s: Arc<dyn Store>) {
     s.ingest(
         p,
         IngestBatch {
+            source: Default::default(),
             events: full,
             max_group_types: 5,
             now_us: T0,
@@ -236,6 +241,7 @@ async fn merged(s: &Arc<dyn Store>) -> (ProjectId, IngestSummary) {
         .ingest(
             p,
             IngestBatch {
+                source: Default::default(),
                 events: ops.clone(),
                 max_group_types: 5,
                 now_us: T0 + 100 * SEC,
@@ -252,6 +258,7 @@ async fn merged(s: &Arc<dyn Store>) -> (ProjectId, IngestSummary) {
         s.ingest(
             p,
             IngestBatch {
+                source: Default::default(),
                 events: vec![ev],
                 max_group_types: 5,
                 now_us: T0 + 200 * SEC,
@@ -316,6 +323,7 @@ pub async fn an_identify_with_no_properties_creates_the_group(s: Arc<dyn Store>)
     s.ingest(
         p,
         IngestBatch {
+            source: Default::default(),
             events: vec![identify("org", "empty", T0, json!({}), json!({}), &[])],
             max_group_types: 5,
             now_us: T0,

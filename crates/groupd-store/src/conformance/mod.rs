@@ -25,6 +25,7 @@ pub mod counts;
 pub mod group_types;
 pub mod groups;
 pub mod ingest;
+pub mod lifecycle;
 pub mod listing;
 pub mod projects;
 pub mod queries;
@@ -58,18 +59,12 @@ pub fn at(project: ProjectId, index: GroupTypeIndex, k: &str) -> GroupRef {
 
 /// A change by the system (capture, or no key) at `at_us`.
 pub fn system(at_us: i64) -> Change {
-    Change {
-        actor: Actor::System,
-        at_us,
-    }
+    Change::api(Actor::System, at_us)
 }
 
 /// A change by the key labelled `label`.
 pub fn by(label: &str, at_us: i64) -> Change {
-    Change {
-        actor: Actor::Key(label.into()),
-        at_us,
-    }
+    Change::api(Actor::Key(label.into()), at_us)
 }
 
 pub async fn project(s: &Arc<dyn Store>) -> ProjectId {
@@ -360,6 +355,12 @@ macro_rules! conformance_tests {
             }
             queries {
                 queries_read_events_and_groups
+            }
+            lifecycle {
+                a_tombstone_refuses_older_identifies_and_a_newer_one_starts_afresh,
+                versions_keep_late_writes_and_as_of_reads_by_event_time,
+                a_patch_with_an_unknown_unset_changes_nothing,
+                changes_are_numbered_from_one_and_refused_or_equal_writes_take_none
             }
         );
     };

@@ -11,6 +11,7 @@ pub async fn queries_read_events_and_groups(s: Arc<dyn Store>) {
     s.ingest(
         p,
         IngestBatch {
+            source: Default::default(),
             events: vec![
                 event(
                     "pageview",

@@ -16,6 +16,7 @@ async fn ingest(s: &Arc<dyn Store>, p: ProjectId, events: Vec<CaptureEvent>) -> 
     s.ingest(
         p,
         IngestBatch {
+            source: Default::default(),
             events,
             max_group_types: 5,
             now_us: T0,

@@ -14,6 +14,7 @@ async fn ingest(s: &Arc<dyn Store>, p: ProjectId, events: Vec<groupd_core::captu
     s.ingest(
         p,
         IngestBatch {
+            source: Default::default(),
             events,
             max_group_types: 5,
             now_us: T0,

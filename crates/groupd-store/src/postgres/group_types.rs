@@ -5,7 +5,9 @@ use deadpool_postgres::GenericClient;
 use groupd_core::{GroupTypeIndex, ProjectId};
 
 use super::{
-    PgStore, counts,
+    PgStore,
+    changes::PendingChanges,
+    counts,
     error::is_unique_violation,
     rows::{GROUP_TYPE_COLS, group_type, group_type_from_row, group_types, select_one},
     tx::{lock_group_types, run_with_tx},
@@ -84,15 +86,16 @@ async fn update_metadata_in(
 }
 
 async fn delete_in(c: &impl GenericClient, project: ProjectId, i: i32) -> StoreResult<()> {
-    let n = c
-        .execute(
-            "DELETE FROM group_types WHERE project_id = $1 AND group_type_index = $2",
+    let Some(row) = c
+        .query_opt(
+            "DELETE FROM group_types WHERE project_id = $1 AND group_type_index = $2 RETURNING group_type",
             &[&project.0, &i],
         )
-        .await?;
-    if n == 0 {
+        .await?
+    else {
         return Err(StoreError::NotFound);
-    }
+    };
+    let name: String = row.get(0);
     // A type created later at this index starts without the old type's metrics or events.
     c.execute(
         "DELETE FROM usage_metrics WHERE project_id = $1 AND group_type_index = $2",
@@ -112,13 +115,33 @@ async fn delete_in(c: &impl GenericClient, project: ProjectId, i: i32) -> StoreR
     )
     .await?;
     c.execute(
+        "DELETE FROM group_property_versions WHERE project_id = $1 AND group_id IN
+           (SELECT id FROM groups WHERE project_id = $1 AND group_type_index = $2)",
+        &[&project.0, &i],
+    )
+    .await?;
+    c.execute(
+        "DELETE FROM group_tombstones WHERE project_id = $1 AND group_type_index = $2",
+        &[&project.0, &i],
+    )
+    .await?;
+    c.execute(
         "DELETE FROM groups WHERE project_id = $1 AND group_type_index = $2",
         &[&project.0, &i],
     )
     .await?;
     // After the groups, whose row locks made any capture batch that changed one of them commit
     // first, counts included: none of theirs is left behind.
-    counts::drop_type(c, project, i).await
+    counts::drop_type(c, project, i).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    let mut pending = PendingChanges::default();
+    pending.push(
+        project,
+        crate::lifecycle::type_deleted(GroupTypeIndex(i64::from(i)), name, now),
+    );
+    pending.commit(c, now).await
 }
 
 #[async_trait]
@@ -164,6 +187,8 @@ impl GroupTypeStore for PgStore {
         index: GroupTypeIndex,
     ) -> StoreResult<()> {
         let i = pg_index(index).ok_or(StoreError::NotFound)?;
-        run_with_tx!(self.pool, |tx| delete_in(&tx, project, i).await)
+        run_with_tx!(self.pool, |tx| delete_in(&tx, project, i).await)?;
+        self.changed();
+        Ok(())
     }
 }

@@ -4,14 +4,16 @@ use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use groupd_core::{
     Actor, ProjectId,
-    groups::{self, Edit, GroupSlot},
+    groups::{self, Edit, GroupSlot, GroupState, Refusal},
 };
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use super::{
     PgStore,
+    changes::PendingChanges,
     counts::{self, PropCounts},
+    lifecycle::{VersionRows, forget_group, list_as_of, tombstone},
     rows::{
         ActivityRows, GROUP_COLS, STATE_COLS, StoredProps, group_from_row, group_type, select_one,
         state_from_row,
@@ -22,6 +24,7 @@ use super::{
 use crate::{
     ActivityEntry, ActivityPage, Change, Group, GroupListQuery, GroupRef, GroupStore, NewGroup,
     PropertyCount, PropertyEdit, StoreError, StoreResult, ValueCount, ValuesQuery,
+    lifecycle::change_of,
 };
 
 /// A statement's parameters, in `$n` order.
@@ -35,15 +38,22 @@ impl<'a> Args<'a> {
     }
 }
 
-/// Loads the group (locking its row), applies `edit`, and stores the result: the row, activity and
-/// counts, in the caller's transaction.
-async fn edit_in(
+/// A check of the group as stored before an edit applies (a patch's unsets must exist).
+pub(super) type PreCheck<'a> = &'a mut (dyn FnMut(&GroupState) -> Option<StoreError> + Send);
+
+/// Loads the group (locking its row) and its tombstone, applies `edit`, and stores the result:
+/// the row (removed for a deletion), versions, activity, counts and the stream entry (added to
+/// `pending`, for the caller to number last), in the caller's transaction. A refusal is returned
+/// as such, with nothing written.
+pub(super) async fn edit_in(
     c: &impl GenericClient,
     group: &GroupRef,
     index: i32,
     edit: &Edit<'_>,
     change: &Change,
-) -> StoreResult<Group> {
+    pending: &mut PendingChanges,
+    check: Option<PreCheck<'_>>,
+) -> StoreResult<Result<Option<Group>, Refusal>> {
     let project = group.project;
     let key = nul_safe(group.key.as_str());
     let st = c
@@ -52,21 +62,50 @@ async fn edit_in(
              WHERE project_id = $1 AND group_type_index = $2 AND group_key = $3 FOR UPDATE"
         ))
         .await?;
-    let (id, slot) = match c.query_opt(&st, &[&project.0, &index, &key]).await? {
-        Some(r) => (
-            Some(r.get::<_, i64>(0)),
-            GroupSlot::of(Some(state_from_row(&r, 1)?)),
-        ),
-        None => (None, GroupSlot::default()),
+    let (id, state) = match c.query_opt(&st, &[&project.0, &index, &key]).await? {
+        Some(r) => (Some(r.get::<_, i64>(0)), Some(state_from_row(&r, 1)?)),
+        None => (None, None),
+    };
+    if let (Some(check), Some(state)) = (check, &state)
+        && let Some(e) = check(state)
+    {
+        return Err(e);
+    }
+    let slot = GroupSlot {
+        group: state,
+        deleted_at_us: tombstone(c, project, index, &key).await?.map(|t| t.0),
     };
     let applied = groups::apply(slot, edit, change.at_us, change.at_us);
     if let Some(refusal) = applied.refusal() {
-        return Err(refusal.clone().into());
+        return Ok(Err(refusal.clone()));
     }
+    pending.extend(
+        project,
+        change_of(
+            &applied,
+            group.index,
+            group.key.as_str(),
+            change.at_us,
+            &change.source,
+        ),
+    );
+    let mut activity = ActivityRows::default();
+    let mut counts = PropCounts::default();
+    counts.add(project, group.index, &applied.count_changes());
     let Some(state) = &applied.slot.group else {
-        return Err(StoreError::Internal(anyhow::anyhow!(
-            "group deletion is not stored by this backend"
-        )));
+        let id = id.ok_or(StoreError::NotFound)?;
+        let deleted_at = applied.slot.deleted_at_us.unwrap_or(change.at_us);
+        forget_group(c, project, index, &key, id, deleted_at).await?;
+        for rec in applied.activity() {
+            let rec = groupd_core::groups::ActivityRecord {
+                property: group.key.as_str(),
+                ..rec
+            };
+            activity.push(id, &rec, &change.actor);
+        }
+        activity.insert(c, project, change.at_us).await?;
+        counts.apply(c).await?;
+        return Ok(Ok(None));
     };
     let stored = StoredProps::new(state)?;
     let id = match id {
@@ -119,22 +158,38 @@ async fn edit_in(
             row.ok_or(StoreError::GroupExists)?.get(0)
         }
     };
-    let mut activity = ActivityRows::default();
     for rec in applied.activity() {
         activity.push(id, &rec, &change.actor);
     }
     activity.insert(c, project, change.at_us).await?;
-    let mut counts = PropCounts::default();
-    counts.add(project, group.index, &applied.count_changes());
+    let mut versions = VersionRows::default();
+    versions.push(id, &applied, &change.source);
+    versions.insert(c, project, change.at_us).await?;
     counts.apply(c).await?;
-    Ok(Group {
+    Ok(Ok(Some(Group {
         id,
         index: group.index,
         key: group.key.clone(),
         properties_json: stored.text,
         created_at: state.created_at_us,
         updated_at: state.updated_at_us,
-    })
+    })))
+}
+
+/// One REST edit of one group, its stream entry numbered last.
+async fn rest_in(
+    c: &impl GenericClient,
+    group: &GroupRef,
+    index: i32,
+    edit: &Edit<'_>,
+    change: &Change,
+) -> StoreResult<Group> {
+    let mut pending = PendingChanges::default();
+    let edited = edit_in(c, group, index, edit, change, &mut pending, None)
+        .await?
+        .map_err(StoreError::from)?;
+    pending.commit(c, change.at_us).await?;
+    edited.ok_or(StoreError::NotFound)
 }
 
 async fn create_in(c: &impl GenericClient, new: &NewGroup, change: &Change) -> StoreResult<Group> {
@@ -147,7 +202,7 @@ async fn create_in(c: &impl GenericClient, new: &NewGroup, change: &Change) -> S
     let edit = Edit::Create {
         properties: &new.properties,
     };
-    edit_in(c, group, index, &edit, change).await
+    rest_in(c, group, index, &edit, change).await
 }
 
 async fn update_in(
@@ -160,7 +215,7 @@ async fn update_in(
         property: &e.property,
         op: &e.op,
     };
-    edit_in(c, &e.group, index, &edit, change).await
+    rest_in(c, &e.group, index, &edit, change).await
 }
 
 #[async_trait]
@@ -198,6 +253,11 @@ impl GroupStore for PgStore {
             let (t, k) = (args.bind(t), args.bind(k));
             sql.push_str(&format!(" AND (created_at, group_key) < (${t}, ${k})"));
         }
+        let as_of = q.as_of.map(Ts);
+        if let Some(t) = &as_of {
+            let t = args.bind(t);
+            sql.push_str(&format!(" AND created_at <= ${t}"));
+        }
         let l = args.bind(&limit);
         sql.push_str(&format!(
             " ORDER BY created_at DESC, group_key DESC LIMIT ${l}"
@@ -213,7 +273,11 @@ impl GroupStore for PgStore {
             let st = c.prepare_cached(&sql).await?;
             c.query(&st, &params).await?
         };
-        Ok(rows.iter().map(group_from_row).collect())
+        let groups = rows.iter().map(group_from_row).collect();
+        match q.as_of {
+            Some(at) => list_as_of(&c, project, groups, at).await,
+            None => Ok(groups),
+        }
     }
 
     async fn find_group(&self, group: &GroupRef) -> StoreResult<Option<Group>> {
@@ -231,6 +295,7 @@ impl GroupStore for PgStore {
     async fn create_group(&self, new: NewGroup, change: Change) -> StoreResult<Group> {
         let rows = 1 + new.properties.len() as u64;
         let created = run_with_tx!(self.pool, |tx| create_in(&tx, &new, &change).await)?;
+        self.changed();
         self.stats.wrote(&self.pool, rows);
         Ok(created)
     }
@@ -241,6 +306,7 @@ impl GroupStore for PgStore {
         change: Change,
     ) -> StoreResult<Group> {
         let updated = run_with_tx!(self.pool, |tx| update_in(&tx, &edit, &change).await)?;
+        self.changed();
         self.stats.wrote(&self.pool, 1);
         Ok(updated)
     }

@@ -15,14 +15,13 @@ use groupd_core::{
 
 use super::{
     PgStore,
-    counts::PropCounts,
-    ingest::apply_identifies,
+    ingest::{Deferred, apply_identifies},
     rows::{insert_types, type_names},
     tx::{lock_group_types, run_with_tx},
     values::Ts,
 };
 use crate::{
-    StoreResult,
+    IngestSource, StoreResult,
     exchange::{ImportBatch, ImportOutcome, LineFailure, type_limit_detail},
 };
 
@@ -87,6 +86,7 @@ async fn apply_chunk(
             index,
             identify: &l.identify,
             event_us: l.event_us,
+            event_uuid: uuid::Uuid::nil(),
         });
         if let Some(at) = l.created_at_us {
             let index = i32::try_from(index.0).unwrap_or(i32::MAX);
@@ -116,9 +116,18 @@ async fn apply_chunk(
             .map(|r| (r.get(0), r.get(1)))
             .collect()
     };
-    let mut counts = PropCounts::default();
-    apply_identifies(c, b.project, &updates, b.now_us, &mut counts).await?;
-    counts.apply(c).await?;
+    // Lines dated before their group's deletion are refused by the rule and change nothing.
+    let mut deferred = Deferred::default();
+    apply_identifies(
+        c,
+        b.project,
+        &updates,
+        b.now_us,
+        IngestSource::Import,
+        &mut deferred,
+    )
+    .await?;
+    deferred.counts.apply(c).await?;
     let fresh: Vec<((i32, &str), i64)> = created
         .into_iter()
         .filter(|((i, k), _)| !existing.contains(&(*i, (*k).to_owned())))
@@ -136,7 +145,8 @@ async fn apply_chunk(
         let ts: Vec<Ts> = fresh.iter().map(|(_, t)| Ts(*t)).collect();
         c.execute(&st, &[&b.project.0, &is, &ks, &ts]).await?;
     }
-    Ok(())
+    // The stream entries are numbered as the transaction's last step.
+    deferred.changes.commit(c, b.now_us).await
 }
 
 pub(super) async fn import(store: &PgStore, b: ImportBatch) -> StoreResult<ImportOutcome> {
@@ -154,6 +164,9 @@ pub(super) async fn import(store: &PgStore, b: ImportBatch) -> StoreResult<Impor
             )
             .await)?;
         }
+    }
+    if writing {
+        store.changed();
     }
     Ok(ImportOutcome {
         imported: (n - failed.len()) as u64,

@@ -16,18 +16,31 @@ use deadpool_postgres::GenericClient;
 use groupd_core::{
     Actor, ProjectId,
     capture::{CaptureEvent, GroupUpdate, IngestPlan, WARNINGS_KEPT},
-    groups::{self, GroupSlot, TypeAssigner},
+    groups::{self, GroupSlot, Refusal, TypeAssigner},
 };
 
 use super::{
     PgStore,
+    changes::PendingChanges,
     counts::PropCounts,
+    lifecycle::VersionRows,
     rows::{ActivityRows, StoredProps, insert_types, state_from_row, type_names},
     tx::{lock_group_types, retrying},
     values::{Ts, jsonb_safe, nul_safe},
     writer,
 };
-use crate::{IngestBatch, IngestStore, IngestSummary, IngestionWarning, StoreResult};
+use crate::{
+    ChangeSource, IngestBatch, IngestSource, IngestStore, IngestSummary, IngestionWarning,
+    StoreResult, lifecycle::change_of,
+};
+
+/// What a capture transaction applies once, at its end: the property count changes (summed, in
+/// sorted order) and then the change-stream entries (numbered last).
+#[derive(Default)]
+pub(super) struct Deferred {
+    pub(super) counts: PropCounts,
+    pub(super) changes: PendingChanges,
+}
 
 /// The idempotency key of each event, and which events repeat a key earlier in the request.
 fn keys_and_dups(events: &[CaptureEvent]) -> (Vec<(i64, uuid::Uuid)>, Vec<bool>) {
@@ -106,7 +119,8 @@ pub(super) async fn ingest_in(
     events: &[CaptureEvent],
     types: TypeAssigner,
     now: i64,
-    counts: &mut PropCounts,
+    source: IngestSource,
+    deferred: &mut Deferred,
 ) -> StoreResult<IngestSummary> {
     let (keys, mut dup) = keys_and_dups(events);
     let max_group_types = types.max_group_types();
@@ -160,7 +174,10 @@ pub(super) async fn ingest_in(
         updates.extend(plan.stored(ev, row, fresh));
     }
     if !updates.is_empty() {
-        apply_identifies(c, project, &updates, now, counts).await?;
+        let refused = apply_identifies(c, project, &updates, now, source, deferred).await?;
+        for (i, deleted_at_us) in refused {
+            plan.group_deleted(&updates[i], deleted_at_us);
+        }
     }
     let (summary, warnings) = plan.finish();
     if !warnings.is_empty() {
@@ -204,12 +221,14 @@ impl IngestStore for PgStore {
         let identifies = events.iter().filter(|e| e.group_identify.is_some()).count() as u64;
         let job = writer::Job {
             project,
+            source: batch.source,
             events,
             max_group_types,
             types,
             now: batch.now_us,
         };
         let summary = self.writer.ingest(job).await?;
+        self.changed();
         // Groups and their activity grow with identifies.
         self.stats.wrote(&self.pool, identifies * 2);
         Ok(summary)
@@ -329,8 +348,13 @@ pub(super) async fn apply_identifies(
     project: ProjectId,
     updates: &[GroupUpdate<'_>],
     now: i64,
-    counts: &mut PropCounts,
-) -> StoreResult<()> {
+    source: IngestSource,
+    deferred: &mut Deferred,
+) -> StoreResult<Vec<(usize, i64)>> {
+    let Deferred {
+        counts,
+        changes: pending,
+    } = deferred;
     // Distinct groups in key order, with the earliest event time of each.
     let mut first: HashMap<(i64, &str), i64> = HashMap::new();
     for u in updates {
@@ -406,8 +430,26 @@ pub(super) async fn apply_identifies(
         );
     }
 
+    // Under the row locks: the tombstones of deleted groups refuse the identifies dated before.
+    let st = c
+        .prepare_cached(
+            "SELECT t.group_type_index, t.group_key, t.deleted_at
+             FROM group_tombstones t JOIN unnest($2::int4[], $3::text[]) AS x(i, k)
+               ON t.group_type_index = x.i AND t.group_key = x.k COLLATE \"C\"
+             WHERE t.project_id = $1",
+        )
+        .await?;
+    for r in c.query(&st, &[&project.0, &indexes, &group_keys]).await? {
+        let key: (i32, String) = (r.get(0), r.get(1));
+        if let Some(g) = held.get_mut(&key) {
+            g.slot.deleted_at_us = Some(r.get::<_, Ts>(2).0);
+        }
+    }
+
     let mut activity = ActivityRows::default();
-    for u in updates {
+    let mut versions = VersionRows::default();
+    let mut refused = Vec::new();
+    for (n, u) in updates.iter().enumerate() {
         let key = (
             u.index.0 as i32,
             nul_safe(&u.identify.group_key).into_owned(),
@@ -417,13 +459,46 @@ pub(super) async fn apply_identifies(
             continue;
         };
         let edit = u.identify.edit();
-        let applied = groups::apply(std::mem::take(&mut g.slot), &edit, u.event_us, now);
+        let slot = std::mem::take(&mut g.slot);
+        let applied = groups::apply(slot, &edit, u.event_us, now);
+        if let Some(Refusal::GroupDeleted { deleted_at_us }) = applied.refusal() {
+            refused.push((n, *deleted_at_us));
+        }
+        let source = match source {
+            IngestSource::Capture => ChangeSource::Capture {
+                event_uuid: Some(u.event_uuid),
+            },
+            IngestSource::Import => ChangeSource::Import,
+        };
         for rec in applied.activity() {
             activity.push(g.id, &rec, &Actor::System);
         }
+        versions.push(g.id, &applied, &source);
+        pending.extend(
+            project,
+            change_of(
+                &applied,
+                u.index,
+                &u.identify.group_key,
+                u.event_us,
+                &source,
+            ),
+        );
         counts.add(project, u.index, &applied.count_changes());
         g.dirty |= applied.dirty;
         g.slot = applied.slot;
+    }
+    // A row inserted above for a group whose every identify was refused (deleted later): gone.
+    let phantom: Vec<i64> = held
+        .iter()
+        .filter(|(k, g)| g.slot.group.is_none() && created.contains(*k))
+        .map(|(_, g)| g.id)
+        .collect();
+    if !phantom.is_empty() {
+        let st = c
+            .prepare_cached("DELETE FROM groups WHERE project_id = $1 AND id = ANY($2)")
+            .await?;
+        c.execute(&st, &[&project.0, &phantom]).await?;
     }
 
     let mut ids = Vec::with_capacity(held.len());
@@ -469,5 +544,7 @@ pub(super) async fn apply_identifies(
         ],
     )
     .await?;
-    activity.insert(c, project, now).await
+    versions.insert(c, project, now).await?;
+    activity.insert(c, project, now).await?;
+    Ok(refused)
 }

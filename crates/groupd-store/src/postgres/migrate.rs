@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
     (4, include_str!("migrations/0004_key_lifecycle.sql")),
     (5, include_str!("migrations/0005_parity.sql")),
     (6, include_str!("migrations/0006_segments.sql")),
+    (7, include_str!("migrations/0007_lifecycle.sql")),
 ];
 /// Advisory lock namespace of migrations (the first key of `pg_advisory_xact_lock(int, int)`).
 const LOCK_MIGRATIONS: i32 = 0x6770_0001;
@@ -201,6 +202,7 @@ mod tests {
         s.ingest(
             p,
             IngestBatch {
+                source: Default::default(),
                 events: evs,
                 max_group_types: 5,
                 now_us: T0 + 100,
@@ -220,10 +222,7 @@ mod tests {
                     _ => unreachable!(),
                 },
             },
-            Change {
-                actor: groupd_core::Actor::System,
-                at_us: T0,
-            },
+            Change::api(groupd_core::Actor::System, T0),
         )
         .await
         .unwrap();

@@ -11,6 +11,7 @@
 //! project; see docs/postgres-schema.md.
 mod analytics;
 mod backup;
+mod changes;
 mod counts;
 mod error;
 mod export;
@@ -18,6 +19,7 @@ mod group_types;
 mod groups;
 mod import;
 mod ingest;
+mod lifecycle;
 mod migrate;
 mod projects;
 mod query;
@@ -48,6 +50,8 @@ pub struct PgStore {
     pool: Pool,
     writer: writer::Writer,
     stats: Arc<StatsKeeper>,
+    /// Bumped after this process's writes and on every NOTIFY (the stream's wake-up).
+    signal: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl PgStore {
@@ -61,6 +65,8 @@ impl PgStore {
         }
         check_database_named(&config, url, options)?;
         migrate::ensure_database(&config, &tls, url).await?;
+        let signal = Arc::new(tokio::sync::watch::Sender::new(0));
+        changes::listen(config.clone(), tls.clone(), Arc::downgrade(&signal));
         let manager = Manager::from_config(
             config,
             tls,
@@ -92,7 +98,13 @@ impl PgStore {
             pool,
             writer,
             stats: Arc::default(),
+            signal,
         })
+    }
+
+    /// Wakes this process's change-stream readers after a committed write.
+    fn changed(&self) {
+        self.signal.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     async fn client(&self) -> StoreResult<deadpool_postgres::Client> {

@@ -277,6 +277,7 @@ mod tests {
         let a = event("a", uuid::Uuid::new_v4(), Some(T0), &[]);
         let b = event("b", uuid::Uuid::new_v4(), Some(T0 + SEC), &[]);
         let batch = IngestBatch {
+            source: Default::default(),
             events: vec![a, b],
             max_group_types: 5,
             now_us: T0,

@@ -15,8 +15,11 @@ use deadpool_postgres::{GenericClient, Pool, Transaction};
 use groupd_core::{ProjectId, capture::CaptureEvent, groups::TypeAssigner};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{counts::PropCounts, error::is_retryable, ingest, rows::type_names, tx::run_with_tx};
-use crate::{IngestSummary, StoreError, StoreResult, queue};
+use super::{
+    changes::PendingChanges, counts::PropCounts, error::is_retryable, ingest, rows::type_names,
+    tx::run_with_tx,
+};
+use crate::{IngestSource, IngestSummary, StoreError, StoreResult, queue};
 
 /// Most requests committed in one transaction.
 const MAX_BATCH: usize = 64;
@@ -24,6 +27,8 @@ const MAX_BATCH: usize = 64;
 /// One request to ingest.
 pub(super) struct Job {
     pub(super) project: ProjectId,
+    /// Capture or import: the source of the group changes.
+    pub(super) source: IngestSource,
     pub(super) events: Vec<CaptureEvent>,
     pub(super) max_group_types: u32,
     /// The project's types, when the caller loaded them already.
@@ -111,14 +116,18 @@ async fn batch_in(
 ) -> StoreResult<Vec<StoreResult<IngestSummary>>> {
     let mut results = Vec::with_capacity(jobs.len());
     let mut counts = PropCounts::default();
+    let mut pending = PendingChanges::default();
+    let mut now = 0;
     for job in jobs.iter_mut() {
         let sp = tx.savepoint("job").await?;
-        let mut job_counts = PropCounts::default();
-        let ingested = ingest_job(&sp, job, &mut job_counts).await;
+        let mut deferred = ingest::Deferred::default();
+        let ingested = ingest_job(&sp, job, &mut deferred).await;
         match ingested {
             Ok(summary) => {
                 sp.commit().await?;
-                counts.absorb(job_counts);
+                counts.absorb(deferred.counts);
+                pending.absorb(deferred.changes);
+                now = now.max(job.now);
                 results.push(Ok(summary));
             }
             // The server aborted the transaction's work: run the batch again.
@@ -130,18 +139,29 @@ async fn batch_in(
         }
     }
     counts.apply(&*tx).await?;
+    // Last: the changes get their seqs (the head rows stay locked only until the COMMIT).
+    pending.commit(&*tx, now).await?;
     Ok(results)
 }
 
 async fn ingest_job(
     c: &impl GenericClient,
     job: &mut Job,
-    counts: &mut PropCounts,
+    deferred: &mut ingest::Deferred,
 ) -> StoreResult<IngestSummary> {
     // The types the caller loaded serve the first attempt; a retry loads them afresh.
     let types = match job.types.take() {
         Some(t) => t,
         None => TypeAssigner::new(type_names(c, job.project).await?, job.max_group_types),
     };
-    ingest::ingest_in(c, job.project, &job.events, types, job.now, counts).await
+    ingest::ingest_in(
+        c,
+        job.project,
+        &job.events,
+        types,
+        job.now,
+        job.source,
+        deferred,
+    )
+    .await
 }

@@ -63,6 +63,14 @@ pub(super) fn index_group(
     Ok(())
 }
 
+/// Forgets one group's entry (the group is being deleted).
+pub(super) fn forget_group(c: &Connection, id: i64) -> StoreResult<()> {
+    FTS_TOUCHED.with(|f| f.set(true));
+    c.prepare_cached("DELETE FROM groups_fts WHERE rowid = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
 /// Forgets the index entries of every group of a type (the type is being deleted).
 pub(super) fn drop_type(c: &Connection, t: TypeRef) -> StoreResult<()> {
     FTS_TOUCHED.with(|f| f.set(true));

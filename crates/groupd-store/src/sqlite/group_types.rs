@@ -4,7 +4,7 @@ use groupd_core::{GroupTypeIndex, ProjectId};
 use rusqlite::params;
 
 use super::{
-    SqliteStore, counts, fts,
+    SqliteStore, changes, counts, fts,
     rows::{group_type, group_types},
     usage,
 };
@@ -94,14 +94,13 @@ impl GroupTypeStore for SqliteStore {
     ) -> StoreResult<()> {
         self.writer
             .write(move |c| {
-                let n = c
-                    .prepare_cached(
-                        "DELETE FROM group_types WHERE project_id = ?1 AND group_type_index = ?2",
-                    )?
-                    .execute(params![project.0, index.0])?;
-                if n == 0 {
+                let Some(gt) = group_type(c, project, index)? else {
                     return Err(StoreError::NotFound);
-                }
+                };
+                c.prepare_cached(
+                    "DELETE FROM group_types WHERE project_id = ?1 AND group_type_index = ?2",
+                )?
+                .execute(params![project.0, index.0])?;
                 let t = TypeRef { project, index };
                 fts::drop_type(c, t)?;
                 counts::drop_type(c, t)?;
@@ -112,11 +111,26 @@ impl GroupTypeStore for SqliteStore {
                 )?
                 .execute(params![project.0, index.0])?;
                 c.prepare_cached(
+                    "DELETE FROM group_property_versions WHERE group_id IN
+                       (SELECT id FROM groups WHERE project_id = ?1 AND group_type_index = ?2)",
+                )?
+                .execute(params![project.0, index.0])?;
+                c.prepare_cached(
+                    "DELETE FROM group_tombstones WHERE project_id = ?1 AND group_type_index = ?2",
+                )?
+                .execute(params![project.0, index.0])?;
+                c.prepare_cached(
                     "DELETE FROM groups WHERE project_id = ?1 AND group_type_index = ?2",
                 )?
                 .execute(params![project.0, index.0])?;
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros() as i64);
+                let change = crate::lifecycle::type_deleted(index, gt.group_type, now);
+                changes::commit(c, project, &[change], now)?;
                 Ok(())
             })
             .await
+            .inspect(|_| self.changed())
     }
 }

@@ -3,12 +3,12 @@
 use async_trait::async_trait;
 use groupd_core::{
     Actor, GroupKey, GroupTypeIndex, ProjectId,
-    groups::{self, Applied, Edit, GroupSlot},
+    groups::{self, Applied, Edit, GroupSlot, Refusal},
 };
 use rusqlite::{Connection, params};
 
 use super::{
-    SqliteStore, counts,
+    SqliteStore, changes, counts,
     error::is_unique_violation,
     fts,
     rows::{
@@ -17,8 +17,10 @@ use super::{
     },
 };
 use crate::{
-    ActivityEntry, ActivityPage, Change, Group, GroupListQuery, GroupRef, GroupStore, NewGroup,
-    PropertyCount, PropertyEdit, StoreError, StoreResult, ValueCount, ValuesQuery, to_json_text,
+    ActivityEntry, ActivityPage, Change, ChangeSource, Group, GroupListQuery, GroupRef, GroupStore,
+    NewGroup, PropertyCount, PropertyEdit, StoreError, StoreResult, ValueCount, ValuesQuery,
+    lifecycle::{self, PendingChange},
+    to_json_text,
 };
 
 /// Where a group is stored.
@@ -30,7 +32,7 @@ pub(super) struct At<'a> {
 }
 
 impl<'a> At<'a> {
-    fn of(group: &'a GroupRef) -> Self {
+    pub(super) fn of(group: &'a GroupRef) -> Self {
         Self {
             project: group.project,
             index: group.index,
@@ -39,24 +41,63 @@ impl<'a> At<'a> {
     }
 }
 
+/// Who records an edit, from where, and when (server time); collects the change-stream entries
+/// the job's edits make, for [`changes::commit`] to number as the job's last step.
+pub(super) struct Recorder<'a> {
+    pub(super) actor: &'a Actor,
+    pub(super) source: ChangeSource,
+    pub(super) now: i64,
+    pub(super) changes: Vec<PendingChange>,
+}
+
+impl<'a> Recorder<'a> {
+    /// A REST change's recorder.
+    pub(super) fn rest(change: &'a Change) -> Self {
+        Self {
+            actor: &change.actor,
+            source: change.source.clone(),
+            now: change.at_us,
+            changes: Vec::new(),
+        }
+    }
+}
+
 /// Stores what the rule decided for one group, in the caller's transaction: the row (inserted
-/// when `stored` is `None`), its search index and property counts, its activity. Returns the group
-/// as it now is.
+/// when `stored` is `None`, removed for a deletion), its search index and property counts, its
+/// versions, activity and stream entry. Returns the group as it now is (`None`: deleted).
 pub(super) fn store_applied(
     c: &Connection,
     at: At<'_>,
     stored: Option<(i64, String)>,
     applied: &Applied<'_>,
-    actor: &Actor,
-    now: i64,
-) -> StoreResult<Group> {
+    event_us: i64,
+    rec: &mut Recorder<'_>,
+) -> StoreResult<Option<Group>> {
     if let Some(refusal) = applied.refusal() {
         return Err(refusal.clone().into());
     }
+    let now = rec.now;
+    rec.changes.extend(lifecycle::change_of(
+        applied,
+        at.index,
+        at.key,
+        event_us,
+        &rec.source,
+    ));
     let Some(state) = &applied.slot.group else {
-        return Err(StoreError::Internal(anyhow::anyhow!(
-            "group deletion is not stored by this backend"
-        )));
+        let Some((id, _)) = stored else {
+            return Err(StoreError::NotFound);
+        };
+        super::lifecycle::forget_group(c, at, id, applied.slot.deleted_at_us.unwrap_or(event_us))?;
+        counts::apply(c, at.project, at.index, &applied.count_changes())?;
+        for a in applied.activity() {
+            let a = groupd_core::groups::ActivityRecord {
+                property: at.key,
+                ..a
+            };
+            insert_activity(c, at.project, id, &a, rec.actor, now)?;
+        }
+        return Ok(None);
     };
     let (id, properties_json) = match stored {
         Some((id, text)) if !applied.dirty => (id, text),
@@ -103,43 +144,70 @@ pub(super) fn store_applied(
         let created = applied.outcome == groups::Outcome::Created;
         fts::index_group(c, id, !created, &properties_json)?;
     }
-    for rec in applied.activity() {
-        insert_activity(c, at.project, id, &rec, actor, now)?;
+    super::lifecycle::insert_versions(c, id, applied, &rec.source, now)?;
+    for a in applied.activity() {
+        insert_activity(c, at.project, id, &a, rec.actor, now)?;
     }
-    Ok(Group {
+    Ok(Some(Group {
         id,
         index: at.index,
         key: GroupKey::from_stored(at.key.to_owned()),
         properties_json,
         created_at: state.created_at_us,
         updated_at: state.updated_at_us,
-    })
+    }))
 }
 
-/// Loads a group, applies `edit` at `event_us`, and stores the result.
+/// Loads a group slot (its row and tombstone), applies `edit` at `event_us`, and stores the
+/// result; a refusal is returned as such, with nothing written.
 pub(super) fn edit_group(
     c: &Connection,
     at: At<'_>,
     edit: &Edit<'_>,
     event_us: i64,
-    actor: &Actor,
-    now: i64,
-) -> StoreResult<Group> {
-    let (stored, slot) = match rows::load_group(c, at.project, at.index, at.key)? {
+    rec: &mut Recorder<'_>,
+) -> StoreResult<Result<Option<Group>, Refusal>> {
+    let (stored, group) = match rows::load_group(c, at.project, at.index, at.key)? {
         Some(StoredGroup {
             id,
             properties_json,
             state,
-        }) => (Some((id, properties_json)), GroupSlot::of(Some(state))),
-        None => (None, GroupSlot::default()),
+        }) => (Some((id, properties_json)), Some(state)),
+        None => (None, None),
     };
-    let applied = groups::apply(slot, edit, event_us, now);
-    store_applied(c, at, stored, &applied, actor, now)
+    let slot = GroupSlot {
+        group,
+        deleted_at_us: super::lifecycle::tombstone(c, at)?.map(|t| t.0),
+    };
+    let applied = groups::apply(slot, edit, event_us, rec.now);
+    if let Some(r) = applied.refusal() {
+        return Ok(Err(r.clone()));
+    }
+    Ok(Ok(store_applied(c, at, stored, &applied, event_us, rec)?))
 }
 
-/// A REST edit: dated, recorded and authored by its change.
-fn rest_edit(c: &Connection, at: At<'_>, edit: &Edit<'_>, change: &Change) -> StoreResult<Group> {
-    edit_group(c, at, edit, change.at_us, &change.actor, change.at_us)
+/// A REST edit: dated, recorded and authored by its change; its stream entry numbered before
+/// the job ends.
+pub(super) fn rest_edit(
+    c: &Connection,
+    at: At<'_>,
+    edit: &Edit<'_>,
+    change: &Change,
+) -> StoreResult<Option<Group>> {
+    let mut rec = Recorder::rest(change);
+    let edited = edit_group(c, at, edit, change.at_us, &mut rec)?.map_err(StoreError::from)?;
+    changes::commit(c, at.project, &rec.changes, change.at_us)?;
+    Ok(edited)
+}
+
+/// A REST edit that leaves a group.
+fn rest_edit_group(
+    c: &Connection,
+    at: At<'_>,
+    edit: &Edit<'_>,
+    change: &Change,
+) -> StoreResult<Group> {
+    rest_edit(c, at, edit, change)?.ok_or(StoreError::NotFound)
 }
 
 /// The page query: fixed fragments only, every value a bound parameter.
@@ -187,6 +255,14 @@ fn list_page(c: &Connection, project: ProjectId, q: &GroupListQuery) -> StoreRes
     if q.after.is_some() {
         sql.push_str(" AND (created_at, group_key) < (?5, ?6)");
     }
+    if q.as_of.is_some() {
+        // Bound after the candidate query's ?8 when there is one.
+        sql.push_str(if use_fts {
+            " AND created_at <= ?9"
+        } else {
+            " AND created_at <= ?8"
+        });
+    }
     sql.push_str(" ORDER BY created_at DESC, group_key DESC LIMIT ?7");
     let after_c = q.after.as_ref().map(|a| a.created_at_us);
     let after_k = q.after.as_ref().map(|a| a.key.as_str());
@@ -203,11 +279,17 @@ fn list_page(c: &Connection, project: ProjectId, q: &GroupListQuery) -> StoreRes
     if use_fts {
         args.push(&fts); // ?8, only in the candidate query
     }
+    if q.as_of.is_some() {
+        args.push(&q.as_of);
+    }
     let mut st = c.prepare_cached(&sql)?;
     let rows = st
         .query_map(args.as_slice(), group_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    match q.as_of {
+        Some(at) => super::lifecycle::list_as_of(c, rows, at),
+        None => Ok(rows),
+    }
 }
 
 #[async_trait]
@@ -215,7 +297,7 @@ impl GroupStore for SqliteStore {
     async fn list_groups(&self, project: ProjectId, q: GroupListQuery) -> StoreResult<Vec<Group>> {
         // Without text filters a page is an index walk of `limit` rows: cheap enough to run
         // inline; a search may scan, so it goes to the blocking pool.
-        let bounded = q.search.is_none() && q.key_contains.is_none();
+        let bounded = q.search.is_none() && q.key_contains.is_none() && q.as_of.is_none();
         self.readers
             .read_maybe_inline(bounded, move |c| list_page(c, project, &q))
             .await
@@ -240,9 +322,10 @@ impl GroupStore for SqliteStore {
                 let edit = Edit::Create {
                     properties: &new.properties,
                 };
-                rest_edit(c, At::of(g), &edit, &change)
+                rest_edit_group(c, At::of(g), &edit, &change)
             })
             .await
+            .inspect(|_| self.changed())
     }
 
     async fn update_group_property(
@@ -256,9 +339,10 @@ impl GroupStore for SqliteStore {
                     property: &edit.property,
                     op: &edit.op,
                 };
-                rest_edit(c, At::of(&edit.group), &op, &change)
+                rest_edit_group(c, At::of(&edit.group), &op, &change)
             })
             .await
+            .inspect(|_| self.changed())
     }
 
     async fn group_activity(

@@ -6,17 +6,17 @@ use std::{ops::Range, sync::Arc};
 
 use groupd_core::{
     Actor, GroupTypeIndex, ProjectId,
-    groups::{Assignment, TypeAssigner},
+    groups::{Assignment, Refusal, TypeAssigner},
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    SqliteStore,
-    groups::{At, edit_group},
+    SqliteStore, changes,
+    groups::{At, Recorder, edit_group},
     rows::{insert_types, type_names},
 };
 use crate::{
-    StoreError, StoreResult,
+    ChangeSource, StoreResult,
     exchange::{ImportBatch, ImportLine, ImportOutcome, LineFailure, type_limit_detail},
 };
 
@@ -57,7 +57,7 @@ fn apply_line(
     project: ProjectId,
     l: &ImportLine,
     index: GroupTypeIndex,
-    now: i64,
+    rec: &mut Recorder<'_>,
 ) -> StoreResult<()> {
     let key = l.identify.group_key.as_str();
     let at = At {
@@ -75,17 +75,17 @@ fn apply_line(
             .is_none(),
         None => false,
     };
-    match edit_group(c, at, &l.identify.edit(), l.event_us, &Actor::System, now) {
+    match edit_group(c, at, &l.identify.edit(), l.event_us, rec)? {
         Ok(g) => {
-            if let (true, Some(created)) = (is_new, l.created_at_us) {
+            if let (true, Some(created), Some(g)) = (is_new, l.created_at_us, g) {
                 // An export line re-creates the group as it was first seen.
                 c.prepare_cached("UPDATE groups SET created_at = ?2 WHERE id = ?1")?
                     .execute(params![g.id, created])?;
             }
             Ok(())
         }
-        Err(StoreError::NotFound) => Ok(()),
-        Err(e) => Err(e),
+        Err(Refusal::GroupDeleted { .. }) => Ok(()),
+        Err(r) => Err(r.into()),
     }
 }
 
@@ -95,12 +95,19 @@ fn apply_lines(
     indexes: &[Option<GroupTypeIndex>],
     range: Range<usize>,
 ) -> StoreResult<()> {
+    let mut rec = Recorder {
+        actor: &Actor::System,
+        source: ChangeSource::Import,
+        now: b.now_us,
+        changes: Vec::new(),
+    };
     for i in range {
         if let Some(index) = indexes[i] {
-            apply_line(c, b.project, &b.lines[i], index, b.now_us)?;
+            apply_line(c, b.project, &b.lines[i], index, &mut rec)?;
         }
     }
-    Ok(())
+    // The stream entries are numbered as the job's last step.
+    changes::commit(c, b.project, &rec.changes, b.now_us)
 }
 
 pub(super) async fn import(store: &SqliteStore, batch: ImportBatch) -> StoreResult<ImportOutcome> {
@@ -132,6 +139,9 @@ pub(super) async fn import(store: &SqliteStore, batch: ImportBatch) -> StoreResu
                 .write(move |c| apply_lines(c, &b, &idx, range))
                 .await?;
         }
+    }
+    if writing {
+        store.changed();
     }
     Ok(ImportOutcome {
         imported: (n - failed.len()) as u64,

@@ -6,23 +6,35 @@ use async_trait::async_trait;
 use groupd_core::{
     Actor, ProjectId,
     capture::{GroupUpdate, IngestPlan, WARNINGS_KEPT},
-    groups::TypeAssigner,
+    groups::{Refusal, TypeAssigner},
 };
 use rusqlite::{Connection, params};
 use serde_json::Value;
 
 use super::{
-    SqliteStore,
-    groups::{At, edit_group},
+    SqliteStore, changes,
+    groups::{At, Recorder, edit_group},
     rows::{insert_types, type_names},
 };
-use crate::{IngestBatch, IngestStore, IngestSummary, IngestionWarning, StoreResult, to_json_text};
+use crate::{
+    ChangeSource, IngestBatch, IngestSource, IngestStore, IngestSummary, IngestionWarning,
+    StoreResult, to_json_text,
+};
 
 /// Writes one request's events and applies their group changes.
 fn ingest(c: &Connection, project: ProjectId, batch: &IngestBatch) -> StoreResult<IngestSummary> {
     let (events, now) = (&batch.events, batch.now_us);
     let types = TypeAssigner::new(type_names(c, project)?, batch.max_group_types);
     let mut plan = IngestPlan::new(types);
+    let mut rec = Recorder {
+        actor: &Actor::System,
+        source: match batch.source {
+            IngestSource::Capture => ChangeSource::Capture { event_uuid: None },
+            IngestSource::Import => ChangeSource::Import,
+        },
+        now,
+        changes: Vec::new(),
+    };
     // Prepared once per request, not looked up in the statement cache per event. A key already
     // moved into a segment is a retry too.
     let mut insert_event = c.prepare_cached(
@@ -49,9 +61,11 @@ fn ingest(c: &Connection, project: ProjectId, batch: &IngestBatch) -> StoreResul
         ])?;
         if let Some(update) = plan.stored(ev, row, inserted > 0) {
             insert_types(c, project, plan.take_new_types(), now)?;
-            apply_identify(c, project, update, now)?;
+            apply_identify(c, project, update, &mut rec, &mut plan)?;
         }
     }
+    drop(insert_event);
+    changes::commit(c, project, &rec.changes, now)?;
     let (summary, warnings) = plan.finish();
     if !warnings.is_empty() {
         // Recorded, then the project's pruned to the newest WARNINGS_KEPT.
@@ -74,22 +88,35 @@ fn apply_identify(
     c: &Connection,
     project: ProjectId,
     update: GroupUpdate<'_>,
-    now: i64,
+    rec: &mut Recorder<'_>,
+    plan: &mut IngestPlan,
 ) -> StoreResult<()> {
     let at = At {
         project,
         index: update.index,
         key: &update.identify.group_key,
     };
+    if let ChangeSource::Capture { event_uuid } = &mut rec.source {
+        *event_uuid = Some(update.event_uuid);
+    }
     let edit = update.identify.edit();
-    edit_group(c, at, &edit, update.event_us, &Actor::System, now)?;
+    match edit_group(c, at, &edit, update.event_us, rec)? {
+        Err(Refusal::GroupDeleted { deleted_at_us }) => plan.group_deleted(&update, deleted_at_us),
+        Err(r) => return Err(r.into()),
+        Ok(_) => {}
+    }
     Ok(())
 }
 
 #[async_trait]
 impl IngestStore for SqliteStore {
     async fn ingest(&self, project: ProjectId, batch: IngestBatch) -> StoreResult<IngestSummary> {
-        self.writer.write(move |c| ingest(c, project, &batch)).await
+        let identifies = batch.events.iter().any(|e| e.group_identify.is_some());
+        let done = self.writer.write(move |c| ingest(c, project, &batch)).await;
+        if identifies && done.is_ok() {
+            self.changed();
+        }
+        done
     }
 
     async fn ingestion_warnings(

@@ -4,6 +4,7 @@
 //! search index ([`fts`]) and the read pool.
 mod analytics;
 mod backup;
+mod changes;
 mod counts;
 mod error;
 mod export;
@@ -12,6 +13,7 @@ mod group_types;
 mod groups;
 mod import;
 mod ingest;
+mod lifecycle;
 mod migrate;
 mod projects;
 mod query;
@@ -39,6 +41,8 @@ pub struct SqliteStore {
     readers: Arc<ReadPool>,
     /// The database file, as opened.
     path: PathBuf,
+    /// Bumped after writes that may add changes (the stream's wake-up).
+    signal: tokio::sync::watch::Sender<u64>,
 }
 
 impl SqliteStore {
@@ -66,7 +70,13 @@ impl SqliteStore {
             writer: Arc::new(Writer::start(write, options.write_queue.max(1))),
             readers: ReadPool::new(readers),
             path: path.to_owned(),
+            signal: tokio::sync::watch::Sender::new(0),
         })
+    }
+
+    /// Wakes change-stream readers after a committed write.
+    pub(super) fn changed(&self) {
+        self.signal.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 

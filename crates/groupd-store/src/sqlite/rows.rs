@@ -2,7 +2,7 @@
 //! concern shares (a project's types, one group's stored state, an activity entry).
 use groupd_core::{
     Actor, GroupKey, GroupTypeIndex, ProjectId, ProjectToken,
-    groups::{Action, Activity, ActivityRecord, GroupState, activity_detail},
+    groups::{Action, Activity, ActivityRecord, GroupState, activity_detail, deletion_detail},
     merge::PropMetaMap,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -267,7 +267,11 @@ pub(super) fn activity_from_row(r: &Row, group_id: i64) -> rusqlite::Result<Acti
         actor: actor.map_or(Actor::System, Actor::Key),
         activity: activity.as_str().to_owned(),
         item_id: group_id,
-        detail: activity_detail(&property, action, json(5), json(6)),
+        detail: if activity == Activity::DeleteGroup {
+            deletion_detail(&property)
+        } else {
+            activity_detail(&property, action, json(5), json(6))
+        },
         created_at: r.get(7)?,
     })
 }

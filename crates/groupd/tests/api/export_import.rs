@@ -511,3 +511,29 @@ fn an_export_is_one_snapshot_even_while_groups_change_under_it() {
     assert_eq!(now.len(), 5001);
     assert_eq!(now[4999]["properties"]["v"], "new");
 }
+
+#[test]
+fn import_lines_are_recorded_with_source_import_and_refused_before_a_deletion() {
+    let app = TestApp::spawn();
+    let body = ndjson(&[
+        json!({"group_type": "company", "group_key": "acme", "$set": {"plan": "pro"}, "timestamp": "2026-05-02T00:00:00Z"}),
+    ]);
+    assert_eq!(import(&app, "", &body).0, 200);
+    let (status, p) = app.get(&app.purl("/groups/changes?since=0"));
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["results"][0]["source"], json!({"kind": "import"}));
+    let (status, h) =
+        app.get(&app.purl("/groups/property_history?group_type_index=0&group_key=acme"));
+    assert_eq!(status, 200, "{h}");
+    assert_eq!(h["results"][0]["source"], json!({"kind": "import"}));
+    // A deletion at T0 refuses an older line: it counts as merged (as capture would) and
+    // changes nothing.
+    assert_eq!(
+        app.call("DELETE", &app.purl("/groups_types/0/groups/acme"))
+            .0,
+        204
+    );
+    let (status, got) = import(&app, "", &body);
+    assert_eq!((status, got["imported"].as_u64()), (200, Some(1)), "{got}");
+    assert_eq!(app.find(0, "acme").0, 404);
+}
