@@ -131,6 +131,12 @@ fn wants_event_stream(req: &RequestInfo) -> bool {
 }
 
 /// GET /groups/changes — changes after `since`, as JSON or server-sent events.
+#[utoipa::path(get, path = "/api/projects/{project_id}/groups/changes", tag = "changes",
+    params(("project_id" = String, Path), ("since" = String, Query, description = "A seq, or `now`"),
+           ("group_type_index" = Option<i64>, Query), ("limit" = Option<u32>, Query),
+           ("wait" = Option<u32>, Query, description = "0–30 s long poll")),
+    responses((status = 200, description = "`{results, next_since, head}`, or `text/event-stream` when asked"),
+              (status = 400, body = super::error::ErrorBody), (status = 410, body = super::error::ErrorBody)))]
 pub async fn changes(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Response> {
     api.require(Scope::GroupRead)?;
     let params = ChangesParams::parse(&api.req)?;

@@ -56,6 +56,11 @@ fn address(params: Params, api: &ProjectApi) -> ApiResult<GroupAddress> {
 }
 
 /// GET /groups_types/{index}/groups/ — the list of the type (same parameters as `GET /groups/`).
+#[utoipa::path(get, path = "/api/projects/{project_id}/groups_types/{group_type_index}/groups/", tag = "group_paths",
+    params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("search" = Option<String>, Query),
+           ("group_key" = Option<String>, Query), ("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query),
+           ("as_of" = Option<String>, Query, description = "RFC 3339: the groups as they were then")),
+    responses((status = 200, description = "A page of groups"), (status = 400, body = super::error::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     params: Params,
@@ -68,6 +73,10 @@ pub async fn list(
 }
 
 /// GET /groups_types/{index}/groups/{key} — one group (`as_of` as on `find`).
+#[utoipa::path(get, path = "/api/projects/{project_id}/groups_types/{group_type_index}/groups/{group_key}", tag = "group_paths",
+    params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("group_key" = String, Path),
+           ("as_of" = Option<String>, Query)),
+    responses((status = 200, description = "The group"), (status = 404, body = super::error::ErrorBody)))]
 pub async fn find(
     State(state): State<AppState>,
     params: Params,
@@ -143,6 +152,9 @@ impl PatchBody {
 }
 
 /// PATCH /groups_types/{index}/groups/{key} — several properties at once, all or nothing.
+#[utoipa::path(patch, path = "/api/projects/{project_id}/groups_types/{group_type_index}/groups/{group_key}", tag = "group_paths",
+    params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("group_key" = String, Path)),
+    responses((status = 200, description = "The group"), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 pub async fn patch(
     State(state): State<AppState>,
     params: Params,
@@ -172,6 +184,9 @@ pub async fn patch(
 }
 
 /// DELETE /groups_types/{index}/groups/{key} — 204, or 404 for no such group.
+#[utoipa::path(delete, path = "/api/projects/{project_id}/groups_types/{group_type_index}/groups/{group_key}", tag = "group_paths",
+    params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("group_key" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, body = super::error::ErrorBody)))]
 pub async fn remove(
     State(state): State<AppState>,
     params: Params,
@@ -184,6 +199,10 @@ pub async fn remove(
 }
 
 /// GET /groups_types/{index}/groups/{key}/history — the group's property history.
+#[utoipa::path(get, path = "/api/projects/{project_id}/groups_types/{group_type_index}/groups/{group_key}/history", tag = "group_paths",
+    params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("group_key" = String, Path),
+           ("property" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "Versions, newest first"), (status = 404, body = super::error::ErrorBody)))]
 pub async fn history(
     State(state): State<AppState>,
     params: Params,

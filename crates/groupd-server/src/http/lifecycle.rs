@@ -56,6 +56,9 @@ pub(super) async fn delete_one(
 }
 
 /// POST /groups/delete_group?group_type_index=…&group_key=… — 204.
+#[utoipa::path(post, path = "/api/projects/{project_id}/groups/delete_group", tag = "lifecycle",
+    params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
+    responses((status = 204, description = "Deleted"), (status = 404, body = super::error::ErrorBody)))]
 pub async fn delete_group(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Response> {
     api.require(Scope::GroupWrite)?;
     let addr = GroupAddress::parse(&api.req, &["group_key"])?;
@@ -102,6 +105,9 @@ impl BulkDelete {
 }
 
 /// POST /groups/bulk_delete — up to 1000 groups of one type in one transaction.
+#[utoipa::path(post, path = "/api/projects/{project_id}/groups/bulk_delete", tag = "lifecycle",
+    params(("project_id" = String, Path)),
+    responses((status = 200, description = "`{deleted, not_found}`"), (status = 400, body = super::error::ErrorBody)))]
 pub async fn bulk_delete(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::GroupWrite)?;
     let body = api.parse_body(BulkDelete::parse)?;
@@ -130,6 +136,10 @@ pub async fn bulk_delete(State(state): State<AppState>, api: ProjectApi) -> ApiR
 }
 
 /// GET /groups/property_history?group_type_index=…&group_key=…
+#[utoipa::path(get, path = "/api/projects/{project_id}/groups/property_history", tag = "lifecycle",
+    params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query),
+           ("property" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, description = "Versions, newest first"), (status = 404, body = super::error::ErrorBody)))]
 pub async fn property_history(
     State(state): State<AppState>,
     api: ProjectApi,
