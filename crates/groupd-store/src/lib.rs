@@ -13,6 +13,7 @@
 
 mod common;
 mod error;
+pub mod exchange;
 pub mod lifecycle;
 pub mod model;
 mod options;
@@ -36,8 +37,9 @@ pub use lifecycle::{
 pub use model::*;
 pub use options::StoreOptions;
 pub use traits::{
-    AnalyticsStore, ChangeStore, CompactorLock, GroupStore, GroupTypeStore, HealthStore,
-    IngestStore, LifecycleStore, ProjectStore, QueryStore, SegmentStore, Store, UsageStore,
+    AnalyticsStore, BackupStore, ChangeStore, CompactorLock, ExchangeStore, GroupStore,
+    GroupTypeStore, HealthStore, IngestStore, LifecycleStore, ProjectStore, QueryStore,
+    SegmentStore, Store, UsageStore,
 };
 pub use usage::*;
 

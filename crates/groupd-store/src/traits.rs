@@ -12,6 +12,7 @@ use crate::{
     IngestionWarning, MovingEvent, NewApiKey, NewGroup, NewGroupType, NewProject, Partition,
     Project, PropertyCount, PropertyEdit, PropertyVersion, SegmentCommit, SegmentRef, StoreResult,
     TypeRef, ValueCount, ValuesQuery,
+    exchange::{ExportPages, ExportQuery, ImportBatch, ImportOutcome},
     usage::{EventWindow, TypedProperty, TypedPropertyQuery, UsageMetric, WindowEvent},
 };
 
@@ -216,6 +217,27 @@ pub trait SegmentStore: Send + Sync {
     async fn prune_moved_keys(&self, before_us: i64) -> StoreResult<u64>;
 }
 
+/// NDJSON export and import of groups (`export.rs` and `import.rs` of each backend).
+#[async_trait]
+pub trait ExchangeStore: Send + Sync {
+    /// Streams a type's groups from one snapshot, in pages of at most
+    /// [`crate::exchange::EXPORT_PAGE`]; the snapshot is taken before this returns, so the
+    /// export holds every write answered before the call.
+    async fn export_groups(&self, q: ExportQuery) -> StoreResult<ExportPages>;
+    /// Merges import lines by the capture rule, creating new types within the limit. Lines
+    /// whose type does not fit fail; with `atomic` any failure writes nothing, without `write`
+    /// nothing is written at all.
+    async fn import_groups(&self, batch: ImportBatch) -> StoreResult<ImportOutcome>;
+}
+
+/// Online backups (`backup.rs` of each backend).
+#[async_trait]
+pub trait BackupStore: Send + Sync {
+    /// Writes a consistent copy of the whole database to the new file `dest` while writers
+    /// go on; `Config` with what to use instead where the backend cannot (PostgreSQL).
+    async fn backup_to(&self, dest: &std::path::Path) -> StoreResult<()>;
+}
+
 /// The group lifecycle beyond single-property edits (lifecycle.md): several properties at once,
 /// deletion with its tombstone, property history and as-of reads (`lifecycle.rs` of each backend).
 #[async_trait]
@@ -259,6 +281,8 @@ pub trait Store:
     + UsageStore
     + AnalyticsStore
     + SegmentStore
+    + ExchangeStore
+    + BackupStore
     + LifecycleStore
     + ChangeStore
     + 'static
@@ -275,6 +299,8 @@ impl<T> Store for T where
         + UsageStore
         + AnalyticsStore
         + SegmentStore
+        + ExchangeStore
+        + BackupStore
         + LifecycleStore
         + ChangeStore
         + 'static

@@ -1,6 +1,10 @@
 //! The `groupd` binary: a thin CLI over the server and store crates. Every setting is a flag with a
 //! `GROUPD_…` environment twin; input is checked before the database is touched.
-use std::process::ExitCode;
+mod backup;
+mod exchange;
+mod posthog;
+
+use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use groupd_core::{
@@ -38,6 +42,56 @@ enum Command {
     Key {
         #[command(subcommand)]
         action: KeyAction,
+    },
+    /// Write a project's groups as NDJSON, one group a line (every type unless one is named).
+    Export {
+        /// The project's id.
+        #[arg(long)]
+        project: i64,
+        /// Only this group type, by name or index.
+        #[arg(long)]
+        group_type: Option<String>,
+        /// The groups as they were at this time (not available yet).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Write to this file (gzip when it ends in `.gz`) instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Merge NDJSON groups into a project (capture's rules); prints the answer as one JSON line.
+    Import {
+        /// The project's id.
+        #[arg(long)]
+        project: i64,
+        /// The NDJSON file (`-` = stdin, `.gz` read as gzip); not with --from-posthog.
+        #[arg(
+            required_unless_present = "from_posthog",
+            conflicts_with = "from_posthog"
+        )]
+        file: Option<String>,
+        /// Check every line, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write nothing when any line fails (exit 1).
+        #[arg(long)]
+        atomic: bool,
+        /// Copy the groups of a PostHog project instead: the instance's base URL, e.g.
+        /// `https://eu.posthog.com` (its `groups/` list, page by page, every group type).
+        #[arg(long, requires = "personal_api_key")]
+        from_posthog: Option<String>,
+        /// A PostHog personal API key with group:read (with --from-posthog).
+        #[arg(long, env = "POSTHOG_PERSONAL_API_KEY", hide_env_values = true)]
+        personal_api_key: Option<String>,
+        /// The PostHog project to copy from (with --from-posthog; default `@current`).
+        #[arg(long, default_value = "@current")]
+        posthog_project: String,
+    },
+    /// An online, consistent copy of a SQLite database (and its event segments to
+    /// `FILE.segments/`) while servers run; PostgreSQL: use pg_dump.
+    Backup {
+        /// The copy's file; must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -83,7 +137,7 @@ enum KeyAction {
 
 /// A refusal of the command's input that exits 2, as a usage error does.
 #[derive(Debug)]
-struct Refused(String);
+pub(crate) struct Refused(pub(crate) String);
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -202,6 +256,54 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             tracing::info!(database = %database.shown, "schema is up to date");
+        }
+        Command::Export {
+            project,
+            group_type,
+            as_of,
+            out,
+        } => {
+            exchange::export(
+                &store,
+                project,
+                group_type.as_deref(),
+                as_of.as_deref(),
+                out.as_deref(),
+            )
+            .await?;
+        }
+        Command::Import {
+            project,
+            file,
+            dry_run,
+            atomic,
+            from_posthog,
+            personal_api_key,
+            posthog_project,
+        } => {
+            let opts = exchange::ImportOptions {
+                project: exchange::project(&store, project).await?,
+                dry_run,
+                atomic,
+                max_group_types: cli.serve.max_group_types,
+                now_us: clock.now_us(),
+            };
+            let (answer, refused) = match (from_posthog, file) {
+                (Some(url), _) => {
+                    let key = personal_api_key.unwrap_or_default();
+                    posthog::import(&store, opts, &url, &key, &posthog_project).await?
+                }
+                (None, Some(file)) => exchange::import_file(&store, opts, &file).await?,
+                (None, None) => return Err(Refused("import needs a FILE".into()).into()),
+            };
+            println!("{answer}");
+            anyhow::ensure!(
+                !refused,
+                "nothing was imported: the atomic import had failed lines"
+            );
+        }
+        Command::Backup { out } => {
+            backup::backup(&store, &cli.serve, &out).await?;
         }
         Command::Project {
             action: ProjectAction::Create { name, api_token },

@@ -7,6 +7,8 @@ mod helpers;
 mod auth;
 #[path = "api/backpressure.rs"]
 mod backpressure;
+#[path = "api/backup.rs"]
+mod backup;
 #[path = "api/capture.rs"]
 mod capture;
 #[path = "api/changes.rs"]
@@ -19,6 +21,8 @@ mod cors;
 mod crash;
 #[path = "api/deletion.rs"]
 mod deletion;
+#[path = "api/export_import.rs"]
+mod export_import;
 #[path = "api/fuzz.rs"]
 mod fuzz;
 #[path = "api/group_types.rs"]
@@ -37,6 +41,8 @@ mod multi_process;
 mod ops;
 #[path = "api/oracle.rs"]
 mod oracle;
+#[path = "api/posthog_import.rs"]
+mod posthog_import;
 #[path = "api/projects.rs"]
 mod projects;
 #[path = "api/property_definitions.rs"]

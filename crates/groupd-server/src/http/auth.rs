@@ -90,9 +90,16 @@ impl FromRequest<AppState> for ProjectApi {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        Self::read(req, state, state.config.max_rest_body_bytes).await
+    }
+}
+
+impl ProjectApi {
+    /// The extractor with another body limit (an import takes capture's).
+    pub async fn read(req: Request, state: &AppState, limit: usize) -> ApiResult<Self> {
         let (mut parts, body) = req.into_parts();
         let segment = project_segment(&mut parts, state).await;
-        let req = RequestInfo::read(parts, body, state.config.max_rest_body_bytes).await?;
+        let req = RequestInfo::read(parts, body, limit).await?;
         let key = authenticate(state, &req).await?;
         let project = resolve_project(state, &key, &segment).await?;
         tracing::Span::current().record("project", project.id.0);

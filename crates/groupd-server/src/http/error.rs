@@ -163,6 +163,16 @@ impl ApiError {
         )
     }
 
+    /// 413 for an import of more lines than `limit`.
+    pub fn too_many_lines(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "payload_too_large",
+            format!("The import holds more than {limit} lines."),
+        )
+    }
+
     /// 415 for a content type the route does not read.
     pub fn unsupported_media_type(content_type: &str) -> Self {
         Self::new(

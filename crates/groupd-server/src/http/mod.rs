@@ -5,6 +5,7 @@ mod capture;
 mod changes;
 pub mod error;
 mod events_view;
+mod exchange;
 mod fields;
 mod group_paths;
 mod group_types;
@@ -37,6 +38,7 @@ pub fn app(state: AppState) -> Router {
     let bench = state.config.enable_bench_routes;
     let per_project = Router::new()
         .merge(groups::router())
+        .merge(exchange::router())
         .merge(group_paths::router())
         .merge(lifecycle::router())
         .merge(changes::router())

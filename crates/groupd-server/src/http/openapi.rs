@@ -10,6 +10,7 @@ use super::{group_types, groups, personal_api_keys, projects};
     paths(
         groups::list, groups::create, groups::find, groups::update_property, groups::delete_property,
         groups::activity, groups::property_definitions, groups::property_values,
+        super::exchange::export, super::exchange::import,
         group_types::list, group_types::create, group_types::update_metadata,
         group_types::set_default_columns, group_types::remove,
         projects::list, projects::create, projects::retrieve, projects::update,
@@ -61,6 +62,7 @@ fn status_text(status: &str) -> &'static str {
         "410" => "The cursor is older than the oldest change kept",
         "413" => "The body is too large",
         "415" => "Unsupported media type",
+        "422" => "An atomic import had failed lines: nothing was written",
         "503" => "Unavailable; retry after `Retry-After` seconds",
         "507" => "The database refuses writes; retry after `Retry-After` seconds",
         _ => "See the error shape",

@@ -343,7 +343,7 @@ struct Held {
 /// Creates the groups if needed and applies each `$groupidentify` through the group rule, in
 /// event order. A group this transaction created starts absent, so its first identify is its
 /// creation (`create_group` activity, `created_at` its time). The count changes go to `counts`.
-async fn apply_identifies(
+pub(super) async fn apply_identifies(
     c: &impl GenericClient,
     project: ProjectId,
     updates: &[GroupUpdate<'_>],

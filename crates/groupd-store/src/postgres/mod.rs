@@ -10,11 +10,14 @@
 //! The schema (migrations/) keeps `project_id` first in every key so it can be distributed by
 //! project; see docs/postgres-schema.md.
 mod analytics;
+mod backup;
 mod changes;
 mod counts;
 mod error;
+mod export;
 mod group_types;
 mod groups;
+mod import;
 mod ingest;
 mod lifecycle;
 mod migrate;

@@ -3,12 +3,15 @@
 //! ([`migrate`]). Beside the files every backend has, two jobs are SQLite's own: the trigram
 //! search index ([`fts`]) and the read pool.
 mod analytics;
+mod backup;
 mod changes;
 mod counts;
 mod error;
+mod export;
 mod fts;
 mod group_types;
 mod groups;
+mod import;
 mod ingest;
 mod lifecycle;
 mod migrate;
