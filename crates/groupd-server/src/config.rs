@@ -162,6 +162,10 @@ pub struct ServeConfig {
     #[arg(long, env = "GROUPD_SEGMENT_MERGE_ROWS", default_value_t = 250_000,
           value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub segment_merge_rows: u64,
+
+    /// Serve no web UI: `/`, every UI page and asset answer 404 (the APIs are unchanged).
+    #[arg(long, env = "GROUPD_NO_UI", global = true)]
+    pub no_ui: bool,
 }
 
 impl Default for ServeConfig {
@@ -187,6 +191,7 @@ impl Default for ServeConfig {
             compaction_min_age_secs: 10,
             compaction_batch_rows: 100_000,
             segment_merge_rows: 250_000,
+            no_ui: false,
         }
     }
 }

@@ -32,7 +32,7 @@ pub use model::*;
 pub use options::StoreOptions;
 pub use traits::{
     AnalyticsStore, CompactorLock, GroupStore, GroupTypeStore, HealthStore, IngestStore,
-    ProjectStore, QueryStore, SegmentStore, Store, UsageStore,
+    ProjectStore, QueryStore, SegmentStore, SessionStore, Store, UsageStore,
 };
 pub use usage::*;
 

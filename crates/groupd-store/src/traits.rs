@@ -8,8 +8,9 @@ use groupd_core::{GroupTypeIndex, ProjectId, SecretDigest};
 use crate::{
     ActivityEntry, ActivityPage, ApiKey, Change, EventsSnapshot, Group, GroupListQuery, GroupRef,
     GroupType, GroupTypeMetadataUpdate, HotPartition, IngestBatch, IngestSummary, IngestionWarning,
-    MovingEvent, NewApiKey, NewGroup, NewGroupType, NewProject, Partition, Project, PropertyCount,
-    PropertyEdit, SegmentCommit, SegmentRef, StoreResult, TypeRef, ValueCount, ValuesQuery,
+    MovingEvent, NewApiKey, NewGroup, NewGroupType, NewProject, NewSession, Partition, Project,
+    PropertyCount, PropertyEdit, SegmentCommit, SegmentRef, StoreResult, TypeRef, UiSession,
+    ValueCount, ValuesQuery,
     usage::{EventWindow, TypedProperty, TypedPropertyQuery, UsageMetric, WindowEvent},
 };
 
@@ -214,6 +215,25 @@ pub trait SegmentStore: Send + Sync {
     async fn prune_moved_keys(&self, before_us: i64) -> StoreResult<u64>;
 }
 
+/// Web UI sign-in sessions: the browser holds a random id, the store only its digest and the
+/// key it acts for, so every process sharing the database knows the session.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session, and forgets sessions idle since before `new.expire_before_us`.
+    async fn create_session(&self, new: NewSession) -> StoreResult<()>;
+    /// The session with this id digest, with its key, when the key is still live and the session
+    /// was used at or after `idle_since_us`.
+    async fn find_session(
+        &self,
+        digest: &SecretDigest,
+        idle_since_us: i64,
+    ) -> StoreResult<Option<UiSession>>;
+    /// Records a use of the session at `now_us`.
+    async fn touch_session(&self, digest: &SecretDigest, now_us: i64) -> StoreResult<()>;
+    /// Ends the session (a no-op when it does not exist).
+    async fn end_session(&self, digest: &SecretDigest) -> StoreResult<()>;
+}
+
 /// Everything groupd persists.
 pub trait Store:
     ProjectStore
@@ -225,6 +245,7 @@ pub trait Store:
     + UsageStore
     + AnalyticsStore
     + SegmentStore
+    + SessionStore
     + 'static
 {
 }
@@ -239,6 +260,7 @@ impl<T> Store for T where
         + UsageStore
         + AnalyticsStore
         + SegmentStore
+        + SessionStore
         + 'static
 {
 }

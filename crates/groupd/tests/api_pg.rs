@@ -43,5 +43,7 @@ mod robustness;
 mod sdk;
 #[path = "api/segments.rs"]
 mod segments;
+#[path = "api/ui.rs"]
+mod ui;
 #[path = "api/usage_metrics.rs"]
 mod usage_metrics;

@@ -29,6 +29,7 @@ pub mod listing;
 pub mod projects;
 pub mod queries;
 pub mod segments;
+pub mod sessions;
 pub mod usage;
 
 pub use backends::{pg, sqlite};
@@ -360,6 +361,12 @@ macro_rules! conformance_tests {
             }
             queries {
                 queries_read_events_and_groups
+            }
+            sessions {
+                a_session_is_found_by_its_digest_with_its_key,
+                an_idle_session_is_not_found_until_touched,
+                ending_a_session_or_revoking_its_key_ends_it,
+                creating_a_session_forgets_expired_ones
             }
         );
     };

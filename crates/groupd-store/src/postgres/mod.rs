@@ -20,6 +20,7 @@ mod projects;
 mod query;
 mod rows;
 mod segments;
+mod sessions;
 mod stats;
 mod tx;
 mod usage;

@@ -26,4 +26,5 @@ mod related;
 mod robustness;
 mod sdk;
 mod segments;
+mod ui;
 mod usage_metrics;
