@@ -69,7 +69,7 @@ async fn page(
         Some((s, e)) => (s, Some(e)),
         None => (StatusCode::OK, None),
     };
-    Ok((
+    Ok(super::with_status(
         status,
         render(&CreatePage {
             layout,
@@ -80,8 +80,7 @@ async fn page(
             rows,
             error,
         }),
-    )
-        .into_response())
+    ))
 }
 
 /// `GET …/new`.

@@ -6,7 +6,7 @@ use axum::{
     Extension,
     extract::{Path, Query, State},
     http::StatusCode,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -35,6 +35,9 @@ pub struct GroupQuery {
     /// Properties: the property whose deletion awaits confirmation.
     #[serde(default)]
     pub confirm: String,
+    /// `saved` or `deleted` after a change went through.
+    #[serde(default)]
+    pub done: String,
 }
 
 /// A property row.
@@ -72,6 +75,7 @@ struct GroupPage {
     tab: String,
     filter: String,
     confirm: String,
+    done: String,
     props: Vec<Prop>,
     events: Option<EventsTab>,
     metrics: Vec<Metric>,
@@ -161,6 +165,7 @@ pub async fn profile(
         tab: tab.clone(),
         filter: q.filter.clone(),
         confirm: q.confirm.clone(),
+        done: q.done.clone(),
         props: Vec::new(),
         events: None,
         metrics: Vec::new(),
@@ -190,7 +195,7 @@ pub async fn profile(
         page.tab_error = Some(e.detail);
     }
     let status = refused.status.unwrap_or(StatusCode::OK);
-    Ok((status, render(&page)).into_response())
+    Ok(super::with_status(status, render(&page)))
 }
 
 /// The properties, by name, those matching `filter` (name or value, case-insensitive).

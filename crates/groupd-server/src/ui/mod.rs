@@ -106,5 +106,16 @@ pub fn render<T: askama::Template>(t: &T) -> Response {
     }
 }
 
+/// `page` answered with `status`; a refusal also tells htmx not to put the request's URL in the
+/// history (a POST's URL cannot be reloaded).
+pub fn with_status(status: axum::http::StatusCode, page: Response) -> Response {
+    let mut resp = (status, page).into_response();
+    if !status.is_success() {
+        resp.headers_mut()
+            .insert("hx-push-url", axum::http::HeaderValue::from_static("false"));
+    }
+    resp
+}
+
 /// Result of a UI handler.
 pub type UiResult<T = Response> = Result<T, UiError>;

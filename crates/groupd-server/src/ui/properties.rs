@@ -120,10 +120,15 @@ async fn change(
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!(
-            "/ui/projects/{}/types/{}/group?key={}",
+            "/ui/projects/{}/types/{}/group?key={}&done={}",
             enc(project_id),
             enc(index),
-            enc(&q.key)
+            enc(&q.key),
+            if route == "update_property" {
+                "saved"
+            } else {
+                "deleted"
+            }
         ))
         .into_response()),
         Err(e) => {

@@ -115,7 +115,7 @@ async fn page(
         Some((s, e)) => (s, Some(e)),
         None => (StatusCode::OK, None),
     };
-    Ok((
+    Ok(super::with_status(
         status,
         render(&SettingsPage {
             layout,
@@ -124,8 +124,7 @@ async fn page(
             confirm_metric: q.confirm_metric,
             error,
         }),
-    )
-        .into_response())
+    ))
 }
 
 fn metric_rows(list: &Value) -> Vec<MetricRow> {

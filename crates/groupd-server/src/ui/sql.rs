@@ -6,7 +6,7 @@ use axum::{
     Extension,
     extract::{Path, Query, State},
     http::{Method, StatusCode},
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -106,7 +106,7 @@ pub async fn page(
             }
         }
     }
-    Ok((status, render(&page)).into_response())
+    Ok(super::with_status(status, render(&page)))
 }
 
 fn is_time(t: &str) -> bool {
