@@ -185,6 +185,7 @@ pub struct ErrorPage {
 #[template(path = "no_types.html")]
 pub struct NoTypesPage {
     pub layout: Layout,
+    pub origin: String,
 }
 
 /// `GET /`: the first project the key may access.
@@ -205,6 +206,7 @@ pub async fn project_home(
     Extension(rest): Extension<Rest>,
     session: Session,
     Path(project_id): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> UiResult<Response> {
     let project_id = parse_project(&project_id)?;
     let layout = Layout::load(
@@ -221,7 +223,10 @@ pub async fn project_home(
         Some(t) => Ok(
             Redirect::to(&format!("/ui/projects/{project_id}/types/{}", t.index)).into_response(),
         ),
-        None => Ok(render(&NoTypesPage { layout })),
+        None => Ok(render(&NoTypesPage {
+            layout,
+            origin: super::list::origin(&headers),
+        })),
     }
 }
 

@@ -221,7 +221,7 @@ fn cursor_of(next: &str) -> Option<String> {
 }
 
 /// The address the browser reached this server at, for the capture snippet.
-fn origin(headers: &HeaderMap) -> String {
+pub fn origin(headers: &HeaderMap) -> String {
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())

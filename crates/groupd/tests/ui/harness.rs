@@ -215,11 +215,12 @@ impl Ui {
     }
 }
 
-/// `target/ui-screenshots/`.
+/// `target/ui-screenshots/` (the test runs as `target/debug/deps/ui-…`).
 fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("target"))
         .join("ui-screenshots")
 }
 
