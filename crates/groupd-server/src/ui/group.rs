@@ -67,6 +67,8 @@ pub struct Related {
 #[template(path = "group.html")]
 struct GroupPage {
     layout: Layout,
+    /// The `name` property, else the key.
+    title: String,
     key: String,
     key_q: String,
     base: String,
@@ -160,6 +162,11 @@ pub async fn profile(
         layout,
         key_q: enc(&q.key),
         base: format!("/ui/projects/{project_id}/types/{index}"),
+        title: group["group_properties"]
+            .get("name")
+            .map(show_value)
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| q.key.clone()),
         key: q.key.clone(),
         created: Time::from_iso(group["created_at"].as_str().unwrap_or("")),
         tab: tab.clone(),

@@ -463,3 +463,121 @@ fn everything_works_with_javascript_off() {
         "charts need no script"
     );
 }
+
+#[test]
+fn a_group_is_created_from_the_form() {
+    let Some(ui) = Ui::start("create") else {
+        return;
+    };
+    companies(&ui.app);
+    ui.sign_in(&ui.app.key);
+    ui.click("[data-testid=new-group]");
+    ui.type_into("[data-testid=create-name]", "Wayne Enterprises");
+    ui.type_into("[data-testid=create-key]", "wayne");
+    ui.type_into("#pn-1", "seats");
+    ui.type_into("#pv-1", "250");
+    ui.click("[data-testid=create-save]");
+    ui.until("the new group's page", |u| {
+        u.current_path().contains("group?key=wayne")
+    });
+    let g = ui.app.find(0, "wayne").1;
+    assert_eq!(
+        g["group_properties"],
+        json!({"name": "Wayne Enterprises", "seats": 250})
+    );
+    // A key in use: the REST message beside the form, nothing created.
+    ui.goto("/ui/projects/1/types/0/new");
+    ui.type_into("[data-testid=create-key]", "acme");
+    ui.click("[data-testid=create-save]");
+    let shown = ui.text("[data-testid=create-error]");
+    let (status, rest) = ui
+        .app
+        .create_group(&json!({"group_type_index": 0, "group_key": "acme"}));
+    assert_eq!(status, 400);
+    assert!(
+        shown.ends_with(rest["detail"].as_str().unwrap()),
+        "{shown} / {rest}"
+    );
+}
+
+#[test]
+fn settings_rename_a_type_and_its_tab_follows() {
+    let Some(ui) = Ui::start("settings") else {
+        return;
+    };
+    companies(&ui.app);
+    ui.sign_in(&ui.app.key);
+    ui.goto("/ui/projects/1/settings");
+    ui.type_into("#s-0", "organisation");
+    ui.type_into("#p-0", "organisations");
+    ui.click("#s-0 ~ button");
+    ui.until("the saved settings", |u| {
+        u.app.list_types().1[0]["name_plural"] == "organisations"
+    });
+    ui.goto("/ui/projects/1/types/0");
+    assert_eq!(ui.text("nav.types [aria-current=page]"), "organisations");
+    // A usage metric, then its value on a group's Usage tab.
+    ui.goto("/ui/projects/1/settings");
+    ui.type_into("#nn-0", "Page views");
+    ui.click("#nn-0 ~ button");
+    ui.until("the metric", |u| u.count(".metrics li form") >= 1);
+    ui.goto("/ui/projects/1/types/0/group?key=acme&tab=usage");
+    assert!(ui.text("[data-testid=usage]").contains("Page views"));
+}
+
+/// Not a check: refreshes the README's screenshots from the real binary
+/// (`cargo nextest run --workspace -E 'binary(ui)' --run-ignored only`).
+#[test]
+#[ignore = "writes docs/img/"]
+fn docs_screenshots() {
+    let app = TestApp::spawn_process(&[], &[]);
+    let Some(ui) = Ui::start_with("docs", app, true) else {
+        return;
+    };
+    ui.rt.block_on(ui.c.set_window_size(1100, 640)).unwrap();
+    assert_eq!(ui.app.new_type("company"), 0);
+    let (s, b) = ui.app.patch_types(
+        &json!([{"group_type_index": 0, "name_singular": "company", "name_plural": "companies"}]),
+    );
+    assert_eq!(s, 200, "{b}");
+    for (key, name, plan, seats) in [
+        ("acme", "Acme Inc.", "enterprise", 120),
+        ("globex", "Globex", "pro", 40),
+        ("initech", "Initech", "free", 3),
+        ("umbrella", "Umbrella Corp", "pro", 75),
+        ("hooli", "Hooli", "enterprise", 900),
+        ("stark", "Stark Industries", "pro", 220),
+    ] {
+        ui.app.new_group(
+            0,
+            key,
+            json!({"name": name, "plan": plan, "seats": seats, "industry": "software"}),
+        );
+    }
+    ui.app
+        .put_columns(&json!({"group_type_index": 0, "default_columns": ["plan", "seats"]}));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let events: Vec<Value> = (0..60)
+        .map(|i| {
+            let ts = now - (i * 37 % 25) * 86_400 - i * 600;
+            let event = ["$pageview", "signed_up", "api_request"][i as usize % 3];
+            json!({"event": event,
+                   "distinct_id": format!("user-{}", i % 7), "timestamp": groupd_core::time_fmt::format_us(ts * 1_000_000),
+                   "properties": {"$groups": {"company": "acme"}}})
+        })
+        .collect();
+    ui.app.capture(
+        "/batch/",
+        &json!({"api_key": ui.app.token(), "batch": events}),
+    );
+    ui.sign_in(&ui.app.key);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/img");
+    ui.goto("/ui/projects/1/types/0");
+    ui.screenshot(&dir.join("ui-list.png"));
+    ui.rt.block_on(ui.c.set_window_size(1100, 900)).unwrap();
+    ui.goto("/ui/projects/1/types/0/group?key=acme&tab=events");
+    ui.screenshot(&dir.join("ui-group.png"));
+}
