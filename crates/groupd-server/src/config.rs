@@ -118,11 +118,15 @@ pub struct ServeConfig {
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), global = true)]
     pub max_connections: usize,
 
-    /// How long a client may take to send a request's headers, in seconds; an idle keep-alive
-    /// connection is closed after as long.
+    /// How long a client may take to send a request's headers, in seconds, from their first byte.
     #[arg(long, env = "GROUPD_HEADER_TIMEOUT_SECS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub header_timeout_secs: u64,
+
+    /// Seconds after which a keep-alive connection with no request in flight is closed.
+    #[arg(long, env = "GROUPD_IDLE_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub idle_timeout_secs: u64,
     /// Where event segments live: a directory, or s3://bucket/prefix. Default: next to a SQLite
     /// database (`<file>.segments/`), `./groupd-segments/` for PostgreSQL.
     #[arg(long, env = "GROUPD_DATA_DIR", global = true)]
@@ -184,6 +188,7 @@ impl Default for ServeConfig {
             cors_origins: Vec::new(),
             max_connections: 10_000,
             header_timeout_secs: 10,
+            idle_timeout_secs: 60,
             data_dir: None,
             dedup_window_days: 7,
             // Off unless asked for: in tests a compaction is forced when wanted.

@@ -1,21 +1,26 @@
 //! The accept loop: every connection bounded in time and number, so slow or idle clients cannot
 //! exhaust memory or file descriptors, and a graceful stop that finishes in-flight requests.
 //!
-//! - Headers must arrive within `header_timeout` (hyper's timer, which also starts while a
-//!   keep-alive connection waits for its next request: an idle connection is closed after as
-//!   long).
+//! - Headers must arrive within `header_timeout` of their first byte, and a keep-alive connection
+//!   with no request in flight is closed after `idle_timeout` ([`watch`]: hyper's own header timer
+//!   cannot tell the two apart, since it also runs while a connection waits for its next request).
 //! - At most `max_connections` are open; past that the loop stops accepting and new clients wait
 //!   in the kernel's backlog. The cap is lowered to what the process's file-descriptor limit can
 //!   hold, so reaching it never makes `accept` fail.
-use std::{future::Future, sync::Arc, time::Duration};
+mod watch;
 
-use axum::Router;
+use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
+
+use axum::{Router, body::Body};
+use hyper::{Request, body::Incoming, service::service_fn};
 use hyper_util::{
-    rt::{TokioExecutor, TokioIo, TokioTimer},
+    rt::{TokioExecutor, TokioIo},
     server::{conn::auto::Builder, graceful::GracefulShutdown},
-    service::TowerToHyperService,
 };
 use tokio::{net::TcpListener, sync::Semaphore};
+use tower::ServiceExt;
+
+use watch::{Activity, Watched};
 
 /// Descriptors kept for everything but client connections (database, log, files).
 const RESERVED_FDS: u64 = 64;
@@ -25,8 +30,10 @@ const RESERVED_FDS: u64 = 64;
 pub struct ConnLimits {
     /// Most open client connections.
     pub max_connections: usize,
-    /// Longest wait for a request's headers (and for the next request on an idle connection).
+    /// Longest wait for a request's headers, from their first byte.
     pub header_timeout: Duration,
+    /// How long a connection with no request in flight stays open.
+    pub idle_timeout: Duration,
 }
 
 /// `max` lowered to what the soft `RLIMIT_NOFILE` leaves for clients.
@@ -64,10 +71,7 @@ pub async fn serve(
     // so a client that connects and sends nothing would hold its connection forever. (HTTP/2
     // reaches groupd through a TLS-terminating proxy, which speaks HTTP/1.1 to it.)
     let mut builder = Builder::new(TokioExecutor::new()).http1_only();
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
+    builder.http1().header_read_timeout(None);
     let graceful = GracefulShutdown::new();
     tokio::pin!(stop);
     loop {
@@ -88,13 +92,27 @@ pub async fn serve(
             () = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
+        let activity = Activity::new();
+        let app = app.clone();
+        let act = activity.clone();
+        let service = service_fn(move |req: Request<Incoming>| {
+            let busy = act.begin();
+            let app = app.clone();
+            async move {
+                let response = app.oneshot(req).await?;
+                // In flight until hyper has written the whole body (a stream may run for hours).
+                Ok::<_, Infallible>(response.map(|b| Body::new(busy.guard(b))))
+            }
+        });
+        let io = TokioIo::new(Watched::new(stream, activity.clone()));
+        let conn = builder.serve_connection(io, service).into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
-            let _ = conn.await;
+            tokio::select! {
+                _ = conn => {}
+                // Dropping the connection closes it.
+                () = activity.expired(limits.header_timeout, limits.idle_timeout) => {}
+            }
             drop(permit);
         });
     }

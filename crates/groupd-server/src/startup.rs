@@ -102,6 +102,7 @@ impl Application {
         let limits = crate::serve::ConnLimits {
             max_connections: state.config.max_connections,
             header_timeout: Duration::from_secs(state.config.header_timeout_secs),
+            idle_timeout: Duration::from_secs(state.config.idle_timeout_secs),
         };
         Ok(Self {
             listener,

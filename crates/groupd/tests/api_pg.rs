@@ -43,6 +43,8 @@ mod robustness;
 mod sdk;
 #[path = "api/segments.rs"]
 mod segments;
+#[path = "api/tls.rs"]
+mod tls;
 #[path = "api/ui.rs"]
 mod ui;
 #[path = "api/usage_metrics.rs"]

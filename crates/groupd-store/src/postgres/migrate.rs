@@ -2,7 +2,7 @@
 //! `schema_migrations`, applied under an advisory lock so concurrent processes run each once.
 use std::time::Duration;
 
-use tokio_postgres::{NoTls, error::SqlState};
+use tokio_postgres::error::SqlState;
 
 use super::values::pg_message;
 use crate::{StoreError, StoreResult, redact_url};
@@ -21,7 +21,11 @@ pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
 const LOCK_MIGRATIONS: i32 = 0x6770_0001;
 
 /// Creates the database the config names when the server answers that it does not exist.
-pub(super) async fn ensure_database(config: &tokio_postgres::Config, url: &str) -> StoreResult<()> {
+pub(super) async fn ensure_database(
+    config: &tokio_postgres::Config,
+    tls: &super::tls::Tls,
+    url: &str,
+) -> StoreResult<()> {
     let unreachable = |e: tokio_postgres::Error| {
         StoreError::Config(format!(
             "cannot connect to PostgreSQL at {}: {}",
@@ -29,7 +33,7 @@ pub(super) async fn ensure_database(config: &tokio_postgres::Config, url: &str) 
             pg_message(&e)
         ))
     };
-    match config.connect(NoTls).await {
+    match config.connect(tls.clone()).await {
         Ok((client, conn)) => {
             drop(client);
             let _ = conn.await;
@@ -39,7 +43,7 @@ pub(super) async fn ensure_database(config: &tokio_postgres::Config, url: &str) 
             let name = config.get_dbname().unwrap_or_default().to_owned();
             let mut admin = config.clone();
             admin.dbname("postgres");
-            let (client, conn) = admin.connect(NoTls).await.map_err(unreachable)?;
+            let (client, conn) = admin.connect(tls.clone()).await.map_err(unreachable)?;
             let task = tokio::spawn(conn);
             let create = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
             let mut attempt = 0;

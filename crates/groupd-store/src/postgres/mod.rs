@@ -4,8 +4,8 @@
 //! advisory lock per project, so the group rule holds across processes without application-level
 //! locks. Deadlocks and serialization failures the server reports are retried whole.
 //!
-//! Beside the files every backend has, three jobs are PostgreSQL's own: wire values ([`values`]),
-//! the transaction helper ([`tx`]) and planner statistics ([`stats`]).
+//! Beside the files every backend has, four jobs are PostgreSQL's own: wire values ([`values`]),
+//! the transaction helper ([`tx`]), planner statistics ([`stats`]) and TLS ([`tls`]).
 //!
 //! The schema (migrations/) keeps `project_id` first in every key so it can be distributed by
 //! project; see docs/postgres-schema.md.
@@ -22,6 +22,7 @@ mod rows;
 mod segments;
 mod sessions;
 mod stats;
+mod tls;
 mod tx;
 mod usage;
 mod values;
@@ -31,7 +32,6 @@ use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use tokio_postgres::NoTls;
 
 use crate::{HealthStore, StoreError, StoreOptions, StoreResult, redact_url};
 #[cfg(test)]
@@ -52,18 +52,16 @@ impl PgStore {
     /// Connects to the database a `postgres://` or `postgresql://` URL names (creating the
     /// database when the server lacks it) and migrates it.
     pub async fn open(url: &str, options: &StoreOptions) -> StoreResult<Self> {
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
-            StoreError::Config(format!("invalid PostgreSQL URL {}: {e}", redact_url(url)))
-        })?;
+        let (mut config, tls) = tls::configure(url)?;
         // A server that accepts TCP but never answers (frozen) must not hold a connect forever.
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         check_database_named(&config, url, options)?;
-        migrate::ensure_database(&config, url).await?;
+        migrate::ensure_database(&config, &tls, url).await?;
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

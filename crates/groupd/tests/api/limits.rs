@@ -1,6 +1,6 @@
-//! Slow and idle clients: headers must come within the header timeout, an idle keep-alive
-//! connection is closed, and at the open-files limit new clients are still served once others
-//! go (the connection cap keeps `accept` from failing).
+//! Slow and idle clients: headers must come within the header timeout of their first byte, an
+//! idle keep-alive connection is closed after the idle timeout, and at the open-files limit new
+//! clients are still served once others go (the connection cap keeps `accept` from failing).
 use std::{
     io::{Read, Write},
     net::TcpStream,
@@ -31,26 +31,37 @@ fn closed_within(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
 #[test]
 fn headers_that_never_finish_and_idle_connections_are_closed() {
     let db = TestDb::new();
-    let server = TestServer::start(&db, &["--header-timeout-secs", "1"]);
+    let server = TestServer::start(
+        &db,
+        &["--header-timeout-secs", "1", "--idle-timeout-secs", "3"],
+    );
     let mut slow = TcpStream::connect(addr(&server)).unwrap();
     slow.write_all(b"GET /_health HTTP/1.1\r\nHost: x\r\n")
         .unwrap();
     let took = closed_within(&mut slow, Duration::from_secs(5)).expect("slowloris kept open");
     assert!(
-        took >= Duration::from_millis(900),
-        "closed too early: {took:?}"
+        took >= Duration::from_millis(900) && took < Duration::from_millis(2500),
+        "headers not finished in 1 s must be cut at 1 s: {took:?}"
     );
 
+    // An idle keep-alive connection outlives the header timeout and is closed at the idle one;
+    // a connection that never sends a request is closed at the header timeout.
     let mut idle = TcpStream::connect(addr(&server)).unwrap();
+    let silent = TcpStream::connect(addr(&server)).unwrap();
     idle.write_all(b"GET /_health HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     let mut first = [0u8; 12];
     idle.read_exact(&mut first).unwrap();
     assert_eq!(&first, b"HTTP/1.1 200");
+    let t = Instant::now();
+    let took = closed_within(&mut idle, Duration::from_secs(6)).expect("idle connection kept open");
     assert!(
-        closed_within(&mut idle, Duration::from_secs(5)).is_some(),
-        "an idle keep-alive connection stayed open"
+        took >= Duration::from_millis(2500),
+        "an idle connection was closed before the idle timeout: {took:?}"
     );
+    let mut silent = silent;
+    let left = Duration::from_secs(6).saturating_sub(t.elapsed());
+    assert!(closed_within(&mut silent, left + Duration::from_secs(1)).is_some());
 }
 
 #[test]

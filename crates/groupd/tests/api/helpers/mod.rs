@@ -11,12 +11,17 @@ mod app;
 mod client;
 mod db;
 mod logs;
+// The `api` target's fault tests use all of it, `api_pg`'s TLS test a part.
+#[allow(dead_code)]
+mod private_pg;
 mod process;
 
 pub use app::{T0, T0_US, TestApp};
 pub use client::{ApiClient, read};
 pub use db::{Backend, TestDb, backend, groupd_bin};
 pub use logs::LogLines;
+#[allow(unused_imports)]
+pub use private_pg::{PrivatePg, is_root, run};
 pub use process::TestServer;
 
 use serde_json::{Value, json};
