@@ -267,3 +267,27 @@ fn ui_assets_are_served_by_groupd() {
     assert!(r.text().unwrap().contains("htmx"));
     assert_eq!(b.get("/ui/assets/nope.js").status(), 404);
 }
+
+#[test]
+fn ui_a_project_the_key_may_not_access_is_refused_as_rest_refuses_it() {
+    let app = TestApp::spawn();
+    let other = app.new_project("Other");
+    let other_id = other["id"].as_i64().unwrap();
+    let limited = app.new_key("limited", "*", &[other_id]);
+    let mut b = Browser::new(&app);
+    b.sign_in(&limited);
+    let home = b.get("/");
+    assert_eq!(
+        home.headers()["location"].to_str().unwrap(),
+        format!("/ui/projects/{other_id}"),
+        "the only project it may access"
+    );
+    let r = b.get("/ui/projects/1/types/0");
+    assert_eq!(r.status(), 403);
+    let html = r.text().unwrap();
+    assert!(
+        html.contains("API key does not have access to the requested project: ID 1."),
+        "{html}"
+    );
+    assert_eq!(b.get("/ui/projects/999").status(), 404);
+}
