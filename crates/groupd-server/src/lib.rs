@@ -7,6 +7,7 @@ mod serve;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod ui;
 
 pub use config::{CommonConfig, LogFormat, ServeConfig};
 pub use startup::Application;

@@ -39,7 +39,7 @@ pub use options::StoreOptions;
 pub use traits::{
     AnalyticsStore, BackupStore, ChangeStore, CompactorLock, ExchangeStore, GroupStore,
     GroupTypeStore, HealthStore, IngestStore, LifecycleStore, ProjectStore, QueryStore,
-    SegmentStore, Store, UsageStore,
+    SegmentStore, SessionStore, Store, UsageStore,
 };
 pub use usage::*;
 

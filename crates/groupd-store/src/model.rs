@@ -55,6 +55,32 @@ impl ApiKey {
     }
 }
 
+/// A web UI session to store.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Digest of the random session id (the id itself is never stored).
+    pub digest: SecretDigest,
+    /// The key the session acts for.
+    pub key_id: i64,
+    /// The token every changing form of the session carries.
+    pub csrf_token: String,
+    /// Creation time, also its first use.
+    pub now_us: i64,
+    /// Sessions last used before this are deleted.
+    pub expire_before_us: i64,
+}
+
+/// A live web UI session.
+#[derive(Debug, Clone)]
+pub struct UiSession {
+    /// The key it acts for (live).
+    pub key: ApiKey,
+    /// Its CSRF token.
+    pub csrf_token: String,
+    /// Its last recorded use.
+    pub last_seen_us: i64,
+}
+
 /// A key to store.
 #[derive(Debug, Clone)]
 pub struct NewApiKey {

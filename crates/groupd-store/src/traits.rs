@@ -9,9 +9,9 @@ use crate::{
     ActivityEntry, ActivityPage, ApiKey, Change, ChangePage, ChangesQuery, DeletionOutcome,
     EventsSnapshot, Group, GroupDeletion, GroupListQuery, GroupPatch, GroupRef, GroupType,
     GroupTypeMetadataUpdate, HistoryQuery, HotPartition, IngestBatch, IngestSummary,
-    IngestionWarning, MovingEvent, NewApiKey, NewGroup, NewGroupType, NewProject, Partition,
+    IngestionWarning, MovingEvent, NewApiKey, NewGroup, NewGroupType, NewProject, NewSession, Partition,
     Project, PropertyCount, PropertyEdit, PropertyVersion, SegmentCommit, SegmentRef, StoreResult,
-    TypeRef, ValueCount, ValuesQuery,
+    TypeRef, UiSession, ValueCount, ValuesQuery,
     exchange::{ExportPages, ExportQuery, ImportBatch, ImportOutcome},
     usage::{EventWindow, TypedProperty, TypedPropertyQuery, UsageMetric, WindowEvent},
 };
@@ -268,6 +268,23 @@ pub trait ChangeStore: Send + Sync {
     /// Bumped after every commit that may hold changes (this process's, and on PostgreSQL other
     /// processes' via NOTIFY): a wake-up hint for stream readers, who also poll.
     fn change_signal(&self) -> tokio::sync::watch::Receiver<u64>;
+/// Web UI sign-in sessions: the browser holds a random id, the store only its digest and the
+/// key it acts for, so every process sharing the database knows the session.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session, and forgets sessions idle since before `new.expire_before_us`.
+    async fn create_session(&self, new: NewSession) -> StoreResult<()>;
+    /// The session with this id digest, with its key, when the key is still live and the session
+    /// was used at or after `idle_since_us`.
+    async fn find_session(
+        &self,
+        digest: &SecretDigest,
+        idle_since_us: i64,
+    ) -> StoreResult<Option<UiSession>>;
+    /// Records a use of the session at `now_us`.
+    async fn touch_session(&self, digest: &SecretDigest, now_us: i64) -> StoreResult<()>;
+    /// Ends the session (a no-op when it does not exist).
+    async fn end_session(&self, digest: &SecretDigest) -> StoreResult<()>;
 }
 
 /// Everything groupd persists.
@@ -285,6 +302,7 @@ pub trait Store:
     + BackupStore
     + LifecycleStore
     + ChangeStore
+    + SessionStore
     + 'static
 {
 }
@@ -303,6 +321,7 @@ impl<T> Store for T where
         + BackupStore
         + LifecycleStore
         + ChangeStore
+        + SessionStore
         + 'static
 {
 }

@@ -59,5 +59,7 @@ mod sdk;
 mod segments;
 #[path = "api/tls.rs"]
 mod tls;
+#[path = "api/ui.rs"]
+mod ui;
 #[path = "api/usage_metrics.rs"]
 mod usage_metrics;

@@ -75,13 +75,22 @@ impl Deref for ProjectApi {
     }
 }
 
+/// A key already authenticated by a web UI session, put on the UI's internal REST requests (an
+/// extension: no client can set one). Everything after authentication runs as for any request.
+#[derive(Clone)]
+pub struct SessionKey(pub ApiKey);
+
 impl FromRequest<AppState> for Api {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
+        let session = parts.extensions.remove::<SessionKey>();
         let req = RequestInfo::read(parts, body, state.config.max_rest_body_bytes).await?;
-        let key = authenticate(state, &req).await?;
+        let key = match session {
+            Some(SessionKey(k)) => k,
+            None => authenticate(state, &req).await?,
+        };
         Ok(Api { key, req })
     }
 }
@@ -99,8 +108,12 @@ impl ProjectApi {
     pub async fn read(req: Request, state: &AppState, limit: usize) -> ApiResult<Self> {
         let (mut parts, body) = req.into_parts();
         let segment = project_segment(&mut parts, state).await;
+        let session = parts.extensions.remove::<SessionKey>();
         let req = RequestInfo::read(parts, body, limit).await?;
-        let key = authenticate(state, &req).await?;
+        let key = match session {
+            Some(SessionKey(k)) => k,
+            None => authenticate(state, &req).await?,
+        };
         let project = resolve_project(state, &key, &segment).await?;
         tracing::Span::current().record("project", project.id.0);
         Ok(ProjectApi {

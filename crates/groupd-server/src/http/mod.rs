@@ -59,8 +59,16 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(
             middleware::plain_options_not_allowed,
         ));
+    // The UI acts through the REST router itself (one code path); `--no-ui` leaves its paths to
+    // the 404 fallback.
+    let ui = if state.config.no_ui {
+        Router::new()
+    } else {
+        crate::ui::router(crate::ui::Rest(rest.clone().with_state(state.clone())))
+    };
     Router::new()
         .merge(rest)
+        .merge(ui)
         .merge(ops::router())
         .merge(capture::router())
         .merge(if bench {

@@ -16,6 +16,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
     (5, include_str!("migrations/0005_parity.sql")),
     (6, include_str!("migrations/0006_segments.sql")),
     (7, include_str!("migrations/0007_lifecycle.sql")),
+    (8, include_str!("migrations/0008_ui_sessions.sql")),
 ];
 /// Advisory lock namespace of migrations (the first key of `pg_advisory_xact_lock(int, int)`).
 const LOCK_MIGRATIONS: i32 = 0x6770_0001;

@@ -25,6 +25,7 @@ mod projects;
 mod query;
 mod rows;
 mod segments;
+mod sessions;
 mod stats;
 mod tls;
 mod tx;

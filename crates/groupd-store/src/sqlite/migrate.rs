@@ -17,6 +17,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_parity.sql"),
     include_str!("migrations/0008_segments.sql"),
     include_str!("migrations/0009_lifecycle.sql"),
+    include_str!("migrations/0010_ui_sessions.sql"),
 ];
 
 /// How long a statement waits for another process's write lock before it fails as `Busy`.

@@ -20,6 +20,7 @@ mod query;
 mod readers;
 mod rows;
 mod segments;
+mod sessions;
 mod usage;
 mod writer;
 

@@ -33,4 +33,5 @@ mod related;
 mod robustness;
 mod sdk;
 mod segments;
+mod ui;
 mod usage_metrics;

@@ -1,0 +1,293 @@
+//! The web UI over plain HTTP (`ui.md`): sessions, cookie flags, CSRF, scopes, sign-out and
+//! revocation, `--no-ui`. The browser flows are in the `ui` test target.
+use reqwest::{
+    blocking::{Client, Response},
+    redirect::Policy,
+};
+use serde_json::json;
+
+use crate::helpers::{T0_US, TestApp};
+
+/// A browser-like client of the UI: no redirects followed, the session cookie kept by hand.
+struct Browser {
+    client: Client,
+    base: String,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        Self {
+            client: Client::builder().redirect(Policy::none()).build().unwrap(),
+            base: app.base.clone(),
+            cookie: None,
+        }
+    }
+
+    /// Signs in with `key`; the Set-Cookie header.
+    fn sign_in(&mut self, key: &str) -> String {
+        let r = self
+            .client
+            .post(format!("{}/ui/login", self.base))
+            .form(&[("personal_api_key", key)])
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 303, "a good key signs in");
+        let set = r
+            .headers()
+            .get("set-cookie")
+            .expect("a session cookie")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        self.cookie = Some(set.split(';').next().unwrap().to_owned());
+        set
+    }
+
+    fn get(&self, path: &str) -> Response {
+        let mut r = self.client.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            r = r.header("cookie", c);
+        }
+        r.send().unwrap()
+    }
+
+    fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        let mut r = self.client.post(format!("{}{path}", self.base)).form(form);
+        if let Some(c) = &self.cookie {
+            r = r.header("cookie", c);
+        }
+        r.send().unwrap()
+    }
+
+    /// The page's CSRF token (every changing form carries it).
+    fn csrf(&self, path: &str) -> String {
+        let html = self.get(path).text().unwrap();
+        const FIELD: &str = "name=\"csrf_token\" value=\"";
+        let at = html.find(FIELD).expect("a csrf_token field");
+        let rest = &html[at + FIELD.len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+}
+
+fn is_sign_in_redirect(r: &Response) -> bool {
+    r.status() == 303
+        && r.headers().get("location").and_then(|l| l.to_str().ok()) == Some("/ui/login")
+}
+
+#[test]
+fn ui_sign_in_sets_an_http_only_strict_cookie_and_keeps_the_key_off_the_page() {
+    let app = TestApp::spawn();
+    let mut b = Browser::new(&app);
+    assert!(is_sign_in_redirect(&b.get("/")), "signed out: to the form");
+    let set = b.sign_in(&app.key);
+    let value = set.split(';').next().unwrap().split_once('=').unwrap().1;
+    assert!(value.len() >= 22, "at least 128 bits of base62: {value}");
+    assert!(!value.contains(&app.key) && !set.contains("phx_"));
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let home = b.get("/");
+    assert_eq!(home.status(), 303);
+    let list = b.get("/ui/projects/1");
+    assert!(list.status() == 200 || list.status() == 303);
+    let html = b.get("/ui/projects/1").text().unwrap();
+    assert!(!html.contains(&app.key), "the key never reaches the page");
+}
+
+#[test]
+fn ui_a_refused_key_shows_the_server_message() {
+    let app = TestApp::spawn();
+    let b = Browser::new(&app);
+    let r = b.post("/ui/login", &[("personal_api_key", "phx_nope")]);
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get("set-cookie").is_none());
+    let html = r.text().unwrap();
+    assert!(
+        html.contains("Personal API key found in request body is invalid."),
+        "{html}"
+    );
+}
+
+#[test]
+fn ui_a_change_without_a_valid_csrf_token_is_403_and_changes_nothing() {
+    let app = TestApp::spawn();
+    let index = app.new_type("company");
+    app.new_group(index, "acme", json!({"plan": "free"}));
+    let mut b = Browser::new(&app);
+    b.sign_in(&app.key);
+    let path = format!("/ui/projects/1/types/{index}/group/property?key=acme");
+    for token in [None, Some("forged")] {
+        let mut form = vec![("name", "plan"), ("value", "pro")];
+        if let Some(t) = token {
+            form.push(("csrf_token", t));
+        }
+        assert_eq!(b.post(&path, &form).status(), 403, "token {token:?}");
+    }
+    assert_eq!(
+        app.find(index, "acme").1["group_properties"]["plan"],
+        "free"
+    );
+    // With the page's token it goes through, typed and recorded as the key's change.
+    let csrf = b.csrf(&format!("/ui/projects/1/types/{index}/group?key=acme"));
+    let r = b.post(
+        &path,
+        &[("csrf_token", &csrf), ("name", "seats"), ("value", "12")],
+    );
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.find(index, "acme").1["group_properties"]["seats"], 12);
+    let (_, activity) = app.activity(&format!("group_type_index={index}&group_key=acme"));
+    assert_eq!(activity["results"][0]["user"]["first_name"], "ci-key");
+}
+
+#[test]
+fn ui_a_null_value_is_refused_with_the_rest_message() {
+    let app = TestApp::spawn();
+    let index = app.new_type("company");
+    app.new_group(index, "acme", json!({"plan": "free"}));
+    let mut b = Browser::new(&app);
+    b.sign_in(&app.key);
+    let csrf = b.csrf(&format!("/ui/projects/1/types/{index}/group?key=acme"));
+    let r = b.post(
+        &format!("/ui/projects/1/types/{index}/group/property?key=acme"),
+        &[("csrf_token", &csrf), ("name", "plan"), ("value", "null")],
+    );
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("This field is required."));
+    assert_eq!(
+        app.find(index, "acme").1["group_properties"]["plan"],
+        "free"
+    );
+}
+
+#[test]
+fn ui_a_read_only_key_sees_no_edit_controls_and_its_writes_are_refused() {
+    let app = TestApp::spawn();
+    let index = app.new_type("company");
+    app.new_group(index, "acme", json!({"plan": "free"}));
+    let ro = app.new_key("reader", "group:read", &[]);
+    let mut b = Browser::new(&app);
+    b.sign_in(&ro);
+    let page = b
+        .get(&format!("/ui/projects/1/types/{index}/group?key=acme"))
+        .text()
+        .unwrap();
+    assert!(page.contains("free"), "the value is shown");
+    for control in ["prop-save", "new-prop", "prop-delete", "New company"] {
+        assert!(!page.contains(control), "no {control} for a read-only key");
+    }
+    let list = b
+        .get(&format!("/ui/projects/1/types/{index}"))
+        .text()
+        .unwrap();
+    assert!(!list.contains("new-group"));
+    let csrf = b.csrf(&format!("/ui/projects/1/types/{index}/group?key=acme"));
+    let r = b.post(
+        &format!("/ui/projects/1/types/{index}/group/property?key=acme"),
+        &[("csrf_token", &csrf), ("name", "plan"), ("value", "pro")],
+    );
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.text()
+            .unwrap()
+            .contains("API key missing required scope &#39;group:write&#39;")
+    );
+    assert_eq!(
+        app.find(index, "acme").1["group_properties"]["plan"],
+        "free"
+    );
+}
+
+#[test]
+fn ui_sign_out_ends_the_session_on_the_server() {
+    let app = TestApp::spawn();
+    let mut b = Browser::new(&app);
+    b.sign_in(&app.key);
+    let copied = b.cookie.clone();
+    let csrf = b.csrf("/ui/projects/1");
+    let r = b.post("/ui/logout", &[("csrf_token", &csrf)]);
+    assert_eq!(r.status(), 303);
+    let cleared = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    // The copied cookie no longer works: the session is gone from the database.
+    b.cookie = copied;
+    assert!(is_sign_in_redirect(&b.get("/ui/projects/1")));
+}
+
+#[test]
+fn ui_revoking_the_key_ends_its_sessions() {
+    let app = TestApp::spawn();
+    let (_, created) = app.create_key(&json!({"label": "temp", "scopes": ["*"]}));
+    let (id, plaintext) = (
+        created["id"].to_string(),
+        created["value"].as_str().unwrap(),
+    );
+    let mut b = Browser::new(&app);
+    b.sign_in(plaintext);
+    assert_eq!(b.get("/ui/projects/1").status(), 200);
+    assert_eq!(app.delete_key(id.trim_matches('"')).0, 204);
+    assert!(is_sign_in_redirect(&b.get("/ui/projects/1")));
+}
+
+#[test]
+fn ui_a_session_ends_after_12_idle_hours() {
+    let app = TestApp::spawn();
+    let mut b = Browser::new(&app);
+    b.sign_in(&app.key);
+    const HOUR: i64 = 3_600_000_000;
+    app.clock().set(T0_US + 11 * HOUR);
+    assert_eq!(b.get("/ui/projects/1").status(), 200, "used within 12 h");
+    app.clock().set(T0_US + 22 * HOUR);
+    assert_eq!(
+        b.get("/ui/projects/1").status(),
+        200,
+        "11 h after the last use"
+    );
+    app.clock().set(T0_US + 34 * HOUR + 1);
+    assert!(is_sign_in_redirect(&b.get("/ui/projects/1")));
+}
+
+#[test]
+fn ui_no_ui_answers_404_everywhere_and_keeps_the_api() {
+    let app = TestApp::spawn_with(&["--no-ui"]);
+    let b = Browser::new(&app);
+    for path in ["/", "/ui/login", "/ui/assets/htmx.min.js", "/ui/projects/1"] {
+        assert_eq!(b.get(path).status(), 404, "{path}");
+    }
+    assert_eq!(app.list_types().0, 200);
+}
+
+#[test]
+fn ui_assets_are_served_by_groupd() {
+    let app = TestApp::spawn();
+    let b = Browser::new(&app);
+    let r = b.get("/ui/assets/htmx.min.js");
+    assert_eq!(r.status(), 200);
+    assert!(r.text().unwrap().contains("htmx"));
+    assert_eq!(b.get("/ui/assets/nope.js").status(), 404);
+}
+
+#[test]
+fn ui_a_project_the_key_may_not_access_is_refused_as_rest_refuses_it() {
+    let app = TestApp::spawn();
+    let other = app.new_project("Other");
+    let other_id = other["id"].as_i64().unwrap();
+    let limited = app.new_key("limited", "*", &[other_id]);
+    let mut b = Browser::new(&app);
+    b.sign_in(&limited);
+    let home = b.get("/");
+    assert_eq!(
+        home.headers()["location"].to_str().unwrap(),
+        format!("/ui/projects/{other_id}"),
+        "the only project it may access"
+    );
+    let r = b.get("/ui/projects/1/types/0");
+    assert_eq!(r.status(), 403);
+    let html = r.text().unwrap();
+    assert!(
+        html.contains("API key does not have access to the requested project: ID 1."),
+        "{html}"
+    );
+    assert_eq!(b.get("/ui/projects/999").status(), 404);
+}
