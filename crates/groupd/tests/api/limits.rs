@@ -116,3 +116,61 @@ fn at_the_open_files_limit_new_clients_are_served_once_idle_ones_go() {
     );
     drop(idle);
 }
+
+/// Peak resident memory of a process (VmHWM), in MB.
+fn peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A small gzip body that inflates far past the limit is refused once the limit is reached:
+/// inflating is a stream, so memory grows by about the limit, not by what the body would make
+/// (issue: 9.8 KB inflating to 5M zeros took 2 GB).
+#[test]
+fn a_gzip_bomb_is_refused_at_the_limit_without_inflating_it_all() {
+    use flate2::{Compression, write::GzEncoder};
+    let db = TestDb::new();
+    let server = TestServer::start(&db, &["--max-decompressed-bytes", "8000000"]);
+    let project = db.cli_create_project("bomb");
+    let token = project["api_token"].as_str().unwrap();
+    // 512 MB of one JSON string once inflated: ~0.5 MB on the wire.
+    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+    gz.write_all(
+        format!(r#"{{"api_key":"{token}","event":"e","distinct_id":"d","properties":{{"x":""#)
+            .as_bytes(),
+    )
+    .unwrap();
+    let zeros = vec![b'0'; 1 << 20];
+    for _ in 0..512 {
+        gz.write_all(&zeros).unwrap();
+    }
+    gz.write_all(br#""}}"#).unwrap();
+    let body = gz.finish().unwrap();
+    assert!(body.len() < 2_000_000, "{} bytes", body.len());
+    let before = peak_rss_mb(server.pid());
+    let client = reqwest::blocking::Client::new();
+    let r = client
+        .post(format!("{}/e/", server.base))
+        .header("Content-Type", "application/json")
+        .header("Content-Encoding", "gzip")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 413, "{:?}", r.text());
+    let grew = peak_rss_mb(server.pid()) - before;
+    eprintln!("peak RSS grew by {grew:.1} MB");
+    assert!(
+        grew < 80.0,
+        "peak RSS grew by {grew:.0} MB for an 8 MB decompression limit"
+    );
+    // The server is fine afterwards.
+    let health = client
+        .get(format!("{}/_health", server.base))
+        .send()
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
