@@ -268,6 +268,8 @@ pub trait ChangeStore: Send + Sync {
     /// Bumped after every commit that may hold changes (this process's, and on PostgreSQL other
     /// processes' via NOTIFY): a wake-up hint for stream readers, who also poll.
     fn change_signal(&self) -> tokio::sync::watch::Receiver<u64>;
+}
+
 /// Web UI sign-in sessions: the browser holds a random id, the store only its digest and the
 /// key it acts for, so every process sharing the database knows the session.
 #[async_trait]

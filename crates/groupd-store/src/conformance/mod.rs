@@ -362,6 +362,7 @@ macro_rules! conformance_tests {
                 versions_keep_late_writes_and_as_of_reads_by_event_time,
                 a_patch_with_an_unknown_unset_changes_nothing,
                 changes_are_numbered_from_one_and_refused_or_equal_writes_take_none
+            }
             sessions {
                 a_session_is_found_by_its_digest_with_its_key,
                 an_idle_session_is_not_found_until_touched,
