@@ -9,9 +9,9 @@ use crate::{
     ActivityEntry, ActivityPage, ApiKey, Change, ChangePage, ChangesQuery, DeletionOutcome,
     EventsSnapshot, Group, GroupDeletion, GroupListQuery, GroupPatch, GroupRef, GroupType,
     GroupTypeMetadataUpdate, HistoryQuery, HotPartition, IngestBatch, IngestSummary,
-    IngestionWarning, MovingEvent, NewApiKey, NewGroup, NewGroupType, NewProject, NewSession, Partition,
-    Project, PropertyCount, PropertyEdit, PropertyVersion, SegmentCommit, SegmentRef, StoreResult,
-    TypeRef, UiSession, ValueCount, ValuesQuery,
+    IngestionWarning, MovingEvent, NewApiKey, NewGroup, NewGroupType, NewProject, NewSession,
+    Partition, Project, PropertyCount, PropertyEdit, PropertyVersion, SegmentCommit, SegmentRef,
+    StoreResult, TypeRef, UiSession, ValueCount, ValuesQuery,
     exchange::{ExportPages, ExportQuery, ImportBatch, ImportOutcome},
     usage::{EventWindow, TypedProperty, TypedPropertyQuery, UsageMetric, WindowEvent},
 };
