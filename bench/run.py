@@ -38,10 +38,10 @@ def psql(url, sql):
 
 
 class Server:
-    def __init__(self, db, port, log_level):
+    def __init__(self, db, port, log_level, extra=()):
         env = dict(os.environ, RUST_LOG=log_level)
         self.proc = subprocess.Popen([BIN, "serve", "--database", db, "--listen", f"127.0.0.1:{port}",
-                                      "--enable-bench-routes"], env=env, stderr=subprocess.DEVNULL)
+                                      "--enable-bench-routes", *extra], env=env, stderr=subprocess.DEVNULL)
         self.base = f"http://127.0.0.1:{port}"
         for _ in range(200):
             try:

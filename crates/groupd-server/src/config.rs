@@ -172,6 +172,7 @@ pub struct ServeConfig {
     #[arg(long, env = "GROUPD_CHANGE_RETENTION_SECS", default_value_t = 2_592_000,
           value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub change_retention_secs: u64,
+
     /// Serve no web UI: `/`, every UI page and asset answer 404 (the APIs are unchanged).
     #[arg(long, env = "GROUPD_NO_UI", global = true)]
     pub no_ui: bool,
