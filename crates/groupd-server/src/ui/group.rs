@@ -15,6 +15,7 @@ use super::{
     Rest, UiResult,
     events::{self, EventsTab},
     layout::{Layout, Section, Time, parse_index, parse_project, show_value},
+    lifecycle::{self, History},
     render,
     rest::enc,
     session::Session,
@@ -38,6 +39,12 @@ pub struct GroupQuery {
     /// `saved` or `deleted` after a change went through.
     #[serde(default)]
     pub done: String,
+    /// History: the REST cursor of the page to show.
+    #[serde(default)]
+    pub cursor: String,
+    /// `1`: the "Delete group" confirmation step.
+    #[serde(default)]
+    pub delete: String,
 }
 
 /// A property row.
@@ -80,6 +87,9 @@ struct GroupPage {
     done: String,
     props: Vec<Prop>,
     events: Option<EventsTab>,
+    history: Option<History>,
+    /// The "Delete group" confirmation is shown.
+    confirm_delete: bool,
     metrics: Vec<Metric>,
     related: Vec<Related>,
     /// A tab's data could not be read: the REST message.
@@ -175,6 +185,8 @@ pub async fn profile(
         done: q.done.clone(),
         props: Vec::new(),
         events: None,
+        history: None,
+        confirm_delete: q.delete == "1",
         metrics: Vec::new(),
         related: Vec::new(),
         tab_error: None,
@@ -187,6 +199,9 @@ pub async fn profile(
             page.props = properties(&group["group_properties"], &q.filter);
             Ok(())
         }
+        "history" => lifecycle::load(rest, session, (project_id, index), &q.key, &q.cursor)
+            .await
+            .map(|h| page.history = Some(h)),
         "events" => events::load(state, rest, session, project_id, index, &q.key)
             .await
             .map(|e| page.events = Some(e)),

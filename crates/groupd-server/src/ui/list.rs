@@ -213,7 +213,7 @@ async fn load_rows(
 }
 
 /// The `cursor` parameter of a REST `next` URL.
-fn cursor_of(next: &str) -> Option<String> {
+pub fn cursor_of(next: &str) -> Option<String> {
     let query = next.split_once('?')?.1;
     form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == "cursor")

@@ -9,6 +9,7 @@ mod create;
 mod events;
 mod group;
 mod layout;
+mod lifecycle;
 mod list;
 mod properties;
 mod rest;
@@ -53,6 +54,10 @@ pub fn router(rest: Rest) -> Router<AppState> {
         .route(
             "/ui/projects/{project_id}/types/{index}/group/property/delete",
             post(properties::delete),
+        )
+        .route(
+            "/ui/projects/{project_id}/types/{index}/group/delete",
+            post(lifecycle::delete),
         )
         .route("/ui/projects/{project_id}/sql", get(sql::page))
         .route(

@@ -291,3 +291,119 @@ fn ui_a_project_the_key_may_not_access_is_refused_as_rest_refuses_it() {
     );
     assert_eq!(b.get("/ui/projects/999").status(), 404);
 }
+
+#[test]
+fn ui_the_history_tab_shows_each_change_before_after_with_time_and_source_and_pages() {
+    let app = TestApp::spawn();
+    let index = app.new_type("company");
+    app.new_group(index, "acme", json!({"plan": "free", "seats": 3}));
+    const SEC: i64 = 1_000_000;
+    app.clock().set(T0_US + 60 * SEC);
+    let q = format!("group_type_index={index}&group_key=acme");
+    assert_eq!(
+        app.update_property(&q, &json!({"key": "plan", "value": "pro"}))
+            .0,
+        200
+    );
+    app.clock().set(T0_US + 120 * SEC);
+    assert_eq!(app.delete_property(&q, &json!({"$unset": "seats"})).0, 200);
+    let mut b = Browser::new(&app);
+    b.sign_in(&app.key);
+    let path = format!("/ui/projects/1/types/{index}/group?key=acme&tab=history");
+    let html = b.get(&path).text().unwrap();
+    let rows: Vec<&str> = html.split("data-testid=\"history-row\"").skip(1).collect();
+    assert!(rows.len() >= 3, "{html}");
+    // Newest first: the unset, then free → pro, each with its event time and source.
+    assert!(rows[0].contains("seats") && rows[0].contains("3") && rows[0].contains("(removed)"));
+    assert!(rows[0].contains("<time datetime=\"2026"), "{}", rows[0]);
+    assert!(rows[0].contains("API (ci-key)"), "{}", rows[0]);
+    assert!(
+        rows[1].contains("plan")
+            && rows[1]
+                .contains("<span class=\"before\">free</span> → <span class=\"after\">pro</span>"),
+        "{}",
+        rows[1]
+    );
+    assert!(!html.contains("history-more"), "one page: no Load more");
+    // A history longer than a page offers the cursor, and the next page is older changes.
+    let set: serde_json::Map<String, serde_json::Value> =
+        (0..100).map(|i| (format!("p{i:03}"), json!(i))).collect();
+    app.clock().set(T0_US + 180 * SEC);
+    let (s, body) = app.call_json(
+        "PATCH",
+        &app.purl(&format!("/groups_types/{index}/groups/acme")),
+        &json!({"$set": set}),
+    );
+    assert_eq!(s, 200, "{body}");
+    let html = b.get(&path).text().unwrap();
+    assert!(
+        !html.contains("(removed)"),
+        "the first page is the 100 newest"
+    );
+    const MORE: &str = "data-testid=\"history-more\"";
+    let at = html.find(MORE).expect("a Load more link");
+    let before = &html[..at];
+    let href = &before[before.rfind("href=\"").unwrap() + 6..];
+    // askama escapes `&` as `&#38;`.
+    let href = href[..href.find('"').unwrap()].replace("&#38;", "&");
+    assert!(href.contains("tab=history&cursor="), "{href}");
+    let older = b.get(&href).text().unwrap();
+    assert!(
+        older.contains("(removed)") && older.contains("free"),
+        "{older}"
+    );
+}
+
+#[test]
+fn ui_delete_group_asks_first_checks_csrf_and_then_the_list_no_longer_shows_it() {
+    let app = TestApp::spawn();
+    let index = app.new_type("company");
+    app.new_group(index, "acme", json!({"name": "Acme Inc."}));
+    app.new_group(index, "globex", json!({"name": "Globex"}));
+    let mut b = Browser::new(&app);
+    b.sign_in(&app.key);
+    let profile = format!("/ui/projects/1/types/{index}/group?key=acme");
+    let html = b.get(&profile).text().unwrap();
+    assert!(html.contains("data-testid=\"delete-group\""));
+    assert!(
+        !html.contains("delete-group-confirm"),
+        "no deletion form before the confirmation step"
+    );
+    let confirm = b.get(&format!("{profile}&delete=1")).text().unwrap();
+    assert!(confirm.contains("delete-group-confirm"), "{confirm}");
+    assert!(confirm.contains("This cannot be undone."));
+    let path = format!("/ui/projects/1/types/{index}/group/delete?key=acme");
+    for token in [None, Some("forged")] {
+        let form: Vec<(&str, &str)> = token.map(|t| ("csrf_token", t)).into_iter().collect();
+        assert_eq!(b.post(&path, &form).status(), 403, "token {token:?}");
+    }
+    assert_eq!(app.find(index, "acme").0, 200, "nothing deleted yet");
+    let csrf = b.csrf(&format!("{profile}&delete=1"));
+    let r = b.post(&path, &[("csrf_token", &csrf)]);
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, format!("/ui/projects/1/types/{index}"));
+    assert_eq!(app.find(index, "acme").0, 404);
+    let list = b.get(&to).text().unwrap();
+    assert!(
+        list.contains("Globex") && !list.contains("Acme Inc."),
+        "{list}"
+    );
+    // Again: the REST refusal (404) is shown, not a server error.
+    let r = b.post(&path, &[("csrf_token", &csrf)]);
+    assert_eq!(r.status(), 404);
+    // A read-only key sees no Delete group, and its attempt is refused by the REST scope.
+    let ro = app.new_key("reader", "group:read", &[]);
+    let mut reader = Browser::new(&app);
+    reader.sign_in(&ro);
+    let globex = format!("/ui/projects/1/types/{index}/group?key=globex");
+    let html = reader.get(&format!("{globex}&delete=1")).text().unwrap();
+    assert!(!html.contains("delete-group"), "{html}");
+    let csrf = reader.csrf(&globex);
+    let r = reader.post(
+        &format!("/ui/projects/1/types/{index}/group/delete?key=globex"),
+        &[("csrf_token", &csrf)],
+    );
+    assert_eq!(r.status(), 403);
+    assert_eq!(app.find(index, "globex").0, 200);
+}

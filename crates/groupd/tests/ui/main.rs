@@ -204,6 +204,57 @@ fn properties_are_edited_added_typed_and_deleted_with_a_confirmation() {
 }
 
 #[test]
+fn the_history_tab_shows_a_change_before_and_after() {
+    let Some(ui) = Ui::start("history") else {
+        return;
+    };
+    companies(&ui.app);
+    ui.app.clock().set(T0_US + 60 * SEC);
+    let (s, b) = ui.app.update_property(
+        "group_type_index=0&group_key=acme",
+        &json!({"key": "plan", "value": "pro"}),
+    );
+    assert_eq!(s, 200, "{b}");
+    ui.sign_in(&ui.app.key);
+    ui.goto("/ui/projects/1/types/0/group?key=acme");
+    ui.click("nav.tabs a[href$='tab=history']");
+    ui.until("the history tab", |u| {
+        u.count("[data-testid=history-row]") > 0
+    });
+    let newest = ui.text("[data-testid=history-row]");
+    assert!(newest.contains("plan"), "{newest}");
+    assert!(newest.contains("free → pro"), "{newest}");
+    assert!(newest.contains("API (ci-key)"), "{newest}");
+    let iso = ui.js(
+        "return document.querySelector('[data-testid=history-row] time').getAttribute('datetime')",
+    );
+    assert!(iso.as_str().unwrap().starts_with("20"), "{iso}");
+}
+
+#[test]
+fn delete_group_asks_deletes_and_the_list_no_longer_shows_it() {
+    let Some(ui) = Ui::start("delete_group") else {
+        return;
+    };
+    companies(&ui.app);
+    ui.sign_in(&ui.app.key);
+    ui.goto("/ui/projects/1/types/0/group?key=globex");
+    ui.click("[data-testid=delete-group]");
+    ui.until("the confirmation", |u| {
+        u.count("[data-testid=delete-group-confirm]") == 1
+    });
+    assert_eq!(ui.app.find(0, "globex").0, 200, "asking deletes nothing");
+    ui.click("[data-testid=delete-group-confirm]");
+    ui.until("back on the list", |u| {
+        u.current_path() == "/ui/projects/1/types/0"
+    });
+    let rows = row_texts(&ui);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| !r.contains("globex")), "{rows:?}");
+    assert_eq!(ui.app.find(0, "globex").0, 404);
+}
+
+#[test]
 fn the_events_tab_lists_events_and_charts_them_per_day() {
     let Some(ui) = Ui::start("events") else {
         return;
