@@ -29,6 +29,7 @@ mod projects;
 mod property_definitions;
 mod query;
 mod readme;
+mod reference;
 mod related;
 mod robustness;
 mod sdk;
