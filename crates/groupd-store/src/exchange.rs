@@ -1,6 +1,10 @@
 //! Records of NDJSON export and import (`lifecycle.md`, "Export and import"): what the store is
 //! asked to stream out and to merge in. Parsing and rendering the lines is the server's job.
-use groupd_core::{GroupTypeIndex, ProjectId, capture::GroupIdentify};
+use groupd_core::{
+    GroupTypeIndex, ProjectId,
+    capture::GroupIdentify,
+    groups::{Assignment, TypeAssigner},
+};
 use tokio::sync::mpsc;
 
 use crate::{Group, StoreResult};
@@ -78,4 +82,30 @@ pub struct ImportOutcome {
 /// The detail of a line whose new type does not fit the project.
 pub fn type_limit_detail(max: u32) -> String {
     format!("This project already has the maximum of {max} group types.")
+}
+
+/// Each line's type index by `types` (`None`: its new type does not fit), and the failures that
+/// makes; both backends assign an import's types this way, as capture does.
+pub(crate) fn assign_line_types(
+    types: &mut TypeAssigner,
+    b: &ImportBatch,
+) -> (Vec<Option<GroupTypeIndex>>, Vec<LineFailure>) {
+    let mut failed = Vec::new();
+    let indexes = b
+        .lines
+        .iter()
+        .map(|l| match types.assign(&l.identify.group_type) {
+            Assignment::Full => {
+                failed.push(LineFailure {
+                    line: l.line,
+                    group_key: l.identify.group_key.clone(),
+                    attr: Some("group_type".into()),
+                    detail: type_limit_detail(b.max_group_types),
+                });
+                None
+            }
+            a => a.index(),
+        })
+        .collect();
+    (indexes, failed)
 }

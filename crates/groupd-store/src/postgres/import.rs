@@ -7,11 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use deadpool_postgres::GenericClient;
-use groupd_core::{
-    GroupTypeIndex,
-    capture::GroupUpdate,
-    groups::{Assignment, TypeAssigner},
-};
+use groupd_core::{GroupTypeIndex, capture::GroupUpdate, groups::TypeAssigner};
 
 use super::{
     PgStore,
@@ -22,7 +18,7 @@ use super::{
 };
 use crate::{
     IngestSource, StoreResult,
-    exchange::{ImportBatch, ImportOutcome, LineFailure, type_limit_detail},
+    exchange::{ImportBatch, ImportOutcome, LineFailure, assign_line_types},
 };
 
 /// Lines per transaction of a non-atomic import.
@@ -41,23 +37,7 @@ async fn first_tx(
         lock_group_types(c, b.project.0).await?;
     }
     let mut types = TypeAssigner::new(type_names(c, b.project).await?, b.max_group_types);
-    let mut failed = Vec::new();
-    let indexes: Indexes = b
-        .lines
-        .iter()
-        .map(|l| match types.assign(&l.identify.group_type) {
-            Assignment::Full => {
-                failed.push(LineFailure {
-                    line: l.line,
-                    group_key: l.identify.group_key.clone(),
-                    attr: Some("group_type".into()),
-                    detail: type_limit_detail(b.max_group_types),
-                });
-                None
-            }
-            a => a.index(),
-        })
-        .collect();
+    let (indexes, failed) = assign_line_types(&mut types, b);
     let writing = b.write && (!b.atomic || failed.is_empty());
     if writing {
         insert_types(c, b.project, types.take_added(), b.now_us).await?;

@@ -6,7 +6,7 @@ use std::{ops::Range, sync::Arc};
 
 use groupd_core::{
     Actor, GroupTypeIndex, ProjectId,
-    groups::{Assignment, Refusal, TypeAssigner},
+    groups::{Refusal, TypeAssigner},
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     ChangeSource, StoreResult,
-    exchange::{ImportBatch, ImportLine, ImportOutcome, LineFailure, type_limit_detail},
+    exchange::{ImportBatch, ImportLine, ImportOutcome, LineFailure, assign_line_types},
 };
 
 /// Lines per writer job of a non-atomic import: large enough to amortise the commit, small enough
@@ -30,23 +30,7 @@ fn assign_types(
     b: &ImportBatch,
 ) -> StoreResult<(TypeAssigner, Vec<Option<GroupTypeIndex>>, Vec<LineFailure>)> {
     let mut types = TypeAssigner::new(type_names(c, b.project)?, b.max_group_types);
-    let mut failed = Vec::new();
-    let indexes = b
-        .lines
-        .iter()
-        .map(|l| match types.assign(&l.identify.group_type) {
-            Assignment::Full => {
-                failed.push(LineFailure {
-                    line: l.line,
-                    group_key: l.identify.group_key.clone(),
-                    attr: Some("group_type".into()),
-                    detail: type_limit_detail(b.max_group_types),
-                });
-                None
-            }
-            a => a.index(),
-        })
-        .collect();
+    let (indexes, failed) = assign_line_types(&mut types, b);
     Ok((types, indexes, failed))
 }
 
