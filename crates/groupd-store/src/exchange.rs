@@ -19,8 +19,7 @@ pub struct ExportQuery {
     pub project: ProjectId,
     /// The group type.
     pub index: GroupTypeIndex,
-    /// Hook for as-of reads (property history): the state at this time. Not served yet: a
-    /// backend answers `Config` when it is set, so no caller gets today's state by mistake.
+    /// Export the groups as they were at this event time (µs), as list's `as_of` reads them.
     pub as_of_us: Option<i64>,
 }
 
@@ -77,6 +76,13 @@ pub struct ImportOutcome {
     pub imported: u64,
     /// Lines refused by the store (a new type past the limit), in line order.
     pub failed: Vec<LineFailure>,
+}
+
+/// The key an export goes on after, when `page` was full (a shorter page is the last).
+pub(crate) fn next_after(page: &[Group]) -> Option<String> {
+    (page.len() == EXPORT_PAGE)
+        .then(|| page.last().map(|g| g.key.as_str().to_owned()))
+        .flatten()
 }
 
 /// The detail of a line whose new type does not fit the project.

@@ -61,10 +61,14 @@ pub async fn export(
     as_of: Option<&str>,
     out: Option<&Path>,
 ) -> anyhow::Result<()> {
-    if as_of.is_some() {
-        // Hook: as-of reads come with property history.
-        return Err(Refused("--as-of is not available yet".into()).into());
-    }
+    let as_of_us = match as_of {
+        None => None,
+        Some(t) => Some(groupd_core::time_fmt::parse_rfc3339_us(t).ok_or_else(|| {
+            Refused(format!(
+                "--as-of {t} is not an RFC 3339 time (e.g. 2026-05-01T00:00:00Z)"
+            ))
+        })?),
+    };
     let project = project(store, project_id).await?;
     let mut types = store.list_group_types(project).await?;
     if let Some(wanted) = group_type {
@@ -94,7 +98,7 @@ pub async fn export(
             .export_groups(ExportQuery {
                 project,
                 index: t.index,
-                as_of_us: None,
+                as_of_us,
             })
             .await?;
         while let Some(page) = pages.recv().await {

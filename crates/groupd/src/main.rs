@@ -51,7 +51,7 @@ enum Command {
         /// Only this group type, by name or index.
         #[arg(long)]
         group_type: Option<String>,
-        /// The groups as they were at this time (not available yet).
+        /// The groups as they were at this event time (RFC 3339), as `as_of` reads them.
         #[arg(long)]
         as_of: Option<String>,
         /// Write to this file (gzip when it ends in `.gz`) instead of stdout.

@@ -17,7 +17,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use flate2::{Compression, read::GzDecoder, write::GzEncoder};
-use groupd_core::{Scope, capture::parse_time_us};
+use groupd_core::Scope;
 use groupd_store::exchange::{ExportPages, ExportQuery, ImportBatch};
 use http_body::Frame;
 
@@ -126,23 +126,13 @@ impl http_body::Body for ExportBody {
 /// `GET /groups/export?group_type_index=N[&as_of=…]`.
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups/export", tag = "groups",
     params(("project_id" = String, Path), ("group_type_index" = i64, Query),
-           ("as_of" = Option<String>, Query, description = "not served yet: 400")),
+           ("as_of" = Option<String>, Query, description = "RFC 3339: the groups as they were then")),
     responses((status = 200, description = "NDJSON, one group a line (gzip when accepted)", content_type = "application/x-ndjson"),
               (status = 400, body = super::error::ErrorBody)))]
 pub async fn export(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Response> {
     api.require(Scope::GroupRead)?;
     let index = index_param(&api.req)?;
-    // Hook for as-of exports (property history): parsed here, refused until the store serves it.
-    let as_of_us = match api.req.non_empty_param("as_of") {
-        None => None,
-        Some(t) => {
-            parse_time_us(t).ok_or_else(|| ApiError::invalid("as_of", "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."))?;
-            return Err(ApiError::invalid(
-                "as_of",
-                "as_of exports are not available yet.",
-            ));
-        }
-    };
+    let as_of_us = super::groups::as_of_param(&api.req, state.clock.now_us())?;
     let project = api.project_id();
     let types = state.store.list_group_types(project).await?;
     let gzip = accepts_gzip(&api.req);

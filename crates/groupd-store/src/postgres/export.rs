@@ -13,17 +13,19 @@ use super::{
 };
 use crate::{
     ExchangeStore, Group, StoreError, StoreResult,
-    exchange::{EXPORT_PAGE, ExportPages, ExportQuery, ImportBatch, ImportOutcome},
+    exchange::{EXPORT_PAGE, ExportPages, ExportQuery, ImportBatch, ImportOutcome, next_after},
 };
 
 /// Pages waiting for the HTTP body (or the CLI's writer).
 const PAGES_BUFFERED: usize = 2;
 
+/// A page of the export (as of `q.as_of_us` when set), and the key to go on after (`None`: it was
+/// the last page).
 async fn page(
     c: &impl GenericClient,
     q: &ExportQuery,
     after: Option<&str>,
-) -> StoreResult<Vec<Group>> {
+) -> StoreResult<(Vec<Group>, Option<String>)> {
     let st = c
         .prepare_cached(&format!(
             "SELECT {GROUP_COLS} FROM groups
@@ -33,13 +35,18 @@ async fn page(
         ))
         .await?;
     let index = i32::try_from(q.index.0).unwrap_or(i32::MAX);
-    Ok(
-        c.query(&st, &[&q.project.0, &index, &after, &(EXPORT_PAGE as i64)])
-            .await?
-            .iter()
-            .map(group_from_row)
-            .collect(),
-    )
+    let rows: Vec<Group> = c
+        .query(&st, &[&q.project.0, &index, &after, &(EXPORT_PAGE as i64)])
+        .await?
+        .iter()
+        .map(group_from_row)
+        .collect();
+    let next = next_after(&rows);
+    let rows = match q.as_of_us {
+        Some(at) => super::lifecycle::list_as_of(c, q.project, rows, at).await?,
+        None => rows,
+    };
+    Ok((rows, next))
 }
 
 async fn walk(
@@ -62,10 +69,10 @@ async fn walk(
         }
     };
     // The snapshot is taken at the transaction's first query.
-    let mut rows = match page(&t, &q, None).await {
-        Ok(rows) => {
+    let (mut rows, mut next) = match page(&t, &q, None).await {
+        Ok(page) => {
             let _ = ready.send(Ok(()));
-            rows
+            page
         }
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -73,15 +80,13 @@ async fn walk(
         }
     };
     loop {
-        let last = rows.last().map(|g| g.key.as_str().to_owned());
-        let full = rows.len() == EXPORT_PAGE;
         if !rows.is_empty() && tx.send(Ok(rows)).await.is_err() {
             break; // The reader went away.
         }
-        let Some(after) = last.filter(|_| full) else {
+        let Some(after) = next else {
             break;
         };
-        rows = match page(&t, &q, Some(&after)).await {
+        (rows, next) = match page(&t, &q, Some(&after)).await {
             Ok(r) => r,
             Err(e) => {
                 let _ = tx.send(Err(e)).await;
@@ -95,11 +100,6 @@ async fn walk(
 #[async_trait]
 impl ExchangeStore for PgStore {
     async fn export_groups(&self, q: ExportQuery) -> StoreResult<ExportPages> {
-        if q.as_of_us.is_some() {
-            return Err(StoreError::Config(
-                "as_of exports are not served yet".into(),
-            ));
-        }
         let client = self.client().await?;
         let (tx, rx) = mpsc::channel(PAGES_BUFFERED);
         let (ready, started) = oneshot::channel();

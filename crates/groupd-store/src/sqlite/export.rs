@@ -12,13 +12,19 @@ use super::{
 };
 use crate::{
     ExchangeStore, Group, StoreError, StoreResult,
-    exchange::{EXPORT_PAGE, ExportPages, ExportQuery, ImportBatch, ImportOutcome},
+    exchange::{EXPORT_PAGE, ExportPages, ExportQuery, ImportBatch, ImportOutcome, next_after},
 };
 
 /// Pages waiting for the HTTP body (or the CLI's writer).
 const PAGES_BUFFERED: usize = 2;
 
-fn page(c: &Connection, q: &ExportQuery, after: Option<&str>) -> StoreResult<Vec<Group>> {
+/// A page of the export (as of `q.as_of_us` when set), and the key to go on after (`None`: it was
+/// the last page).
+fn page(
+    c: &Connection,
+    q: &ExportQuery,
+    after: Option<&str>,
+) -> StoreResult<(Vec<Group>, Option<String>)> {
     let mut st = c.prepare_cached(&format!(
         "SELECT {GROUP_COLS} FROM groups
          WHERE project_id = ?1 AND group_type_index = ?2 AND (?3 IS NULL OR group_key > ?3)
@@ -30,7 +36,12 @@ fn page(c: &Connection, q: &ExportQuery, after: Option<&str>) -> StoreResult<Vec
             group_from_row,
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    let next = next_after(&rows);
+    let rows = match q.as_of_us {
+        Some(at) => super::lifecycle::list_as_of(c, rows, at)?,
+        None => rows,
+    };
+    Ok((rows, next))
 }
 
 /// Runs the export on the calling (blocking) thread: `ready` hears once the snapshot is taken.
@@ -45,10 +56,10 @@ fn walk(
         .execute_batch("BEGIN DEFERRED")
         .map_err(StoreError::from)
         .and_then(|()| page(c, q, None));
-    let mut rows = match first {
-        Ok(rows) => {
+    let (mut rows, mut next) = match first {
+        Ok(page) => {
             let _ = ready.send(Ok(()));
-            rows
+            page
         }
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -56,15 +67,13 @@ fn walk(
         }
     };
     loop {
-        let last = rows.last().map(|g| g.key.as_str().to_owned());
-        let full = rows.len() == EXPORT_PAGE;
         if !rows.is_empty() && tx.blocking_send(Ok(rows)).is_err() {
             break; // The reader went away.
         }
-        let Some(after) = last.filter(|_| full) else {
+        let Some(after) = next else {
             break;
         };
-        rows = match page(c, q, Some(&after)) {
+        (rows, next) = match page(c, q, Some(&after)) {
             Ok(r) => r,
             Err(e) => {
                 let _ = tx.blocking_send(Err(e));
@@ -78,11 +87,6 @@ fn walk(
 #[async_trait]
 impl ExchangeStore for SqliteStore {
     async fn export_groups(&self, q: ExportQuery) -> StoreResult<ExportPages> {
-        if q.as_of_us.is_some() {
-            return Err(StoreError::Config(
-                "as_of exports are not served yet".into(),
-            ));
-        }
         let path = self.path.clone();
         let (tx, rx) = mpsc::channel(PAGES_BUFFERED);
         let (ready, started) = oneshot::channel();

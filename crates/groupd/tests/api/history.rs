@@ -227,3 +227,41 @@ fn as_of_reads_each_property_at_its_latest_version_by_event_time() {
     let bad = app.list_groups("group_type_index=0&as_of=2026-13-01");
     assert_eq!((bad.0, bad.1["attr"].as_str()), (400, Some("as_of")));
 }
+
+/// `export` takes `as_of` as find and list do (lifecycle.md): each group as it was then, and only
+/// the groups that existed.
+#[test]
+fn an_as_of_export_writes_the_groups_as_they_were() {
+    let app = TestApp::spawn();
+    out_of_order(&app);
+    identify(
+        &app,
+        "initech",
+        "0190c4a1-0000-7000-8000-000000000019",
+        "2026-05-05T00:00:00Z",
+        json!({"plan": "x"}),
+    );
+    let export = |query: &str| {
+        let resp = app
+            .request("GET", &app.purl(&format!("/groups/export?{query}")))
+            .send()
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.text().unwrap();
+        let lines: Vec<Value> = body
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        (status, lines, body)
+    };
+    let (status, lines, body) = export("group_type_index=0&as_of=2026-05-02T12:00:00Z");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(lines.len(), 1, "initech did not exist yet: {body}");
+    assert_eq!(lines[0]["group_key"], "acme");
+    assert_eq!(lines[0]["properties"], json!({"plan": "pro", "seats": 1}));
+    let (_, now, _) = export("group_type_index=0");
+    assert_eq!(now.len(), 2);
+    let (status, _, body) = export("group_type_index=0&as_of=yesterday");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("\"attr\":\"as_of\""), "{body}");
+}
