@@ -526,8 +526,13 @@ pub fn property(json: Expr, mut keys: Vec<Expr>, hint: Hint) -> Expr {
     call(name, args)
 }
 
+/// A raw property read: `hog_prop_raw(…)`, or its column computed inside a group join.
 pub(super) fn is_raw_read(e: &Expr) -> bool {
-    matches!(e, Expr::Function(f) if single_name(&f.name).as_deref() == Some("hog_prop_raw"))
+    match e {
+        Expr::Function(f) => single_name(&f.name).as_deref() == Some("hog_prop_raw"),
+        Expr::CompoundIdentifier(p) => p.last().is_some_and(|i| i.value.starts_with("__raw")),
+        _ => false,
+    }
 }
 
 pub(super) fn alias_name(e: &Expr) -> String {

@@ -38,8 +38,8 @@ pub(super) enum Src {
 #[derive(Debug, Default)]
 pub struct Scope {
     pub(super) tables: Vec<(String, Src)>,
-    /// group type index → alias of the joined groups table.
-    pub(super) joins: BTreeMap<i64, String>,
+    /// group type index → the joined groups table.
+    pub(super) joins: BTreeMap<i64, GroupJoin>,
     /// Select aliases and their (rewritten) expressions, for names used before their definition.
     pub(super) aliases: HashMap<String, Expr>,
     pub(super) inline_aliases: bool,
@@ -61,6 +61,33 @@ impl Scope {
             .iter()
             .find(|t| t.1 != Src::Other)
             .map(|t| t.0.clone())
+    }
+}
+
+/// One implicit `group_N` join: its alias, and the property reads computed inside the joined
+/// table (once per group) rather than above the join (once per event, each parsing the group's
+/// whole JSON).
+#[derive(Debug)]
+pub struct GroupJoin {
+    pub(super) alias: String,
+    /// (column name, the read over the groups table's `properties`), in order of first use.
+    pub(super) reads: Vec<(String, Expr)>,
+}
+
+impl GroupJoin {
+    /// The column carrying `read`, added on first use; Raw reads are named `__raw…` so ORDER BY
+    /// still sorts them as raw values (see `is_raw_read`).
+    fn column(&mut self, read: Expr, hint: Hint) -> Expr {
+        let name = match self.reads.iter().find(|r| r.1 == read) {
+            Some(r) => r.0.clone(),
+            None => {
+                let prefix = if hint == Hint::Raw { "__raw" } else { "__p" };
+                let name = format!("{prefix}{}", self.reads.len());
+                self.reads.push((name.clone(), read));
+                name
+            }
+        };
+        col(&self.alias, &name)
     }
 }
 
@@ -430,8 +457,8 @@ impl<'a> Rewriter<'a> {
                 if !holds {
                     continue;
                 }
-                for (index, alias) in &scope.joins {
-                    t.joins.push(group_join(*index, alias, &events)?);
+                for (index, join) in &scope.joins {
+                    t.joins.push(group_join(*index, join, &events)?);
                 }
                 break;
             }
@@ -479,7 +506,11 @@ impl<'a> Rewriter<'a> {
         Ok(scope
             .joins
             .entry(index)
-            .or_insert_with(|| format!("__g{index}"))
+            .or_insert_with(|| GroupJoin {
+                alias: format!("__g{index}"),
+                reads: vec![],
+            })
+            .alias
             .clone())
     }
 
@@ -508,6 +539,18 @@ impl<'a> Rewriter<'a> {
             let index = group_index_of(&rest[0], self.cat);
             if let Some(index) = index {
                 let alias = self.group_alias(index, scope)?;
+                if let [p, path @ ..] = &rest[1..]
+                    && p == "properties"
+                    && !path.is_empty()
+                {
+                    let read = property(
+                        Expr::Identifier(ident("properties")),
+                        path.iter().map(|k| string(k)).collect(),
+                        hint,
+                    );
+                    let join = scope.joins.get_mut(&index).expect("registered above");
+                    return Ok(join.column(read, hint));
+                }
                 return self.column_path(&alias, &rest[1..], hint, &parts);
             }
         }
@@ -599,10 +642,17 @@ fn derived(sql: &str) -> Res<TableFactor> {
     }
 }
 
-/// `LEFT JOIN __groups_N AS alias ON alias.key = events."$group_N"`.
-fn group_join(index: i64, alias: &str, events: &str) -> Res<Join> {
+/// `LEFT JOIN (SELECT *, <reads> FROM __groups_N) AS alias ON alias.key = events."$group_N"`.
+fn group_join(index: i64, join: &GroupJoin, events: &str) -> Res<Join> {
+    let alias = &join.alias;
+    let reads: String = join
+        .reads
+        .iter()
+        .map(|(name, read)| format!(", {read} AS \"{name}\""))
+        .collect();
     let q = parse_select(&format!(
-        "SELECT 1 FROM x LEFT JOIN __groups_{index} AS {alias} ON {alias}.key = x.\"$group_{index}\""
+        "SELECT 1 FROM x LEFT JOIN (SELECT *{reads} FROM __groups_{index}) AS {alias} \
+         ON {alias}.key = x.\"$group_{index}\""
     ))?;
     let SetExpr::Select(mut s) = *q.body else {
         return Err(HogError::new("internal template"));

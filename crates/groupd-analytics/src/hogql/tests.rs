@@ -83,8 +83,35 @@ fn group_references_join_their_type() {
         vec![0, 1]
     );
     let sql = t.query.to_string();
+    // The property is read inside the joined table, once per group, not once per event.
     assert!(
-        sql.contains("LEFT JOIN __groups_0 AS __g0 ON __g0.key = events.$group_0"),
+        sql.contains(
+            "LEFT JOIN (SELECT *, hog_prop_raw(properties, 'name') AS \"__raw0\" FROM __groups_0) \
+             AS __g0 ON __g0.key = events.$group_0"
+        ),
+        "{sql}"
+    );
+    assert!(sql.contains("SELECT __g0.__raw0"), "{sql}");
+    assert!(
+        sql.contains("LEFT JOIN (SELECT * FROM __groups_1) AS __g1 ON __g1.key = events.$group_1"),
+        "{sql}"
+    );
+}
+
+#[test]
+fn one_group_read_one_joined_column() {
+    let sql = tr("SELECT group_0.properties.plan, count() FROM events \
+         WHERE group_0.properties.seats > 10 AND group_0.properties.plan = 'pro' GROUP BY 1")
+    .unwrap()
+    .query
+    .to_string();
+    assert_eq!(sql.matches("FROM __groups_0").count(), 1, "{sql}");
+    assert!(
+        sql.contains("hog_prop_number(properties, 'seats') AS \"__p1\""),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("hog_prop_text(properties, 'plan') AS \"__p2\""),
         "{sql}"
     );
 }
