@@ -1,33 +1,114 @@
 //! JSON reads over the `properties` text: PostHog's property access and ClickHouse's
 //! `JSONExtract*` family. One parse per row and call; keys are walked without building a tree.
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Walks `keys` (object keys, or 1-based indexes into arrays) from the JSON text `json`.
+///
+/// Each step finds the member's text by skipping its siblings, without building them, and only the
+/// value at the end of the path becomes a `Value`: reading one key of a large object costs a scan,
+/// not a tree of maps and strings (which was most of the time of a property read).
 pub fn walk(json: &str, keys: &[Option<&str>]) -> Option<Value> {
-    let mut v: Value = serde_json::from_str(json).ok()?;
+    let mut raw = json;
     for k in keys {
-        let k = (*k)?;
-        v = match v {
-            Value::Object(mut m) => m.remove(k)?,
-            Value::Array(mut a) => {
-                let i: i64 = k.parse().ok()?;
-                let len = a.len() as i64;
-                let idx = if i > 0 {
-                    i - 1
-                } else if i < 0 {
-                    len + i
-                } else {
-                    return None;
-                };
-                if idx < 0 || idx >= len {
-                    return None;
-                }
-                a.swap_remove(idx as usize)
-            }
-            _ => return None,
-        };
+        raw = member(raw, (*k)?)?;
     }
-    Some(v)
+    serde_json::from_str(raw).ok()
+}
+
+/// The JSON text of member `key` of the object or array `json`; `None` when it is missing, when
+/// `json` is neither, or when it is not valid JSON. A key given twice reads the last (as a map
+/// would).
+fn member<'a>(json: &'a str, key: &str) -> Option<&'a str> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let found = match json.trim_start().as_bytes().first()? {
+        b'{' => de.deserialize_map(Member::Key(key)),
+        b'[' => {
+            let i: i64 = key.parse().ok()?;
+            if i == 0 {
+                return None;
+            }
+            de.deserialize_seq(Member::Index(i))
+        }
+        _ => return None,
+    };
+    de.end().ok()?;
+    found.ok().flatten().map(RawValue::get)
+}
+
+enum Member<'k> {
+    Key(&'k str),
+    /// 1-based from the start, or negative from the end.
+    Index(i64),
+}
+
+impl<'de> Visitor<'de> for Member<'_> {
+    type Value = Option<&'de RawValue>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object or array")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let Member::Key(key) = self else {
+            return Err(de::Error::custom("not an array"));
+        };
+        let mut found = None;
+        while let Some(is_key) = map.next_key_seed(KeyIs(key))? {
+            if is_key {
+                found = Some(map.next_value::<&RawValue>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let Member::Index(i) = self else {
+            return Err(de::Error::custom("not an object"));
+        };
+        if i > 0 {
+            let mut n = 1;
+            let mut found = None;
+            while n < i && seq.next_element::<IgnoredAny>()?.is_some() {
+                n += 1;
+            }
+            if n == i {
+                found = seq.next_element::<&RawValue>()?;
+            }
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(found)
+        } else {
+            let mut all = vec![];
+            while let Some(v) = seq.next_element::<&RawValue>()? {
+                all.push(v);
+            }
+            let idx = all.len() as i64 + i;
+            Ok((idx >= 0).then(|| all[idx as usize]))
+        }
+    }
+}
+
+/// Deserialises an object key into whether it equals the wanted one, without allocating.
+struct KeyIs<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+        Ok(v == self.0)
+    }
 }
 
 /// PostHog's string read of a property: strings as they are, other values as their JSON text,
@@ -148,5 +229,66 @@ mod tests {
         assert_eq!(extract_int(walk(j, &[Some("arr"), Some("-1")])), 3);
         assert_eq!(extract_string(walk(j, &[Some("missing")])), "");
         assert_eq!(walk("not json", &[Some("a")]), None);
+    }
+
+    /// The scanning walk answers exactly what parsing the whole tree and indexing it answers.
+    fn tree_walk(json: &str, keys: &[Option<&str>]) -> Option<Value> {
+        let mut v: Value = serde_json::from_str(json).ok()?;
+        for k in keys {
+            let k = (*k)?;
+            v = match v {
+                Value::Object(mut m) => m.remove(k)?,
+                Value::Array(a) => {
+                    let i: i64 = k.parse().ok()?;
+                    let len = a.len() as i64;
+                    let idx = if i > 0 {
+                        i - 1
+                    } else if i < 0 {
+                        len + i
+                    } else {
+                        return None;
+                    };
+                    a.into_iter().nth(usize::try_from(idx).ok()?)?
+                }
+                _ => return None,
+            };
+        }
+        Some(v)
+    }
+
+    #[test]
+    fn walk_matches_the_tree() {
+        let docs = [
+            r#"{"a": {"b": [10, {"c": "x\"y"}, null]}, "k\u00e9": 1, "d": 2, "d": 3}"#,
+            r#"[1, [2, 3], {"a": -1.5e3}]"#,
+            r#"{"a": 1,}"#,
+            r#"{"a": 1} trailing"#,
+            r#"  {"a" : "\ud83d\ude00"}  "#,
+            "\"plain\"",
+            "{}",
+            "[]",
+        ];
+        let paths: &[&[Option<&str>]] = &[
+            &[Some("a")],
+            &[Some("a"), Some("b")],
+            &[Some("a"), Some("b"), Some("1")],
+            &[Some("a"), Some("b"), Some("2"), Some("c")],
+            &[Some("a"), Some("b"), Some("-1")],
+            &[Some("a"), Some("b"), Some("-4")],
+            &[Some("a"), Some("b"), Some("0")],
+            &[Some("a"), Some("b"), Some("x")],
+            &[Some("ké")],
+            &[Some("d")],
+            &[Some("1")],
+            &[Some("2"), Some("-2")],
+            &[Some("3"), Some("a")],
+            &[None],
+            &[],
+        ];
+        for d in docs {
+            for p in paths {
+                assert_eq!(walk(d, p), tree_walk(d, p), "{d} {p:?}");
+            }
+        }
     }
 }
