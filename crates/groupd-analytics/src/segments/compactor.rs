@@ -82,6 +82,45 @@ pub struct Compactor {
     retired: Mutex<Vec<(String, SystemTime)>>,
     /// When this process last swept for orphans.
     swept: Mutex<Option<SystemTime>>,
+    /// Partitions written to since their segments were last merged whole (see [`Self::merge`]).
+    unsettled: Mutex<BTreeSet<Partition>>,
+}
+
+/// Segments merge in tiers of about this many of a size.
+const FANOUT: usize = 4;
+/// The smallest tier: segments of fewer events than this.
+const TIER_BASE: u64 = 1024;
+
+/// A segment's size tier: 0 below [`TIER_BASE`] events, then one more per factor of [`FANOUT`].
+fn tier(rows: u64) -> u32 {
+    let (mut t, mut cap) = (0, TIER_BASE);
+    while rows >= cap {
+        t += 1;
+        cap = cap.saturating_mul(FANOUT as u64);
+    }
+    t
+}
+
+/// Runs of consecutive segments of up to `max_rows` events in all and at most `max_len`
+/// segments each; only runs of two or more are returned (one segment needs no merge).
+fn runs(
+    segments: Vec<groupd_store::SegmentRef>,
+    max_rows: u64,
+    max_len: usize,
+) -> Vec<Vec<groupd_store::SegmentRef>> {
+    let mut runs = Vec::new();
+    let (mut run, mut rows) = (Vec::new(), 0);
+    for s in segments {
+        if !run.is_empty() && (rows + s.rows > max_rows || run.len() == max_len) {
+            runs.push(std::mem::take(&mut run));
+            rows = 0;
+        }
+        rows += s.rows;
+        run.push(s);
+    }
+    runs.push(run);
+    runs.retain(|r| r.len() > 1);
+    runs
 }
 
 fn micros(d: Duration) -> i64 {
@@ -101,6 +140,7 @@ impl Compactor {
             config,
             retired: Mutex::default(),
             swept: Mutex::default(),
+            unsettled: Mutex::default(),
         }
     }
 
@@ -152,8 +192,19 @@ impl Compactor {
                 }
             }
         }
+        // Partitions still being written merge by tiers; one left alone for a whole run is
+        // merged whole, so a finished day ends as few segments as `merge_rows` allows.
+        let settling: Vec<Partition> = {
+            let mut unsettled = self.unsettled.lock().unwrap_or_else(|p| p.into_inner());
+            let quiet = unsettled.difference(&touched).copied().collect();
+            *unsettled = touched.clone();
+            quiet
+        };
         for partition in touched {
-            report.segments_merged += self.merge(partition, now_us).await?;
+            report.segments_merged += self.merge(partition, true, now_us).await?;
+        }
+        for partition in settling {
+            report.segments_merged += self.merge(partition, false, now_us).await?;
         }
         report.keys_forgotten = self
             .store
@@ -202,27 +253,35 @@ impl Compactor {
         Ok(moving.len())
     }
 
-    /// Merges runs of the partition's small segments (oldest first) into segments of up to
-    /// `merge_rows` events; how many segments were replaced.
-    async fn merge(&self, partition: Partition, now_us: i64) -> anyhow::Result<u64> {
+    /// Merges the partition's small segments (oldest first) into segments of up to `merge_rows`
+    /// events; how many segments were replaced.
+    ///
+    /// While a partition is being written (`tiered`), segments merge only once [`FANOUT`] of about
+    /// the same size have gathered, so each event is rewritten about log4(merge_rows / 1024) times
+    /// in all. Merging a day whole on every run, as compaction every second of events spread over
+    /// many days would, rewrites each event once per run: the write cost grows with the day's size.
+    async fn merge(&self, partition: Partition, tiered: bool, now_us: i64) -> anyhow::Result<u64> {
         let segments = self.store.partition_segments(partition).await?;
         let small: Vec<_> = segments
             .into_iter()
             .filter(|s| s.rows < self.config.merge_rows)
             .collect();
-        let mut runs = Vec::new();
-        let (mut run, mut rows) = (Vec::new(), 0);
-        for s in small {
-            if rows + s.rows > self.config.merge_rows && !run.is_empty() {
-                runs.push(std::mem::take(&mut run));
-                rows = 0;
+        let max_rows = self.config.merge_rows;
+        let runs = if tiered {
+            let mut tiers: std::collections::BTreeMap<u32, Vec<_>> = Default::default();
+            for s in small {
+                tiers.entry(tier(s.rows)).or_default().push(s);
             }
-            rows += s.rows;
-            run.push(s);
-        }
-        runs.push(run);
+            tiers
+                .into_values()
+                .filter(|t| t.len() >= FANOUT)
+                .flat_map(|t| runs(t, max_rows, FANOUT))
+                .collect()
+        } else {
+            runs(small, max_rows, usize::MAX)
+        };
         let mut replaced = 0;
-        for run in runs.into_iter().filter(|r| r.len() > 1) {
+        for run in runs {
             replaced += self.merge_run(partition, run, now_us).await?;
         }
         Ok(replaced)

@@ -154,6 +154,7 @@ on_both!(
     a_retry_after_compaction_is_still_a_duplicate,
     a_crash_before_the_commit_loses_nothing,
     small_segments_of_a_day_are_merged,
+    a_day_being_written_merges_by_tiers,
     a_second_compactor_waits_its_turn,
 );
 
@@ -371,23 +372,30 @@ async fn small_segments_of_a_day_are_merged(store: Arc<dyn Store>) {
         merge_rows: 20,
         ..config()
     };
-    let r = f.compactor(small).run_once(NOW).await.unwrap();
-    assert_eq!((r.segments_written, r.segments_merged), (3, 2));
+    let first = f.compactor(small);
+    // While the day is written, three segments of one tier wait for a fourth.
+    let r = first.run_once(NOW).await.unwrap();
+    assert_eq!((r.segments_written, r.segments_merged), (3, 0));
+    // A run that writes nothing to the day merges it whole.
+    let r = first.run_once(NOW).await.unwrap();
+    assert_eq!((r.segments_written, r.segments_merged), (0, 2));
     let snap = f.store.events_snapshot(f.project, None).await.unwrap();
     let mut rows: Vec<u64> = snap.segments.iter().map(|s| s.rows).collect();
     rows.sort_unstable();
     assert_eq!(rows, [5, 20]);
     assert_eq!(f.all_events().await, (before.clone(), 0));
     // Another process's compactor: it sweeps the files the first one replaced; three more
-    // events of the day make it merge the day's three segments into one.
+    // events of the day make a third segment, merged with the others once the day is quiet.
     f.ingest(capture(3, 1)).await;
     let (before, _) = f.all_events().await;
     let second = f.compactor(config());
     let r = second.run_once(NOW).await.unwrap();
     assert_eq!(
         (r.files_removed, r.events_moved, r.segments_merged),
-        (2, 3, 3)
+        (2, 3, 0)
     );
+    let r = second.run_once(NOW).await.unwrap();
+    assert_eq!(r.segments_merged, 3);
     assert_eq!(
         f.store
             .events_snapshot(f.project, None)
@@ -398,10 +406,6 @@ async fn small_segments_of_a_day_are_merged(store: Arc<dyn Store>) {
         1
     );
     assert_eq!(f.all_events().await, (before, 0));
-    // The files it replaced stay for queries still reading them, until the grace period ends.
-    assert_eq!(f.files().await.len(), 4);
-    assert_eq!(second.run_once(NOW).await.unwrap().files_removed, 3);
-    assert_eq!(f.files().await.len(), 1);
 }
 
 async fn a_second_compactor_waits_its_turn(store: Arc<dyn Store>) {
@@ -531,4 +535,27 @@ async fn compaction_through_s3_loses_and_doubles_nothing() {
     );
     assert_eq!(f.all_events().await, (before, 0));
     assert_eq!(f.files().await.len(), 2);
+}
+
+async fn a_day_being_written_merges_by_tiers(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    let compactor = f.compactor(CompactionConfig {
+        batch_rows: 10,
+        ..config()
+    });
+    // Each run writes one more segment of ten events to the same day: the fourth of a tier
+    // merges the four, so the day holds one segment per tier rather than one per run.
+    let mut merged = vec![];
+    for _ in 0..4 {
+        f.ingest(capture(10, 1)).await;
+        merged.push(compactor.run_once(NOW).await.unwrap().segments_merged);
+    }
+    assert_eq!(merged, [0, 0, 0, 4]);
+    let snap = f.store.events_snapshot(f.project, None).await.unwrap();
+    assert_eq!(
+        snap.segments.iter().map(|s| s.rows).collect::<Vec<_>>(),
+        [40]
+    );
+    let (events, hot) = f.all_events().await;
+    assert_eq!((events.len(), hot), (40, 0));
 }
