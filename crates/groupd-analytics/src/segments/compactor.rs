@@ -210,6 +210,9 @@ impl Compactor {
             .store
             .prune_moved_keys(now_us.saturating_sub(micros(self.config.dedup_window)))
             .await?;
+        if report.events_moved > 0 {
+            self.store.reclaim_moved().await?;
+        }
         Ok(report)
     }
 
