@@ -10,8 +10,10 @@ pub enum LogFormat {
     Json,
 }
 
-/// Settings shared by every command.
+/// Settings shared by every command (before or after the subcommand), shown under their own
+/// heading in every command's help.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Settings of every command")]
 pub struct CommonConfig {
     /// How the store sizes its queues and connections.
     #[command(flatten)]
