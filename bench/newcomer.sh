@@ -7,7 +7,8 @@
 # REPO is what `git clone` takes (default: this checkout); WORKDIR (default: a new temporary
 # directory, removed at the end) receives the clone and, unless CARGO_TARGET_DIR is set, a fresh
 # target directory, so the build is cold. Crates already in ~/.cargo are not downloaded again:
-# say so when quoting the build time. Prints one line per step and a Markdown table.
+# say so when quoting the build time. GROUPD_BIN=path skips the build and times the rest with that
+# binary. Prints one line per step and a Markdown table.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -35,10 +36,16 @@ git clone --quiet "$repo" "$work/groupd"
 step "git clone" "$t"
 cd "$work/groupd"
 
-t="$(now)"
-cargo build --release --quiet
-step "cargo build --release (cold)" "$t"
-bin="${CARGO_TARGET_DIR:-$work/groupd/target}/release/groupd"
+if [[ -n "${GROUPD_BIN:-}" ]]; then
+  # The steps after the build only, with a binary built elsewhere.
+  bin="$GROUPD_BIN"
+  echo "build skipped: GROUPD_BIN=$bin" >&2
+else
+  t="$(now)"
+  cargo build --release --quiet
+  step "cargo build --release (cold)" "$t"
+  bin="${CARGO_TARGET_DIR:-$work/groupd/target}/release/groupd"
+fi
 
 t="$(now)"
 project="$("$bin" project create --name demo 2>/dev/null)"
