@@ -10,8 +10,10 @@ pub enum LogFormat {
     Json,
 }
 
-/// Settings shared by every command.
+/// Settings shared by every command (before or after the subcommand), shown under their own
+/// heading in every command's help.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Settings of every command")]
 pub struct CommonConfig {
     /// How the store sizes its queues and connections.
     #[command(flatten)]
@@ -35,146 +37,106 @@ pub struct CommonConfig {
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
     /// Address to listen on (port 0 picks a free port; the chosen address is logged).
-    #[arg(
-        long,
-        env = "GROUPD_LISTEN",
-        default_value = "127.0.0.1:8000",
-        global = true
-    )]
+    #[arg(long, env = "GROUPD_LISTEN", default_value = "127.0.0.1:8000")]
     pub listen: String,
 
     /// Most group types per project (indexes 0..N), at most 64.
     #[arg(long, env = "GROUPD_MAX_GROUP_TYPES", default_value_t = 5,
-          value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
+          value_parser = clap::value_parser!(u32).range(1..=64))]
     pub max_group_types: u32,
 
     /// Largest REST request body, in bytes.
-    #[arg(long, env = "GROUPD_MAX_REST_BODY_BYTES", default_value_t = 10 * 1024 * 1024, global = true)]
+    #[arg(long, env = "GROUPD_MAX_REST_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_rest_body_bytes: usize,
 
     /// Largest capture request body, in bytes.
-    #[arg(long, env = "GROUPD_MAX_CAPTURE_BODY_BYTES", default_value_t = 20 * 1024 * 1024, global = true)]
+    #[arg(long, env = "GROUPD_MAX_CAPTURE_BODY_BYTES", default_value_t = 20 * 1024 * 1024)]
     pub max_capture_body_bytes: usize,
 
     /// Largest capture payload after decompression, in bytes.
-    #[arg(long, env = "GROUPD_MAX_DECOMPRESSED_BYTES", default_value_t = 100 * 1024 * 1024, global = true)]
+    #[arg(long, env = "GROUPD_MAX_DECOMPRESSED_BYTES", default_value_t = 100 * 1024 * 1024)]
     pub max_decompressed_bytes: usize,
 
     /// Largest single captured event, in bytes.
-    #[arg(
-        long,
-        env = "GROUPD_MAX_EVENT_BYTES",
-        default_value_t = 1_000_000,
-        global = true
-    )]
+    #[arg(long, env = "GROUPD_MAX_EVENT_BYTES", default_value_t = 1_000_000)]
     pub max_event_bytes: usize,
 
     /// Longest time a query may run before it is cancelled, in seconds.
-    #[arg(
-        long,
-        env = "GROUPD_QUERY_TIMEOUT_SECS",
-        default_value_t = 30,
-        global = true
-    )]
+    #[arg(long, env = "GROUPD_QUERY_TIMEOUT_SECS", default_value_t = 30)]
     pub query_timeout_secs: u64,
 
     /// Working memory all running queries share, in MiB; past it sorts and aggregations spill
     /// to disk, and a query that still does not fit ends with 400 `query_memory_limit`.
-    #[arg(
-        long,
-        env = "GROUPD_QUERY_MEMORY_MB",
-        default_value_t = 512,
-        global = true
-    )]
+    #[arg(long, env = "GROUPD_QUERY_MEMORY_MB", default_value_t = 512)]
     pub query_memory_mb: usize,
 
     /// Serve `POST /_bench/noop` (reads the body, answers 200): the HTTP floor benchmarks compare
     /// capture against. Off by default.
-    #[arg(long, env = "GROUPD_ENABLE_BENCH_ROUTES", global = true, hide = true)]
+    #[arg(long, env = "GROUPD_ENABLE_BENCH_ROUTES", hide = true)]
     pub enable_bench_routes: bool,
 
     /// Longest time a request may take before it is answered 503, in seconds.
-    #[arg(
-        long,
-        env = "GROUPD_REQUEST_TIMEOUT_SECS",
-        default_value_t = 60,
-        global = true
-    )]
+    #[arg(long, env = "GROUPD_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
     pub request_timeout_secs: u64,
 
     /// Origins (`https://app.example.com`, comma-separated) whose pages may call the REST API
     /// from a browser; none by default. Capture allows every origin, as PostHog's does.
-    #[arg(
-        long,
-        env = "GROUPD_CORS_ORIGINS",
-        value_delimiter = ',',
-        global = true
-    )]
+    #[arg(long, env = "GROUPD_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
     /// Most client connections open at once (lowered to what the open-files limit allows); the
     /// rest wait in the kernel's backlog.
     #[arg(long, env = "GROUPD_MAX_CONNECTIONS", default_value_t = 10_000,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), global = true)]
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_connections: usize,
 
     /// How long a client may take to send a request's headers, in seconds, from their first byte.
     #[arg(long, env = "GROUPD_HEADER_TIMEOUT_SECS", default_value_t = 10,
-          value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout_secs: u64,
 
     /// Seconds after which a keep-alive connection with no request in flight is closed.
     #[arg(long, env = "GROUPD_IDLE_TIMEOUT_SECS", default_value_t = 60,
-          value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub idle_timeout_secs: u64,
     /// Where event segments live: a directory, or s3://bucket/prefix. Default: next to a SQLite
     /// database (`<file>.segments/`), `./groupd-segments/` for PostgreSQL.
-    #[arg(long, env = "GROUPD_DATA_DIR", global = true)]
+    #[arg(long, env = "GROUPD_DATA_DIR")]
     pub data_dir: Option<String>,
 
     /// How long a captured event's key is remembered for deduplication, in days (also after the
     /// event has moved into a segment).
     #[arg(long, env = "GROUPD_DEDUP_WINDOW_DAYS", default_value_t = 7,
-          value_parser = clap::value_parser!(u64).range(1..=36_500), global = true)]
+          value_parser = clap::value_parser!(u64).range(1..=36_500))]
     pub dedup_window_days: u64,
 
     /// Seconds between two compactions of events into segments; 0 turns compaction off.
-    #[arg(
-        long,
-        env = "GROUPD_COMPACTION_INTERVAL_SECS",
-        default_value_t = 20,
-        global = true
-    )]
+    #[arg(long, env = "GROUPD_COMPACTION_INTERVAL_SECS", default_value_t = 20)]
     pub compaction_interval_secs: u64,
 
     /// Seconds an event stays in the database at least before it is compacted.
-    #[arg(
-        long,
-        env = "GROUPD_COMPACTION_MIN_AGE_SECS",
-        default_value_t = 10,
-        global = true
-    )]
+    #[arg(long, env = "GROUPD_COMPACTION_MIN_AGE_SECS", default_value_t = 10)]
     pub compaction_min_age_secs: u64,
 
     /// Most events one compaction step moves into one segment.
     #[arg(long, env = "GROUPD_COMPACTION_BATCH_ROWS", default_value_t = 100_000,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), global = true)]
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub compaction_batch_rows: usize,
 
     /// A day's smaller segments are merged into segments of up to this many events (a merge
     /// holds them in memory, about 0.5 KB each).
     #[arg(long, env = "GROUPD_SEGMENT_MERGE_ROWS", default_value_t = 250_000,
-          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub segment_merge_rows: u64,
 
     /// Seconds the change stream keeps a change (`GET /groups/changes`); older ones are pruned
     /// within 10 s and a cursor before them is answered 410.
     #[arg(long, env = "GROUPD_CHANGE_RETENTION_SECS", default_value_t = 2_592_000,
-          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub change_retention_secs: u64,
 
     /// Serve no web UI: `/`, every UI page and asset answer 404 (the APIs are unchanged).
-    #[arg(long, env = "GROUPD_NO_UI", global = true)]
+    #[arg(long, env = "GROUPD_NO_UI")]
     pub no_ui: bool,
 }
 

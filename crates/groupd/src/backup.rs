@@ -6,7 +6,6 @@
 use std::{path::Path, sync::Arc};
 
 use anyhow::Context;
-use groupd_server::ServeConfig;
 use groupd_store::{Store, StoreError};
 use serde_json::json;
 
@@ -31,7 +30,11 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<u64> {
     Ok(n)
 }
 
-pub async fn backup(store: &Arc<dyn Store>, serve: &ServeConfig, out: &Path) -> anyhow::Result<()> {
+pub async fn backup(
+    store: &Arc<dyn Store>,
+    data_dir: Option<String>,
+    out: &Path,
+) -> anyhow::Result<()> {
     if out.exists() {
         return Err(Refused(format!(
             "{} exists already: backup writes a new file",
@@ -43,10 +46,7 @@ pub async fn backup(store: &Arc<dyn Store>, serve: &ServeConfig, out: &Path) -> 
         Err(StoreError::Config(why)) => return Err(Refused(why).into()),
         other => other?,
     }
-    let segments = serve
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| store.default_data_dir().0);
+    let segments = data_dir.unwrap_or_else(|| store.default_data_dir().0);
     let mut copy = out.as_os_str().to_owned();
     copy.push(".segments");
     let copy = Path::new(&copy);

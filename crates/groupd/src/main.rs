@@ -19,10 +19,9 @@ use serde_json::json;
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
+    /// Settings of every command (accepted before or after the subcommand).
     #[command(flatten)]
     common: CommonConfig,
-    #[command(flatten)]
-    serve: ServeConfig,
     #[command(subcommand)]
     command: Command,
 }
@@ -30,7 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (REST API, capture, query, health, metrics).
-    Serve,
+    Serve(Box<ServeConfig>),
     /// Bring the database schema up to date.
     Migrate,
     /// Manage projects.
@@ -85,6 +84,11 @@ enum Command {
         /// The PostHog project to copy from (with --from-posthog; default `@current`).
         #[arg(long, default_value = "@current")]
         posthog_project: String,
+        /// Most group types per project (indexes 0..N), at most 64: a new type beyond it fails
+        /// its lines (as `serve --max-group-types`).
+        #[arg(long, env = "GROUPD_MAX_GROUP_TYPES", default_value_t = 5,
+              value_parser = clap::value_parser!(u32).range(1..=64))]
+        max_group_types: u32,
     },
     /// An online, consistent copy of a SQLite database (and its event segments to
     /// `FILE.segments/`) while servers run; PostgreSQL: use pg_dump.
@@ -92,6 +96,10 @@ enum Command {
         /// The copy's file; must not exist yet.
         #[arg(long)]
         out: PathBuf,
+        /// Where the servers keep event segments (as `serve --data-dir`); default: next to the
+        /// database (`<file>.segments/`).
+        #[arg(long, env = "GROUPD_DATA_DIR")]
+        data_dir: Option<String>,
     },
 }
 
@@ -148,33 +156,85 @@ impl std::fmt::Display for Refused {
 impl std::error::Error for Refused {}
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    telemetry::init(cli.common.log_format);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return command_line_error(e),
+    };
+    let log_format = cli.common.log_format;
+    telemetry::init(log_format);
+    if log_format == LogFormat::Json {
+        // A panic is a fatal error too: one JSON line, not Rust's text.
+        std::panic::set_hook(Box::new(|info| {
+            tracing::error!(panic = %info, "groupd panicked");
+        }));
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
+            return fatal(
+                log_format,
+                &anyhow::anyhow!("cannot start the runtime: {e}"),
+            );
         }
     };
-    let log_format = cli.common.log_format;
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            match log_format {
-                LogFormat::Text => eprintln!("error: {e:#}"),
-                LogFormat::Json => tracing::error!(error = %format!("{e:#}"), "groupd stopped"),
-            }
-            if e.is::<Refused>() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::FAILURE
-            }
+        Err(e) => fatal(log_format, &e),
+    }
+}
+
+/// Reports the error that ends the command, in the log format asked for; exits 2 for a refused
+/// input, 1 otherwise.
+fn fatal(log_format: LogFormat, e: &anyhow::Error) -> ExitCode {
+    match log_format {
+        LogFormat::Text => eprintln!("error: {e:#}"),
+        LogFormat::Json => tracing::error!(error = %format!("{e:#}"), "groupd stopped"),
+    }
+    if e.is::<Refused>() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// A command line clap refused (or `--help`/`--version`, printed as usual). With
+/// `--log-format json` (or `GROUPD_LOG_FORMAT=json`) the error is one JSON log line like every
+/// other fatal error, with clap's exit code (2).
+fn command_line_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let informational = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if informational || !json_logs_asked() {
+        e.exit()
+    }
+    telemetry::init(LogFormat::Json);
+    let message = e.render().to_string();
+    tracing::error!(error = %message.trim(), "groupd stopped: invalid command line");
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+}
+
+/// Whether the command line (the last `--log-format` wins, as in clap) or else the environment
+/// asks for JSON logs, read without clap (which refused the command line).
+fn json_logs_asked() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    let mut asked = None;
+    for (i, arg) in args.iter().enumerate() {
+        if let Some(v) = arg.strip_prefix("--log-format=") {
+            asked = Some(v.to_owned());
+        } else if arg == "--log-format" {
+            asked = args.get(i + 1).cloned();
         }
     }
+    asked
+        .or_else(|| std::env::var("GROUPD_LOG_FORMAT").ok())
+        .is_some_and(|v| v == "json")
 }
 
 /// How logs name the database: a SQLite file by its absolute path (a typo in a relative path
@@ -237,6 +297,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 })?;
             }
         }
+        Command::Import {
+            from_posthog: Some(url),
+            ..
+        } => {
+            posthog::base_url(url).map_err(|e| Refused(format!("{e:#}")))?;
+        }
         _ => {}
     }
     let database = DatabaseShown::before_open(&cli.common.database_url);
@@ -244,8 +310,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     database.after_open();
     let clock = SystemClock;
     match cli.command {
-        Command::Serve => {
-            let app = Application::build(cli.serve, store).await?;
+        Command::Serve(serve) => {
+            let app = Application::build(*serve, store).await?;
             tracing::info!(
                 database = %database.shown,
                 "groupd listening on http://{}",
@@ -280,12 +346,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             from_posthog,
             personal_api_key,
             posthog_project,
+            max_group_types,
         } => {
             let opts = exchange::ImportOptions {
                 project: exchange::project(&store, project).await?,
                 dry_run,
                 atomic,
-                max_group_types: cli.serve.max_group_types,
+                max_group_types,
                 now_us: clock.now_us(),
             };
             let (answer, refused) = match (from_posthog, file) {
@@ -302,8 +369,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "nothing was imported: the atomic import had failed lines"
             );
         }
-        Command::Backup { out } => {
-            backup::backup(&store, &cli.serve, &out).await?;
+        Command::Backup { out, data_dir } => {
+            backup::backup(&store, data_dir, &out).await?;
         }
         Command::Project {
             action: ProjectAction::Create { name, api_token },

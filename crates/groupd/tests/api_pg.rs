@@ -37,6 +37,8 @@ mod keys;
 mod lifecycle_routes;
 #[path = "api/multi_process.rs"]
 mod multi_process;
+#[path = "api/openapi.rs"]
+mod openapi;
 #[path = "api/ops.rs"]
 mod ops;
 #[path = "api/oracle.rs"]

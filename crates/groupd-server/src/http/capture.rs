@@ -24,7 +24,7 @@ use super::{error::ApiResult, request::read_bounded, routes::route};
 use crate::state::AppState;
 
 /// The capture paths, each also with a trailing slash.
-const PATHS: [&str; 6] = ["/e", "/i/v0/e", "/capture", "/batch", "/track", "/engage"];
+pub(super) const PATHS: [&str; 6] = ["/e", "/i/v0/e", "/capture", "/batch", "/track", "/engage"];
 
 /// The capture routes. Browsers send events with credentials from any site, so CORS mirrors the
 /// request's `Origin` (as PostHog's capture does) and answers every `OPTIONS` preflight itself.
@@ -102,6 +102,24 @@ async fn capture(
     }
     Ok(Json(json!({"status": 1})).into_response())
 }
+
+/// The one documented capture operation: `openapi.rs` repeats it for every path in [`PATHS`] and
+/// for `GET` (payload in `data`), each with its own `operationId`.
+#[utoipa::path(post, path = "/e/", tag = "capture", security(()),
+    params(("data" = Option<String>, Query, description = "The payload, instead of the body (e.g. from `GET`)"),
+           ("compression" = Option<String>, Query, description = "`gzip`, `gzip-js`, `base64`, `b64`, `lz64` or `lz-string`"),
+           ("beacon" = Option<String>, Query, description = "`1`: answer 204 with no body (`navigator.sendBeacon`)"),
+           ("ver" = Option<String>, Query, description = "The SDK's version (ignored)"),
+           ("_" = Option<String>, Query, description = "The client's time in ms (ignored)")),
+    request_body(description = "Events under a project token: a batch, an array or one event; as JSON, as a form with `data`, or compressed",
+        content((super::schema::CapturePayload = "application/json"), (super::schema::CapturePayload = "text/plain"),
+                (String = "application/x-www-form-urlencoded"))),
+    responses((status = 200, description = "Committed", body = super::schema::CaptureAnswer),
+              (status = 204, description = "Committed (`beacon=1`)"),
+              (status = 400, body = super::error::ErrorBody), (status = 401, body = super::error::ErrorBody),
+              (status = 413, body = super::error::ErrorBody), (status = 503, body = super::error::ErrorBody)))]
+#[allow(dead_code, reason = "documents `capture` for every path; never routed")]
+pub(super) fn capture_doc() {}
 
 /// The project whose public token this is (positive answers are cached: tokens never change).
 async fn project_for_token(state: &AppState, token: &str) -> ApiResult<ProjectId> {

@@ -135,7 +135,7 @@ fn wants_event_stream(req: &RequestInfo) -> bool {
     params(("project_id" = String, Path), ("since" = String, Query, description = "A seq, or `now`"),
            ("group_type_index" = Option<i64>, Query), ("limit" = Option<u32>, Query),
            ("wait" = Option<u32>, Query, description = "0–30 s long poll")),
-    responses((status = 200, description = "`{results, next_since, head}`, or `text/event-stream` when asked"),
+    responses((status = 200, description = "Changes after `since` (or `text/event-stream` of changes when asked by `Accept`)", content((super::schema::ChangePage = "application/json"), (super::schema::GroupChange = "text/event-stream"))),
               (status = 400, body = super::error::ErrorBody), (status = 410, body = super::error::ErrorBody)))]
 pub async fn changes(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Response> {
     api.require(Scope::GroupRead)?;

@@ -127,7 +127,7 @@ impl http_body::Body for ExportBody {
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups/export", tag = "groups",
     params(("project_id" = String, Path), ("group_type_index" = i64, Query),
            ("as_of" = Option<String>, Query, description = "RFC 3339: the groups as they were then")),
-    responses((status = 200, description = "NDJSON, one group a line (gzip when accepted)", content_type = "application/x-ndjson"),
+    responses((status = 200, description = "NDJSON, one group a line (gzip when accepted)", content_type = "application/x-ndjson", body = super::schema::ExportLine),
               (status = 400, body = super::error::ErrorBody)))]
 pub async fn export(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Response> {
     api.require(Scope::GroupRead)?;
@@ -196,10 +196,10 @@ fn gunzip(data: &[u8], limit: usize) -> Result<Option<Vec<u8>>, std::io::Error> 
 /// `POST /groups/import[?dry_run=true][&atomic=true]`, an NDJSON body.
 #[utoipa::path(post, path = "/api/projects/{project_id}/groups/import", tag = "groups",
     params(("project_id" = String, Path), ("dry_run" = Option<bool>, Query), ("atomic" = Option<bool>, Query)),
-    request_body(content = String, content_type = "application/x-ndjson", description = "one group change a line"),
-    responses((status = 200, description = "`{imported, failed, dry_run}`"),
+    request_body(content = super::schema::ImportLine, content_type = "application/x-ndjson", description = "NDJSON: one line a group (an export line or a change line); gzip with `Content-Encoding: gzip`"),
+    responses((status = 200, description = "What was imported", body = super::schema::ImportAnswer), (status = 400, body = super::error::ErrorBody),
               (status = 413, body = super::error::ErrorBody),
-              (status = 422, description = "atomic import with failed lines: the same body, nothing written")))]
+              (status = 422, description = "atomic import with failed lines: the same body, nothing written", body = super::schema::ImportAnswer)))]
 pub async fn import(State(state): State<AppState>, req: Request) -> ApiResult<Response> {
     let now = state.clock.now_us();
     let api = ProjectApi::read(req, &state, state.config.max_capture_body_bytes).await?;

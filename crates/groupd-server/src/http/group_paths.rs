@@ -60,7 +60,7 @@ fn address(params: Params, api: &ProjectApi) -> ApiResult<GroupAddress> {
     params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("search" = Option<String>, Query),
            ("group_key" = Option<String>, Query), ("cursor" = Option<String>, Query), ("limit" = Option<u32>, Query),
            ("as_of" = Option<String>, Query, description = "RFC 3339: the groups as they were then")),
-    responses((status = 200, description = "A page of groups"), (status = 400, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "A page of groups", body = super::schema::GroupPage), (status = 400, body = super::error::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     params: Params,
@@ -76,7 +76,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups_types/{group_type_index}/groups/{group_key}", tag = "group_paths",
     params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("group_key" = String, Path),
            ("as_of" = Option<String>, Query)),
-    responses((status = 200, description = "The group"), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "The group", body = super::schema::Group), (status = 404, body = super::error::ErrorBody)))]
 pub async fn find(
     State(state): State<AppState>,
     params: Params,
@@ -153,8 +153,8 @@ impl PatchBody {
 
 /// PATCH /groups_types/{index}/groups/{key} — several properties at once, all or nothing.
 #[utoipa::path(patch, path = "/api/projects/{project_id}/groups_types/{group_type_index}/groups/{group_key}", tag = "group_paths",
-    params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("group_key" = String, Path)),
-    responses((status = 200, description = "The group"), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+    params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("group_key" = String, Path)), request_body = super::schema::GroupPatch,
+    responses((status = 200, description = "The group", body = super::schema::Group), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 pub async fn patch(
     State(state): State<AppState>,
     params: Params,
@@ -202,7 +202,7 @@ pub async fn remove(
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups_types/{group_type_index}/groups/{group_key}/history", tag = "group_paths",
     params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("group_key" = String, Path),
            ("property" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "Versions, newest first"), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "Versions, newest first", body = super::schema::PropertyVersionPage), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 pub async fn history(
     State(state): State<AppState>,
     params: Params,

@@ -185,7 +185,7 @@ fn undecodable_segment(uri: &Uri) -> ApiError {
 
 /// GET /groups_types/ — the project's types, ordered by index.
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups_types/", tag = "groups_types",
-    params(("project_id" = String, Path)), responses((status = 200, description = "Group types")))]
+    params(("project_id" = String, Path)), responses((status = 200, description = "Group types, by index", body = Vec<super::schema::GroupType>)))]
 pub async fn list(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::GroupRead)?;
     let types = state.store.list_group_types(api.project_id()).await?;
@@ -194,8 +194,8 @@ pub async fn list(State(state): State<AppState>, api: ProjectApi) -> ApiResult<J
 
 /// POST /groups_types/ — create a type (groupd extension).
 #[utoipa::path(post, path = "/api/projects/{project_id}/groups_types/", tag = "groups_types",
-    params(("project_id" = String, Path)),
-    responses((status = 201, description = "The new type"), (status = 400, body = super::error::ErrorBody)))]
+    params(("project_id" = String, Path)), request_body = super::schema::NewGroupType,
+    responses((status = 201, description = "The new type", body = super::schema::GroupType), (status = 400, body = super::error::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     api: ProjectApi,
@@ -220,8 +220,8 @@ pub async fn create(
 
 /// PATCH /groups_types/update_metadata — rename types, all or nothing.
 #[utoipa::path(patch, path = "/api/projects/{project_id}/groups_types/update_metadata", tag = "groups_types",
-    params(("project_id" = String, Path)),
-    responses((status = 200, description = "All types"), (status = 400, body = super::error::ErrorBody)))]
+    params(("project_id" = String, Path)), request_body = Vec<super::schema::GroupTypeNames>,
+    responses((status = 200, description = "All types", body = Vec<super::schema::GroupType>), (status = 400, body = super::error::ErrorBody)))]
 pub async fn update_metadata(
     State(state): State<AppState>,
     api: ProjectApi,
@@ -237,8 +237,8 @@ pub async fn update_metadata(
 
 /// PUT /groups_types/set_default_columns — the columns shown by default.
 #[utoipa::path(put, path = "/api/projects/{project_id}/groups_types/set_default_columns", tag = "groups_types",
-    params(("project_id" = String, Path)),
-    responses((status = 200, description = "The type"), (status = 404, body = super::error::ErrorBody)))]
+    params(("project_id" = String, Path)), request_body = super::schema::DefaultColumns,
+    responses((status = 200, description = "The type", body = super::schema::GroupType), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 pub async fn set_default_columns(
     State(state): State<AppState>,
     api: ProjectApi,

@@ -350,7 +350,7 @@ impl ValuesParams {
            ("group_type_index" = i64, Query), ("search" = Option<String>, Query),
            ("group_key" = Option<String>, Query), ("cursor" = Option<String>, Query),
            ("limit" = Option<u32>, Query, description = "1–1000, default 100 (groupd extension)")),
-    responses((status = 200, description = "A page of groups"), (status = 400, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "A page of groups", body = super::schema::GroupPage), (status = 400, body = super::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Response> {
     api.require(Scope::GroupRead)?;
     let params = ListParams::parse(&api.req)?;
@@ -373,8 +373,8 @@ pub(super) async fn list_page(
 
 /// POST /groups/ — create a group.
 #[utoipa::path(post, path = "/api/projects/{project_id}/groups/", tag = "groups",
-    params(("project_id" = String, Path)),
-    responses((status = 201, description = "The new group"), (status = 400, body = super::error::ErrorBody)))]
+    params(("project_id" = String, Path)), request_body = super::schema::NewGroup,
+    responses((status = 201, description = "The new group", body = super::schema::Group), (status = 400, body = super::error::ErrorBody)))]
 pub async fn create(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Response> {
     api.require(Scope::GroupWrite)?;
     let new = api.parse_body(NewGroup::parse)?;
@@ -420,7 +420,7 @@ pub(super) async fn find_group(
 /// GET /groups/find — one group.
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups/find", tag = "groups",
     params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
-    responses((status = 200, description = "The group"), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "The group, with `notebook: null`", body = super::schema::Group), (status = 404, body = super::error::ErrorBody)))]
 pub async fn find(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Response> {
     api.require(Scope::GroupRead)?;
     let addr = GroupAddress::parse(&api.req, &["group_key"])?;
@@ -454,7 +454,8 @@ pub(super) async fn find_response(
 /// POST /groups/update_property — set one property.
 #[utoipa::path(post, path = "/api/projects/{project_id}/groups/update_property", tag = "groups",
     params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
-    responses((status = 200, description = "The updated group"), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+    request_body = super::schema::SetProperty,
+    responses((status = 200, description = "The updated group", body = super::schema::Group), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 pub async fn update_property(
     State(state): State<AppState>,
     api: ProjectApi,
@@ -465,7 +466,8 @@ pub async fn update_property(
 /// POST /groups/delete_property — remove one property.
 #[utoipa::path(post, path = "/api/projects/{project_id}/groups/delete_property", tag = "groups",
     params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query)),
-    responses((status = 200, description = "The group without the property"), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+    request_body = super::schema::UnsetProperty,
+    responses((status = 200, description = "The group without the property", body = super::schema::Group), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 pub async fn delete_property(
     State(state): State<AppState>,
     api: ProjectApi,
@@ -505,7 +507,7 @@ async fn change_property(
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups/activity", tag = "groups",
     params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query),
            ("page" = Option<u32>, Query), ("limit" = Option<u32>, Query)),
-    responses((status = 200, description = "Activity entries"), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "Activity entries", body = super::schema::ActivityPage), (status = 404, body = super::error::ErrorBody)))]
 pub async fn activity(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::ActivityLogRead)?;
     let page = ActivityPage::parse(&api.req)?;
@@ -536,7 +538,7 @@ pub async fn activity(State(state): State<AppState>, api: ProjectApi) -> ApiResu
 
 /// GET /groups/property_definitions — property names per type with group counts.
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups/property_definitions", tag = "groups",
-    params(("project_id" = String, Path)), responses((status = 200, description = "Names per type index")))]
+    params(("project_id" = String, Path)), responses((status = 200, description = "Names per type index", body = super::schema::PropertyNamesByType)))]
 pub async fn property_definitions(
     State(state): State<AppState>,
     api: ProjectApi,
@@ -558,7 +560,7 @@ pub async fn property_definitions(
 /// GET /groups/property_values — the distinct values of one property.
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups/property_values", tag = "groups",
     params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("key" = String, Query), ("value" = Option<String>, Query)),
-    responses((status = 200, description = "Values with counts")))]
+    responses((status = 200, description = "Values with counts", body = super::schema::PropertyValues), (status = 400, body = super::error::ErrorBody)))]
 pub async fn property_values(
     State(state): State<AppState>,
     api: ProjectApi,

@@ -106,8 +106,8 @@ impl BulkDelete {
 
 /// POST /groups/bulk_delete — up to 1000 groups of one type in one transaction.
 #[utoipa::path(post, path = "/api/projects/{project_id}/groups/bulk_delete", tag = "lifecycle",
-    params(("project_id" = String, Path)),
-    responses((status = 200, description = "`{deleted, not_found}`"), (status = 400, body = super::error::ErrorBody)))]
+    params(("project_id" = String, Path)), request_body = super::schema::BulkDelete,
+    responses((status = 200, description = "Which keys were deleted", body = super::schema::BulkDeleted), (status = 400, body = super::error::ErrorBody)))]
 pub async fn bulk_delete(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::GroupWrite)?;
     let body = api.parse_body(BulkDelete::parse)?;
@@ -139,7 +139,7 @@ pub async fn bulk_delete(State(state): State<AppState>, api: ProjectApi) -> ApiR
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups/property_history", tag = "lifecycle",
     params(("project_id" = String, Path), ("group_type_index" = i64, Query), ("group_key" = String, Query),
            ("property" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, description = "Versions, newest first"), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "Versions, newest first", body = super::schema::PropertyVersionPage), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 pub async fn property_history(
     State(state): State<AppState>,
     api: ProjectApi,

@@ -22,6 +22,7 @@ mod query;
 mod related;
 pub mod request;
 mod routes;
+mod schema;
 mod usage_metrics;
 mod usage_query;
 mod warnings;
@@ -33,10 +34,9 @@ use crate::state::AppState;
 /// `/api/projects` and its alias `/api/environments`.
 pub const API_PREFIXES: [&str; 2] = ["/api/projects", "/api/environments"];
 
-/// The whole application.
-pub fn app(state: AppState) -> Router {
-    let bench = state.config.enable_bench_routes;
-    let per_project = Router::new()
+/// The routes under a project prefix (`/api/projects/{project_id}`).
+fn per_project() -> Router<AppState> {
+    Router::new()
         .merge(groups::router())
         .merge(exchange::router())
         .merge(group_paths::router())
@@ -47,14 +47,54 @@ pub fn app(state: AppState) -> Router {
         .merge(group_types::router())
         .merge(related::router())
         .merge(usage_metrics::router())
-        .merge(property_definitions::router());
+        .merge(property_definitions::router())
+}
+
+/// The REST routes outside a project prefix.
+fn unprefixed() -> Router<AppState> {
+    Router::new()
+        .merge(projects::router())
+        .merge(personal_api_keys::router())
+}
+
+/// Capture and the operational routes (no personal API key, no REST CORS).
+fn outer() -> Router<AppState> {
+    Router::new().merge(ops::router()).merge(capture::router())
+}
+
+/// Every API path the application serves (each also with a trailing slash), as OpenAPI writes
+/// them (`/api/projects/{project_id}/groups`): the REST API, capture and the operational routes;
+/// not the web UI's pages, nor the benchmark route. `/api/schema/` must document them all
+/// (`tests/api/openapi.rs`).
+pub fn api_paths() -> Vec<String> {
+    let (_, relative) = routes::recorded(per_project);
+    let (_, rest) = routes::recorded(unprefixed);
+    let (_, outer) = routes::recorded(outer);
+    let mut paths: Vec<String> = API_PREFIXES
+        .iter()
+        .flat_map(|prefix| {
+            relative
+                .iter()
+                .map(move |p| format!("{prefix}/{{project_id}}{p}"))
+        })
+        .chain(rest)
+        .chain(outer)
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let bench = state.config.enable_bench_routes;
+    let per_project = per_project();
     let mut rest = Router::new();
     for prefix in API_PREFIXES {
         rest = rest.nest(&format!("{prefix}/{{project_id}}"), per_project.clone());
     }
     let rest = rest
-        .merge(projects::router())
-        .merge(personal_api_keys::router())
+        .merge(unprefixed())
         .layer(rest_cors(&state.config.cors_origins))
         .layer(axum::middleware::from_fn(
             middleware::plain_options_not_allowed,
@@ -69,8 +109,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(rest)
         .merge(ui)
-        .merge(ops::router())
-        .merge(capture::router())
+        .merge(outer())
         .merge(if bench {
             ops::bench_router()
         } else {

@@ -6,7 +6,9 @@ use super::{group_types, groups, personal_api_keys, projects};
 /// groupd's REST API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "groupd", description = "Group analytics, wire-compatible with PostHog's groups API."),
+    info(title = "groupd", description = "Group analytics, wire-compatible with PostHog's groups API. \
+        Every `/api/projects/{project_id}/…` path is also served under `/api/environments/{project_id}/…` \
+        (PostHog's newer name), and every path with and without its trailing slash."),
     paths(
         groups::list, groups::create, groups::find, groups::update_property, groups::delete_property,
         groups::activity, groups::property_definitions, groups::property_values,
@@ -24,9 +26,10 @@ use super::{group_types, groups, personal_api_keys, projects};
         super::group_paths::remove, super::group_paths::history,
         super::lifecycle::delete_group, super::lifecycle::bulk_delete, super::lifecycle::property_history,
         super::changes::changes,
+        super::ops::health, super::ops::metrics, super::ops::schema, super::capture::capture_doc,
     ),
     components(schemas(super::error::ErrorBody)),
-    modifiers(&BearerAuth, &Tidy),
+    modifiers(&BearerAuth, &CaptureRoutes, &Tidy),
     security(("personal_api_key" = []))
 )]
 pub struct ApiDoc;
@@ -41,6 +44,39 @@ impl utoipa::Modify for BearerAuth {
             "personal_api_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Capture's one documented operation (`capture::capture_doc`, at `/e/`) for every capture path,
+/// as `POST` and as `GET` (the payload in `data`), each with its own `operationId`.
+struct CaptureRoutes;
+
+impl utoipa::Modify for CaptureRoutes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(item) = openapi.paths.paths.remove("/e/") else {
+            return;
+        };
+        let Some(post) = item.post.clone() else {
+            return;
+        };
+        for path in super::capture::PATHS {
+            let slug = path.trim_matches('/').replace('/', "_");
+            let mut on_post = post.clone();
+            on_post.operation_id = Some(format!("capture_{slug}_post"));
+            if path == "/engage" {
+                on_post.description = Some(
+                    "As the other capture paths, and an event without `event` is an `$identify`."
+                        .to_owned(),
+                );
+            }
+            let mut on_get = on_post.clone();
+            on_get.operation_id = Some(format!("capture_{slug}_get"));
+            on_get.request_body = None;
+            let mut at = item.clone();
+            at.post = Some(on_post);
+            at.get = Some(on_get);
+            openapi.paths.paths.insert(format!("{path}/"), at);
+        }
     }
 }
 

@@ -32,9 +32,12 @@ async fn noop(body: axum::body::Bytes) -> Response {
 /// How long `/_health` waits for the database before it answers 503 itself.
 const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
+#[utoipa::path(get, path = "/_health", tag = "ops", security(()),
+    responses((status = 200, description = "The database answers and accepts writes", body = super::schema::Health),
+              (status = 503, description = "Degraded or unavailable, with the reason", body = super::schema::Health)))]
 /// 200 when the database answers and accepts a write within 2 s; 503 otherwise, with the reason:
 /// `degraded` when it refuses writes (reads still work), `unavailable` when it cannot be reached.
-async fn health(State(state): State<AppState>) -> Response {
+pub async fn health(State(state): State<AppState>) -> Response {
     use groupd_store::StoreError;
     let (status, reason) = match tokio::time::timeout(HEALTH_TIMEOUT, state.store.health()).await {
         Ok(Ok(())) => return Json(json!({"status": "ok"})).into_response(),
@@ -58,9 +61,11 @@ async fn health(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "ops", security(()),
+    responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
 /// Prometheus text exposition. The write queue's depth is read when scraped: a gauge needs no
 /// bookkeeping on the write path.
-async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<AppState>) -> Response {
     metrics::gauge!("groupd_write_queue_depth").set(state.store.write_queue_depth() as f64);
     (
         [(
@@ -72,8 +77,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(get, path = "/api/schema/", tag = "ops", security(()),
+    responses((status = 200, description = "This OpenAPI document", body = Object)))]
 /// The OpenAPI document, generated from the handlers' annotations.
-async fn schema() -> Response {
+pub async fn schema() -> Response {
     use utoipa::OpenApi;
     Json(super::openapi::ApiDoc::openapi()).into_response()
 }

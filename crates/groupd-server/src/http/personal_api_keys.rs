@@ -146,7 +146,7 @@ fn within(owner: &ApiKey, k: &ApiKey) -> bool {
 
 /// GET /api/personal_api_keys/ — the live keys within the caller's reach, newest first.
 #[utoipa::path(get, path = "/api/personal_api_keys/", tag = "personal_api_keys",
-    responses((status = 200, description = "Keys, newest first, without their secret")))]
+    responses((status = 200, description = "Keys, newest first, without their secret", body = Vec<super::schema::ApiKey>)))]
 pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
     api.require(Scope::PersonalApiKeyRead)?;
     let keys = state.store.list_api_keys().await?;
@@ -160,7 +160,8 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Val
 
 /// POST /api/personal_api_keys/ — a new key; its secret is in `value`, shown only here.
 #[utoipa::path(post, path = "/api/personal_api_keys/", tag = "personal_api_keys",
-    responses((status = 201, description = "The key, with its secret in `value`"),
+    request_body = super::schema::NewApiKey,
+    responses((status = 201, description = "The key, with its secret in `value`", body = super::schema::CreatedApiKey),
         (status = 400, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody)))]
 pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl IntoResponse> {
     api.require(Scope::PersonalApiKeyWrite)?;
@@ -223,7 +224,7 @@ async fn find(state: &AppState, api: &Api, id: &str) -> ApiResult<ApiKey> {
 
 /// GET /api/personal_api_keys/{id}/ — one key (`@current`: the caller).
 #[utoipa::path(get, path = "/api/personal_api_keys/{id}/", tag = "personal_api_keys",
-    params(("id" = String, Path)), responses((status = 200, description = "The key"), (status = 404, body = super::error::ErrorBody)))]
+    params(("id" = String, Path)), responses((status = 200, description = "The key", body = super::schema::ApiKey), (status = 404, body = super::error::ErrorBody)))]
 pub async fn retrieve(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -255,7 +256,7 @@ pub async fn remove(
 
 /// GET /api/users/@me/ — who the key is: any valid key may ask.
 #[utoipa::path(get, path = "/api/users/@me/", tag = "users",
-    responses((status = 200, description = "The key as a user"), (status = 401, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "The key as a user", body = super::schema::Me), (status = 401, body = super::error::ErrorBody)))]
 pub async fn me(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
     let current = super::auth::current_project(&state, &api.key).await?;
     Ok(Json(json!({

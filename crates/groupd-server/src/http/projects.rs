@@ -56,7 +56,7 @@ fn project_not_found() -> ApiError {
 }
 
 /// GET /api/projects/ — the projects the key may access.
-#[utoipa::path(get, path = "/api/projects/", tag = "projects", responses((status = 200, description = "Projects")))]
+#[utoipa::path(get, path = "/api/projects/", tag = "projects", responses((status = 200, description = "Projects", body = super::schema::ProjectPage)))]
 pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Value>> {
     api.require(Scope::ProjectRead)?;
     let projects: Vec<Value> = state
@@ -73,8 +73,8 @@ pub async fn list(State(state): State<AppState>, api: Api) -> ApiResult<Json<Val
 }
 
 /// POST /api/projects/ — a new project with a fresh token.
-#[utoipa::path(post, path = "/api/projects/", tag = "projects",
-    responses((status = 201, description = "The project"), (status = 400, body = super::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/projects/", tag = "projects", request_body = super::schema::NewProject,
+    responses((status = 201, description = "The project", body = super::schema::Project), (status = 400, body = super::error::ErrorBody)))]
 pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl IntoResponse> {
     api.require(Scope::ProjectWrite)?;
     // A key limited to projects would not be limited if it could make more.
@@ -99,7 +99,7 @@ pub async fn create(State(state): State<AppState>, api: Api) -> ApiResult<impl I
 
 /// GET /api/projects/{project_id}/ — one project.
 #[utoipa::path(get, path = "/api/projects/{project_id}/", tag = "projects",
-    params(("project_id" = String, Path)), responses((status = 200, description = "The project"), (status = 404, body = super::error::ErrorBody)))]
+    params(("project_id" = String, Path)), responses((status = 200, description = "The project", body = super::schema::Project), (status = 404, body = super::error::ErrorBody)))]
 pub async fn retrieve(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::ProjectRead)?;
     // Read afresh: the access check may have used a cached copy, a rename must show at once.
@@ -113,7 +113,7 @@ pub async fn retrieve(State(state): State<AppState>, api: ProjectApi) -> ApiResu
 
 /// PATCH /api/projects/{project_id}/ — rename.
 #[utoipa::path(patch, path = "/api/projects/{project_id}/", tag = "projects",
-    params(("project_id" = String, Path)), responses((status = 200, description = "The project"), (status = 400, body = super::error::ErrorBody)))]
+    params(("project_id" = String, Path)), request_body = super::schema::ProjectUpdate, responses((status = 200, description = "The project", body = super::schema::Project), (status = 400, body = super::error::ErrorBody)))]
 pub async fn update(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::ProjectWrite)?;
     let p = match api.parse_body(parse_rename)? {

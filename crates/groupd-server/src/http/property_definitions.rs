@@ -41,7 +41,7 @@ fn definition_id(project: i64, index: GroupTypeIndex, name: &str) -> String {
     params(("project_id" = String, Path), ("type" = String, Query, description = "`group`; other types list nothing"),
            ("group_type_index" = i64, Query), ("search" = Option<String>, Query),
            ("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query)),
-    responses((status = 200, description = "count, next, previous, results"), (status = 400, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "Definitions, names ascending", body = super::schema::PropertyDefinitionPage), (status = 400, body = super::error::ErrorBody)))]
 pub async fn list(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::GroupRead)?;
     let req = &api.req;

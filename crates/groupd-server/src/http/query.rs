@@ -47,8 +47,8 @@ pub fn parse_query_text(body: Value) -> ApiResult<String> {
 
 /// Runs one `HogQLQuery`.
 #[utoipa::path(post, path = "/api/projects/{project_id}/query/", tag = "query",
-    params(("project_id" = String, Path)),
-    responses((status = 200, description = "columns, types, results, hogql, hasMore"), (status = 400, body = super::error::ErrorBody)))]
+    params(("project_id" = String, Path)), request_body = super::schema::QueryRequest,
+    responses((status = 200, description = "The result", body = super::schema::QueryAnswer), (status = 400, body = super::error::ErrorBody)))]
 pub async fn query(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::QueryRead)?;
     if let Some(values) = super::usage_query::dispatch(&state, &api).await? {

@@ -91,7 +91,7 @@ fn person_json(distinct_id: &str, seen: &Seen) -> Value {
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups/related", tag = "groups",
     params(("project_id" = String, Path), ("id" = String, Query, description = "A group key, or a distinct_id without group_type_index"),
            ("group_type_index" = Option<i64>, Query)),
-    responses((status = 200, description = "A bare array of person and group actors"), (status = 400, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "A bare array of person and group actors", body = Vec<super::schema::RelatedActor>), (status = 400, body = super::error::ErrorBody)))]
 pub async fn related(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::GroupRead)?;
     let p = RelatedParams::parse(&api.req, state.config.max_group_types)?;

@@ -237,7 +237,7 @@ async fn stored(state: &AppState, t: &Target) -> ApiResult<UsageMetric> {
 /// GET /groups_types/{i}/metrics/ — the type's metrics, oldest first.
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups_types/{group_type_index}/metrics/", tag = "usage_metrics",
     params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query)),
-    responses((status = 200, description = "count, next, previous, results")))]
+    responses((status = 200, description = "Metrics, by creation", body = super::schema::UsageMetricPage), (status = 400, body = super::error::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     params: Result<RawPathParams, RawPathParamsRejection>,
@@ -262,8 +262,8 @@ pub async fn list(
 
 /// POST /groups_types/{i}/metrics/ — a new metric.
 #[utoipa::path(post, path = "/api/projects/{project_id}/groups_types/{group_type_index}/metrics/", tag = "usage_metrics",
-    params(("project_id" = String, Path), ("group_type_index" = i64, Path)),
-    responses((status = 201, description = "The metric"), (status = 400, body = super::error::ErrorBody)))]
+    params(("project_id" = String, Path), ("group_type_index" = i64, Path)), request_body = super::schema::UsageMetricBody,
+    responses((status = 201, description = "The metric", body = super::schema::UsageMetric), (status = 400, body = super::error::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     params: Result<RawPathParams, RawPathParamsRejection>,
@@ -281,7 +281,7 @@ pub async fn create(
 /// GET /groups_types/{i}/metrics/{id}
 #[utoipa::path(get, path = "/api/projects/{project_id}/groups_types/{group_type_index}/metrics/{id}/", tag = "usage_metrics",
     params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("id" = String, Path)),
-    responses((status = 200, description = "The metric"), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "The metric", body = super::schema::UsageMetric), (status = 404, body = super::error::ErrorBody)))]
 pub async fn retrieve(
     State(state): State<AppState>,
     params: Result<RawPathParams, RawPathParamsRejection>,
@@ -309,8 +309,8 @@ async fn change(
 
 /// PUT /groups_types/{i}/metrics/{id} — `name` and `filters` required, other unsent fields kept.
 #[utoipa::path(put, path = "/api/projects/{project_id}/groups_types/{group_type_index}/metrics/{id}/", tag = "usage_metrics",
-    params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("id" = String, Path)),
-    responses((status = 200, description = "The metric"), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+    params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("id" = String, Path)), request_body = super::schema::UsageMetricBody,
+    responses((status = 200, description = "The metric", body = super::schema::UsageMetric), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 pub async fn replace(
     State(state): State<AppState>,
     params: Result<RawPathParams, RawPathParamsRejection>,
@@ -321,8 +321,8 @@ pub async fn replace(
 
 /// PATCH /groups_types/{i}/metrics/{id} — the sent fields, checked with the stored ones.
 #[utoipa::path(patch, path = "/api/projects/{project_id}/groups_types/{group_type_index}/metrics/{id}/", tag = "usage_metrics",
-    params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("id" = String, Path)),
-    responses((status = 200, description = "The metric"), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+    params(("project_id" = String, Path), ("group_type_index" = i64, Path), ("id" = String, Path)), request_body = super::schema::UsageMetricPatch,
+    responses((status = 200, description = "The metric", body = super::schema::UsageMetric), (status = 400, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     params: Result<RawPathParams, RawPathParamsRejection>,

@@ -18,7 +18,7 @@ pub fn router() -> Router<AppState> {
 
 /// Newest first, the last 1000.
 #[utoipa::path(get, path = "/api/projects/{project_id}/ingestion_warnings", tag = "ingestion_warnings",
-    params(("project_id" = String, Path)), responses((status = 200, description = "Warnings, newest first")))]
+    params(("project_id" = String, Path)), responses((status = 200, description = "Warnings, newest first", body = super::schema::IngestionWarnings)))]
 pub async fn list(State(state): State<AppState>, api: ProjectApi) -> ApiResult<Json<Value>> {
     api.require(Scope::ProjectRead)?;
     let rows = state

@@ -22,6 +22,7 @@ mod lifecycle_routes;
 mod limits;
 mod multi_process;
 mod newcomer;
+mod openapi;
 mod ops;
 mod oracle;
 mod posthog_import;

@@ -109,3 +109,154 @@ fn a_fatal_error_is_a_json_line_when_logs_are_json() {
     let (_, _, err) = groupd(&["migrate", "--database", "mysql://x"]);
     assert!(err.starts_with("error: unsupported database URL"), "{err}");
 }
+
+/// The last line of `stderr`, which must be a JSON log line at level ERROR.
+fn json_error_line(stderr: &str) -> Value {
+    let last = stderr.trim().lines().last().unwrap_or_default();
+    let line: Value =
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("not JSON ({e}): {stderr}"));
+    assert_eq!(line["level"], "ERROR", "{line}");
+    line
+}
+
+#[test]
+fn a_command_line_error_is_a_json_line_when_logs_are_json() {
+    // Asked by the flag, before or after the subcommand, or by the environment twin.
+    for args in [
+        &["--log-format", "json", "key", "create", "--scopes", "*"][..],
+        &["key", "create", "--scopes", "*", "--log-format=json"][..],
+    ] {
+        let (code, out, err) = groupd(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(out.is_empty(), "{out}");
+        let line = json_error_line(&err);
+        assert!(
+            line["error"].as_str().unwrap().contains("--label"),
+            "{line}"
+        );
+    }
+    let out = Command::new(groupd_bin())
+        .args(["key", "list", "--no-such-flag"])
+        .env("GROUPD_LOG_FORMAT", "json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let line = json_error_line(&String::from_utf8_lossy(&out.stderr));
+    assert!(
+        line["error"].as_str().unwrap().contains("--no-such-flag"),
+        "{line}"
+    );
+    // Text logs keep clap's own message; help is help, not an error.
+    let (code, _, err) = groupd(&["key", "create", "--scopes", "*"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.starts_with("error:") && err.contains("--label"),
+        "{err}"
+    );
+    let (code, out, _) = groupd(&["--log-format", "json", "key", "create", "--help"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("--scopes"), "{out}");
+}
+
+#[test]
+fn a_refused_input_is_a_json_line_when_logs_are_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("g.db").display());
+    let (code, out, err) = groupd(&[
+        "--log-format",
+        "json",
+        "--database",
+        &url,
+        "key",
+        "create",
+        "--label",
+        "x",
+        "--scopes",
+        "group:nope",
+    ]);
+    assert_ne!(code, Some(0));
+    assert!(out.is_empty(), "{out}");
+    let line = json_error_line(&err);
+    assert!(
+        line["error"].as_str().unwrap().contains("group:nope"),
+        "{line}"
+    );
+    assert!(
+        !dir.path().join("g.db").exists(),
+        "a refused command creates nothing"
+    );
+}
+
+/// Flags only `serve` reads.
+const SERVE_ONLY: &[&str] = &[
+    "--listen",
+    "--max-connections",
+    "--request-timeout-secs",
+    "--query-timeout-secs",
+    "--max-rest-body-bytes",
+    "--cors-origins",
+    "--compaction-interval-secs",
+    "--change-retention-secs",
+    "--no-ui",
+];
+
+#[test]
+fn each_commands_help_lists_only_the_flags_that_apply_to_it() {
+    let (code, key_create, _) = groupd(&["key", "create", "-h"]);
+    assert_eq!(code, Some(0));
+    for flag in [
+        "--label",
+        "--scopes",
+        "--project",
+        "--database",
+        "--log-format",
+    ] {
+        assert!(
+            key_create.contains(flag),
+            "key create -h lacks {flag}:\n{key_create}"
+        );
+    }
+    for flag in SERVE_ONLY
+        .iter()
+        .chain(&["--data-dir", "--max-group-types"])
+    {
+        assert!(
+            !key_create.contains(flag),
+            "key create -h lists {flag}:\n{key_create}"
+        );
+    }
+    for cmd in [
+        &[][..],
+        &["migrate"],
+        &["project", "create"],
+        &["project", "list"],
+        &["key", "list"],
+        &["key", "revoke"],
+        &["export"],
+        &["import"],
+        &["backup"],
+    ] {
+        let (code, help, _) = groupd(&[cmd, &["--help"]].concat());
+        assert_eq!(code, Some(0), "{cmd:?}");
+        assert!(help.contains("--database"), "{cmd:?}:\n{help}");
+        for flag in SERVE_ONLY {
+            assert!(!help.contains(flag), "{cmd:?} --help lists {flag}:\n{help}");
+        }
+    }
+    let (_, serve, _) = groupd(&["serve", "--help"]);
+    for flag in SERVE_ONLY
+        .iter()
+        .chain(&["--data-dir", "--max-group-types", "--database"])
+    {
+        assert!(serve.contains(flag), "serve --help lacks {flag}");
+    }
+    // The two serve settings other commands need, where they need them.
+    let (_, import, _) = groupd(&["import", "--help"]);
+    assert!(import.contains("--max-group-types"), "{import}");
+    let (_, backup, _) = groupd(&["backup", "--help"]);
+    assert!(backup.contains("--data-dir"), "{backup}");
+    // A serve flag given to another command is a usage error naming it.
+    let (code, _, err) = groupd(&["key", "list", "--listen", "127.0.0.1:1"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--listen"), "{err}");
+}

@@ -5,66 +5,6 @@ use std::{path::Path, process::Command};
 
 use crate::helpers::*;
 
-/// Writes a CA and a server certificate for `localhost` (no IP address) into `dir`.
-fn certificates(dir: &Path) {
-    let openssl = |args: &[&str]| {
-        let ok = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "openssl {args:?}");
-    };
-    for (name, cn) in [("ca", "groupd test CA"), ("other-ca", "another CA")] {
-        openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={cn}"),
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.pem"),
-        ]);
-    }
-    std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:localhost\n").unwrap();
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-    ]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "san.ext",
-        "-out",
-        "server.crt",
-    ]);
-}
-
 fn tls_cluster(certs: &Path) -> Option<PrivatePg> {
     PrivatePg::start_with(|data| {
         for f in ["server.crt", "server.key"] {
@@ -94,7 +34,7 @@ fn project_list(url: &str) -> (Option<i32>, String) {
 #[test]
 fn tls_to_postgresql_follows_libpq_sslmode_and_sslrootcert() {
     let certs = tempfile::tempdir().unwrap();
-    certificates(certs.path());
+    test_certificates(certs.path());
     let Some(pg) = tls_cluster(certs.path()) else {
         return;
     };

@@ -8,6 +8,7 @@
 //! on a fresh PostgreSQL database (created on the server at `GROUPD_TEST_POSTGRES`, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`, and dropped afterwards).
 mod app;
+mod certs;
 mod client;
 mod db;
 mod logs;
@@ -17,6 +18,7 @@ mod private_pg;
 mod process;
 
 pub use app::{T0, T0_US, TestApp};
+pub use certs::test_certificates;
 pub use client::{ApiClient, read};
 pub use db::{Backend, TestDb, backend, groupd_bin};
 pub use logs::LogLines;
