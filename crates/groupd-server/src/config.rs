@@ -31,18 +31,41 @@ pub struct CommonConfig {
     /// Log format.
     #[arg(long, env = "GROUPD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+
+    /// Address `serve` listens on (port 0 picks a free port; the chosen address is logged).
+    #[arg(
+        long,
+        env = "GROUPD_LISTEN",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
+    pub listen: String,
+
+    /// Most group types per project (indexes 0..N), at most 64: `serve` refuses a type beyond
+    /// it, `import` fails its lines.
+    #[arg(long, env = "GROUPD_MAX_GROUP_TYPES", default_value_t = 5, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub max_group_types: u32,
+}
+
+impl ServeConfig {
+    /// These settings with the common ones `serve` reads (the listen address, the type limit).
+    pub fn with_common(mut self, common: &CommonConfig) -> Self {
+        self.listen.clone_from(&common.listen);
+        self.max_group_types = common.max_group_types;
+        self
+    }
 }
 
 /// Settings of `groupd serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
-    /// Address to listen on (port 0 picks a free port; the chosen address is logged).
-    #[arg(long, env = "GROUPD_LISTEN", default_value = "127.0.0.1:8000")]
+    /// The address `serve` listens on (from the common settings; see [`CommonConfig::listen`]).
+    #[arg(skip = String::from("127.0.0.1:8000"))]
     pub listen: String,
 
-    /// Most group types per project (indexes 0..N), at most 64.
-    #[arg(long, env = "GROUPD_MAX_GROUP_TYPES", default_value_t = 5,
-          value_parser = clap::value_parser!(u32).range(1..=64))]
+    /// Most group types per project (from the common settings).
+    #[arg(skip = 5_u32)]
     pub max_group_types: u32,
 
     /// Largest REST request body, in bytes.

@@ -84,11 +84,6 @@ enum Command {
         /// The PostHog project to copy from (with --from-posthog; default `@current`).
         #[arg(long, default_value = "@current")]
         posthog_project: String,
-        /// Most group types per project (indexes 0..N), at most 64: a new type beyond it fails
-        /// its lines (as `serve --max-group-types`).
-        #[arg(long, env = "GROUPD_MAX_GROUP_TYPES", default_value_t = 5,
-              value_parser = clap::value_parser!(u32).range(1..=64))]
-        max_group_types: u32,
     },
     /// An online, consistent copy of a SQLite database (and its event segments to
     /// `FILE.segments/`) while servers run; PostgreSQL: use pg_dump.
@@ -311,7 +306,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let clock = SystemClock;
     match cli.command {
         Command::Serve(serve) => {
-            let app = Application::build(*serve, store).await?;
+            let app = Application::build(serve.with_common(&cli.common), store).await?;
             tracing::info!(
                 database = %database.shown,
                 "groupd listening on http://{}",
@@ -346,13 +341,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             from_posthog,
             personal_api_key,
             posthog_project,
-            max_group_types,
         } => {
             let opts = exchange::ImportOptions {
                 project: exchange::project(&store, project).await?,
                 dry_run,
                 atomic,
-                max_group_types,
+                max_group_types: cli.common.max_group_types,
                 now_us: clock.now_us(),
             };
             let (answer, refused) = match (from_posthog, file) {

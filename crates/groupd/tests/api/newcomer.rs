@@ -187,9 +187,9 @@ fn a_refused_input_is_a_json_line_when_logs_are_json() {
     );
 }
 
-/// Flags only `serve` reads.
+/// Flags only `serve` reads (`--listen` and `--max-group-types` are common settings, as
+/// operations.md lists them, accepted before or after any subcommand).
 const SERVE_ONLY: &[&str] = &[
-    "--listen",
     "--max-connections",
     "--request-timeout-secs",
     "--query-timeout-secs",
@@ -210,16 +210,15 @@ fn each_commands_help_lists_only_the_flags_that_apply_to_it() {
         "--project",
         "--database",
         "--log-format",
+        "--listen",
+        "--max-group-types",
     ] {
         assert!(
             key_create.contains(flag),
             "key create -h lacks {flag}:\n{key_create}"
         );
     }
-    for flag in SERVE_ONLY
-        .iter()
-        .chain(&["--data-dir", "--max-group-types"])
-    {
+    for flag in SERVE_ONLY.iter().chain(&["--data-dir"]) {
         assert!(
             !key_create.contains(flag),
             "key create -h lists {flag}:\n{key_create}"
@@ -256,7 +255,50 @@ fn each_commands_help_lists_only_the_flags_that_apply_to_it() {
     let (_, backup, _) = groupd(&["backup", "--help"]);
     assert!(backup.contains("--data-dir"), "{backup}");
     // A serve flag given to another command is a usage error naming it.
-    let (code, _, err) = groupd(&["key", "list", "--listen", "127.0.0.1:1"]);
+    let (code, _, err) = groupd(&["key", "list", "--cors-origins", "*"]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("--listen"), "{err}");
+    assert!(err.contains("--cors-origins"), "{err}");
+}
+
+/// operations.md: setting flags are accepted before or after the subcommand.
+#[test]
+fn common_settings_go_before_or_after_the_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("g.db").display());
+    let (code, _, err) = groupd(&["--database", &url, "--max-group-types", "3", "migrate"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = groupd(&["migrate", "--database", &url, "--listen", "127.0.0.1:0"]);
+    assert_eq!(code, Some(0), "{err}");
+    // `groupd --listen ADDR serve`: the address given before the subcommand is the one bound.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_groupd"))
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            &url,
+            "serve",
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut up = false;
+    while std::time::Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        up,
+        "serve did not listen on the address given before the subcommand"
+    );
 }

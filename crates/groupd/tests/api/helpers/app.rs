@@ -7,7 +7,7 @@ use groupd_core::{
     FixedClock, PERSONAL_KEY_PREFIX, ProjectId, ProjectToken, ScopeSet, SecretDigest,
     generate_secret, mask_secret, time_fmt::format_us,
 };
-use groupd_server::{Application, ServeConfig};
+use groupd_server::{Application, CommonConfig, ServeConfig};
 use groupd_store::{NewApiKey, NewProject, Project, Store, StoreOptions};
 use serde_json::{Value, json};
 use tokio::{runtime::Runtime, sync::oneshot};
@@ -24,6 +24,8 @@ pub const T0_US: i64 = 1_780_272_000_000_000;
 #[derive(Parser)]
 struct ServeFlags {
     #[command(flatten)]
+    common: CommonConfig,
+    #[command(flatten)]
     serve: ServeConfig,
 }
 
@@ -33,9 +35,9 @@ fn serve_config(db: &TestDb, flags: &[&str]) -> ServeConfig {
         .into_iter()
         .chain(defaults.iter().map(String::as_str))
         .chain(flags.iter().copied());
-    ServeFlags::try_parse_from(args)
-        .unwrap_or_else(|e| panic!("serve flags {flags:?}: {e}"))
-        .serve
+    let f =
+        ServeFlags::try_parse_from(args).unwrap_or_else(|e| panic!("serve flags {flags:?}: {e}"));
+    f.serve.with_common(&f.common)
 }
 
 /// The server of one app, stopped when dropped.
