@@ -274,7 +274,10 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--log-level", default="warn")
     ap.add_argument("--out", default=None, help="also write the report to this file")
+    ap.add_argument("--bin", default=None, help="the groupd binary (default: the release build)")
     a = ap.parse_args()
+    if a.bin:
+        run.BIN = a.bin
     if a.import_groups is None:
         a.import_groups = a.groups
     if not os.path.exists(run.BIN):
