@@ -219,12 +219,10 @@ impl ChangeStore for PgStore {
                     index: GroupTypeIndex(i64::from(r.get::<_, i32>(2))),
                     group_type: r.get(3),
                     key: r.get(4),
-                    changes: serde_json::from_str(&changes).unwrap_or_default(),
+                    changes: lifecycle::changes_from_stored(&changes),
                     event_time: r.get::<_, Ts>(6).0,
                     recorded_at: r.get::<_, Ts>(7).0,
-                    source: ChangeSource::from_json(
-                        &serde_json::from_str(&source).unwrap_or_default(),
-                    ),
+                    source: ChangeSource::from_stored(&source),
                 }
             })
             .collect();

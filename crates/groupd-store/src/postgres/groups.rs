@@ -3,10 +3,9 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use groupd_core::{
-    Actor, ProjectId,
+    ProjectId,
     groups::{self, Edit, GroupSlot, GroupState, Refusal},
 };
-use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use super::{
@@ -15,8 +14,8 @@ use super::{
     counts::{self, PropCounts},
     lifecycle::{VersionRows, forget_group, list_as_of, tombstone},
     rows::{
-        ActivityRows, GROUP_COLS, STATE_COLS, StoredProps, group_from_row, group_type, select_one,
-        state_from_row,
+        ACTIVITY_COLS, ActivityRows, GROUP_COLS, STATE_COLS, StoredProps, activity_from_row,
+        group_from_row, group_type, select_one, state_from_row,
     },
     tx::run_with_tx,
     values::{Ts, contains_pattern, nul_safe, pg_index},
@@ -327,11 +326,11 @@ impl GroupStore for PgStore {
             .await?
             .get(0);
         let st = c
-            .prepare_cached(
-                "SELECT uuid, actor, activity, detail, created_at FROM group_activity
+            .prepare_cached(&format!(
+                "SELECT {ACTIVITY_COLS} FROM group_activity
                  WHERE project_id = $1 AND group_id = $2
-                 ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
-            )
+                 ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+            ))
             .await?;
         let rows = c
             .query(
@@ -346,18 +345,7 @@ impl GroupStore for PgStore {
             .await?;
         let entries = rows
             .iter()
-            .map(|r| {
-                let actor: Option<String> = r.get(1);
-                let detail: String = r.get(3);
-                ActivityEntry {
-                    id: r.get(0),
-                    actor: actor.map_or(Actor::System, Actor::Key),
-                    activity: r.get(2),
-                    item_id: page.group_id,
-                    detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
-                    created_at: r.get::<_, Ts>(4).0,
-                }
-            })
+            .map(|r| activity_from_row(r, page.group_id))
             .collect();
         Ok((entries, u64::try_from(total).unwrap_or(0)))
     }

@@ -95,7 +95,7 @@ impl VersionRows {
         if rows.is_empty() {
             return;
         }
-        let source = nul_safe(&source.to_json().to_string()).into_owned();
+        let source = nul_safe(&source.to_stored()).into_owned();
         for v in rows {
             self.group_ids.push(id);
             self.properties.push(nul_safe(&v.property).into_owned());
@@ -342,9 +342,7 @@ impl LifecycleStore for PgStore {
                     previous_value: None,
                     event_time: r.get::<_, Ts>(3).0,
                     recorded_at: r.get::<_, Ts>(4).0,
-                    source: ChangeSource::from_json(
-                        &serde_json::from_str(&source).unwrap_or_default(),
-                    ),
+                    source: ChangeSource::from_stored(&source),
                 }
             })
             .collect();

@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
     (6, include_str!("migrations/0006_segments.sql")),
     (7, include_str!("migrations/0007_lifecycle.sql")),
     (8, include_str!("migrations/0008_ui_sessions.sql")),
+    (9, include_str!("migrations/0009_compact_activity.sql")),
 ];
 /// Advisory lock namespace of migrations (the first key of `pg_advisory_xact_lock(int, int)`).
 const LOCK_MIGRATIONS: i32 = 0x6770_0001;
@@ -299,5 +300,196 @@ mod tests {
                 .len(),
             4
         );
+    }
+
+    /// A database written before migration 9 keeps every activity entry when it upgrades: the
+    /// same ids, authors, times and `detail` (nested values keep their key order), a deletion's
+    /// entry too, and entries written after the upgrade follow the migrated ones.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn activity_documents_become_columns_without_loss() {
+        use crate::{ActivityPage, GroupDeletion, GroupPatch};
+        let Some(db) = crate::conformance::pg::open().await else {
+            return;
+        };
+        let s = db.store.clone();
+        let p: ProjectId = crate::conformance::project(&s).await;
+        s.create_group_type(
+            crate::NewGroupType {
+                project: p,
+                max_group_types: 5,
+                group_type: "org".into(),
+                name_singular: None,
+                name_plural: None,
+            },
+            1_000,
+        )
+        .await
+        .unwrap();
+        let group = |key: &str| GroupRef {
+            project: p,
+            index: GroupTypeIndex(0),
+            key: GroupKey::parse(key).unwrap(),
+        };
+        let Value::Object(props) =
+            json!({"plan": "pro", "obj": {"b": 1, "a": [2, "x"]}, "n": null})
+        else {
+            unreachable!()
+        };
+        let key = groupd_core::Actor::Key("crm \"sync\"".into());
+        for k in ["acme", "gone"] {
+            s.create_group(
+                NewGroup {
+                    group: group(k),
+                    properties: props.clone(),
+                },
+                Change::api(key.clone(), 1_000),
+            )
+            .await
+            .unwrap();
+        }
+        let Value::Object(set) = json!({"plan": {"z": 1, "y": 2.5}, "seats": 3}) else {
+            unreachable!()
+        };
+        s.patch_group(
+            GroupPatch {
+                group: group("acme"),
+                set,
+                unset: vec!["obj".into()],
+            },
+            Change::api(groupd_core::Actor::System, 2_000),
+        )
+        .await
+        .unwrap();
+        s.delete_groups(
+            GroupDeletion {
+                project: p,
+                index: GroupTypeIndex(0),
+                keys: vec![GroupKey::parse("gone").unwrap()],
+            },
+            Change::api(key.clone(), 3_000),
+        )
+        .await
+        .unwrap();
+        let read = |s: std::sync::Arc<dyn Store>, k: &'static str| async move {
+            let id = s.activity_group_id(&group(k)).await.unwrap().unwrap();
+            let page = ActivityPage {
+                group_id: id,
+                offset: 0,
+                limit: 100,
+            };
+            s.group_activity(p, page).await.unwrap()
+        };
+        let before = [read(s.clone(), "acme").await, read(s.clone(), "gone").await];
+        assert!(before[0].1 >= 5, "{:?}", before[0]);
+        assert_eq!(before[0].1 as usize, before[0].0.len());
+        assert_eq!(before[1].0[0].activity, "delete_group");
+
+        // Back to the activity table of migration 1, holding what groupd wrote then: each
+        // entry's `detail` document and its uuid as text.
+        drop(s);
+        let (client, conn) = tokio_postgres::connect(&db.url, NoTls).await.unwrap();
+        let task = tokio::spawn(conn);
+        let mut ids = Vec::new();
+        for k in ["acme", "gone"] {
+            let gid = db
+                .store
+                .activity_group_id(&group(k))
+                .await
+                .unwrap()
+                .unwrap();
+            let rows = client
+                .query(
+                    "SELECT id FROM group_activity WHERE group_id = $1 ORDER BY id",
+                    &[&gid],
+                )
+                .await
+                .unwrap();
+            ids.push((gid, rows.iter().map(|r| r.get(0)).collect::<Vec<i64>>()));
+        }
+        client
+            .batch_execute(
+                "DROP TABLE group_activity;
+                 CREATE TABLE group_activity (
+                     project_id BIGINT NOT NULL,
+                     id BIGINT GENERATED ALWAYS AS IDENTITY,
+                     group_id BIGINT NOT NULL,
+                     uuid TEXT NOT NULL,
+                     activity TEXT NOT NULL,
+                     detail TEXT NOT NULL,
+                     actor TEXT,
+                     created_at TIMESTAMPTZ NOT NULL,
+                     PRIMARY KEY (project_id, id));
+                 CREATE INDEX group_activity_by_group
+                     ON group_activity (project_id, group_id, created_at DESC, id DESC);
+                 DELETE FROM schema_migrations WHERE version >= 9",
+            )
+            .await
+            .unwrap();
+        for ((entries, _), (group_id, group_ids)) in before.iter().zip(&ids) {
+            assert_eq!(entries.len(), group_ids.len());
+            // Oldest first, so ids ascend as they did.
+            for (e, id) in entries.iter().rev().zip(group_ids) {
+                let actor = match &e.actor {
+                    groupd_core::Actor::Key(l) => Some(l.clone()),
+                    groupd_core::Actor::System => None,
+                };
+                client
+                    .execute(
+                        "INSERT INTO group_activity
+                           (project_id, id, group_id, uuid, activity, detail, actor, created_at)
+                         OVERRIDING SYSTEM VALUE
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::float8 / 1e6))",
+                        &[
+                            &p.0,
+                            id,
+                            group_id,
+                            &e.id,
+                            &e.activity,
+                            &e.detail.to_string(),
+                            &actor,
+                            &(e.created_at as f64),
+                        ],
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+        drop(client);
+        let _ = task.await;
+
+        let upgraded: std::sync::Arc<dyn Store> = crate::open(&db.url, &StoreOptions::default())
+            .await
+            .unwrap();
+        let after = [
+            read(upgraded.clone(), "acme").await,
+            read(upgraded.clone(), "gone").await,
+        ];
+        assert_eq!(after, before);
+        // Key order inside a value survives (a `jsonb` round trip would sort it).
+        let plan = after[0]
+            .0
+            .iter()
+            .find(|e| e.detail["name"] == "plan")
+            .unwrap();
+        assert_eq!(
+            plan.detail["changes"][0]["after"].to_string(),
+            r#"{"z":1,"y":2.5}"#
+        );
+        // New entries number on after the migrated ones.
+        upgraded
+            .update_group_property(
+                crate::PropertyEdit {
+                    group: group("acme"),
+                    property: "seats".into(),
+                    op: groupd_core::merge::PropOp::Set(json!(4)),
+                },
+                Change::api(groupd_core::Actor::System, 4_000),
+            )
+            .await
+            .unwrap();
+        let (latest, total) = read(upgraded.clone(), "acme").await;
+        assert_eq!(total, before[0].1 + 1);
+        assert_eq!(latest[0].detail["changes"][0]["after"], json!(4));
+        assert_eq!(latest[1..], after[0].0[..]);
     }
 }

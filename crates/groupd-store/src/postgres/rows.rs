@@ -3,7 +3,7 @@
 use deadpool_postgres::GenericClient;
 use groupd_core::{
     Actor, GroupKey, GroupTypeIndex, ProjectId, ProjectToken,
-    groups::{ActivityRecord, GroupState},
+    groups::{Action, Activity, ActivityRecord, GroupState, activity_detail, deletion_detail},
     merge::PropMetaMap,
 };
 use serde_json::{Map, Value};
@@ -11,7 +11,8 @@ use tokio_postgres::{Row, types::ToSql};
 
 use super::values::{Ts, jsonb_safe, nul_safe};
 use crate::{
-    ApiKey, Group, GroupType, Project, StoreResult, error::internal, stored_scopes, to_json_text,
+    ActivityEntry, ApiKey, Group, GroupType, Project, StoreResult, error::internal, stored_scopes,
+    to_json_text,
 };
 
 /// The row `sql` selects, if any, as `f` maps it.
@@ -197,19 +198,34 @@ impl StoredProps {
 #[derive(Default)]
 pub(super) struct ActivityRows {
     group_ids: Vec<i64>,
-    uuids: Vec<String>,
-    activities: Vec<&'static str>,
-    details: Vec<String>,
+    uuids: Vec<uuid::Uuid>,
+    activities: Vec<i16>,
+    actions: Vec<i16>,
+    names: Vec<String>,
+    befores: Vec<Option<String>>,
+    afters: Vec<Option<String>>,
     actors: Vec<Option<String>>,
+}
+
+/// A stored code: the position in the vocabulary's `ALL` (migration 9).
+fn code<T: PartialEq>(all: &[T], x: &T) -> i16 {
+    all.iter()
+        .position(|a| a == x)
+        .and_then(|i| i16::try_from(i).ok())
+        .unwrap_or(0)
 }
 
 impl ActivityRows {
     pub(super) fn push(&mut self, group_id: i64, rec: &ActivityRecord<'_>, actor: &Actor) {
+        // JSON text never holds a raw NUL (it is escaped); a name may.
+        let json = |v: Option<&Value>| v.filter(|v| !v.is_null()).map(Value::to_string);
         self.group_ids.push(group_id);
-        self.uuids.push(uuid::Uuid::now_v7().to_string());
-        self.activities.push(rec.activity.as_str());
-        self.details
-            .push(nul_safe(&rec.detail().to_string()).into_owned());
+        self.uuids.push(uuid::Uuid::now_v7());
+        self.activities.push(code(&Activity::ALL, &rec.activity));
+        self.actions.push(code(&Action::ALL, &rec.action));
+        self.names.push(nul_safe(rec.property).into_owned());
+        self.befores.push(json(rec.before));
+        self.afters.push(json(rec.after));
         self.actors.push(match actor {
             Actor::Key(l) => Some(nul_safe(l).into_owned()),
             Actor::System => None,
@@ -228,10 +244,12 @@ impl ActivityRows {
         }
         let st = c
             .prepare_cached(
-                "INSERT INTO group_activity (project_id, group_id, uuid, activity, detail, actor, created_at)
-                 SELECT $1, g, u, a, d, k, $7
-                 FROM unnest($2::int8[], $3::text[], $4::text[], $5::text[], $6::text[])
-                      WITH ORDINALITY AS x(g, u, a, d, k, n)
+                "INSERT INTO group_activity
+                   (project_id, group_id, uuid, activity, action, name, before, after, actor, created_at)
+                 SELECT $1, g, u, a, x, m, b, f, k, $10
+                 FROM unnest($2::int8[], $3::uuid[], $4::int2[], $5::int2[], $6::text[], $7::text[],
+                             $8::text[], $9::text[])
+                      WITH ORDINALITY AS r(g, u, a, x, m, b, f, k, n)
                  ORDER BY n",
             )
             .await?;
@@ -242,12 +260,48 @@ impl ActivityRows {
                 &self.group_ids,
                 &self.uuids,
                 &self.activities,
-                &self.details,
+                &self.actions,
+                &self.names,
+                &self.befores,
+                &self.afters,
                 &self.actors,
                 &Ts(now),
             ],
         )
         .await?;
         Ok(())
+    }
+}
+
+/// The columns [`activity_from_row`] reads.
+pub(super) const ACTIVITY_COLS: &str =
+    "uuid, actor, activity, action, name, before, after, created_at";
+
+/// An activity entry of group `group_id` from its columns ([`ACTIVITY_COLS`]).
+pub(super) fn activity_from_row(r: &Row, group_id: i64) -> ActivityEntry {
+    let actor: Option<String> = r.get(1);
+    let pick = |i: usize| usize::try_from(r.get::<_, i16>(i)).unwrap_or(0);
+    let json = |i: usize| -> Value {
+        r.get::<_, Option<String>>(i)
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null)
+    };
+    let activity = Activity::ALL
+        .get(pick(2))
+        .copied()
+        .unwrap_or(Activity::ALL[0]);
+    let action = Action::ALL.get(pick(3)).copied().unwrap_or(Action::ALL[0]);
+    let property: String = r.get(4);
+    ActivityEntry {
+        id: r.get::<_, uuid::Uuid>(0).to_string(),
+        actor: actor.map_or(Actor::System, Actor::Key),
+        activity: activity.as_str().to_owned(),
+        item_id: group_id,
+        detail: if activity == Activity::DeleteGroup {
+            deletion_detail(&property)
+        } else {
+            activity_detail(&property, action, json(5), json(6))
+        },
+        created_at: r.get::<_, Ts>(7).0,
     }
 }

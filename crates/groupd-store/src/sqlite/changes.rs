@@ -91,12 +91,10 @@ fn page(c: &Connection, q: &ChangesQuery) -> StoreResult<ChangePage> {
                     index: GroupTypeIndex(r.get(2)?),
                     group_type: r.get(3)?,
                     key: r.get(4)?,
-                    changes: serde_json::from_str(&changes).unwrap_or_default(),
+                    changes: lifecycle::changes_from_stored(&changes),
                     event_time: r.get(6)?,
                     recorded_at: r.get(7)?,
-                    source: ChangeSource::from_json(
-                        &serde_json::from_str(&source).unwrap_or_default(),
-                    ),
+                    source: ChangeSource::from_stored(&source),
                 })
             },
         )?

@@ -3,6 +3,8 @@
 //! `property_values` read a few rows instead of every group. Every write that changes a group's
 //! properties applies its [`CountChange`]s here in the same transaction. (PostgreSQL keeps the
 //! same counts, summed per batch: `postgres/counts.rs`.)
+use std::collections::BTreeMap;
+
 use groupd_core::{
     GroupTypeIndex, ProjectId,
     groups::{CountChange, PropertyType, value_text},
@@ -18,25 +20,58 @@ pub(super) const TOP_VALUES: &str = "SELECT value, groups FROM group_prop_values
        AND (?4 IS NULL OR instr(groupd_lower(value), ?4) > 0)
      ORDER BY groups DESC, value LIMIT 20";
 
-/// Applies one group's count changes (a group of type `index` of `project`).
-pub(super) fn apply(
-    c: &Connection,
-    project: ProjectId,
-    index: GroupTypeIndex,
-    changes: &[CountChange<'_>],
-) -> StoreResult<()> {
-    for ch in changes {
-        match ch.value {
-            None => bump_key(c, project, index, ch.property, ch.by)?,
-            Some(v) => {
-                bump_value(c, project, index, ch.property, &value_text(v), ch.by)?;
-                if ch.by > 0 {
-                    record_type(c, project, index, ch.property, v)?;
+/// The count changes of one writer job, summed: a job of a thousand new groups moves the row of
+/// a common value (`industry = technology`) once instead of hundreds of times, and a property's
+/// name once per job. Applied by [`Self::apply`] before the job ends, in the job's transaction;
+/// nothing in the write path reads the counts meanwhile.
+#[derive(Default)]
+pub(super) struct PendingCounts {
+    keys: BTreeMap<(i64, String), i64>,
+    values: BTreeMap<(i64, String, String), i64>,
+    /// The first typed value's type per name, in the order the job met them (the first
+    /// recorded decides, as in PostHog).
+    types: BTreeMap<(i64, String), PropertyType>,
+}
+
+impl PendingCounts {
+    /// Adds one group's count changes (a group of type `index`).
+    pub(super) fn add(&mut self, index: GroupTypeIndex, changes: &[CountChange<'_>]) {
+        for ch in changes {
+            let key = ch.property.to_owned();
+            match ch.value {
+                None => *self.keys.entry((index.0, key)).or_default() += ch.by,
+                Some(v) => {
+                    if ch.by > 0
+                        && let Some(t) = PropertyType::of(v)
+                    {
+                        self.types.entry((index.0, key.clone())).or_insert(t);
+                    }
+                    *self
+                        .values
+                        .entry((index.0, key, value_text(v)))
+                        .or_default() += ch.by;
                 }
             }
         }
     }
-    Ok(())
+
+    /// Writes the summed changes of `project`'s groups (the maps are emptied).
+    pub(super) fn apply(&mut self, c: &Connection, project: ProjectId) -> StoreResult<()> {
+        for ((index, key), by) in std::mem::take(&mut self.keys) {
+            if by != 0 {
+                bump_key(c, project, GroupTypeIndex(index), &key, by)?;
+            }
+        }
+        for ((index, key, text), by) in std::mem::take(&mut self.values) {
+            if by != 0 {
+                bump_value(c, project, GroupTypeIndex(index), &key, &text, by)?;
+            }
+        }
+        for ((index, key), t) in std::mem::take(&mut self.types) {
+            record_type(c, project, GroupTypeIndex(index), &key, t)?;
+        }
+        Ok(())
+    }
 }
 
 /// Records a property's type from a value newly held, unless one is recorded already (the
@@ -46,15 +81,13 @@ fn record_type(
     project: ProjectId,
     index: GroupTypeIndex,
     key: &str,
-    v: &serde_json::Value,
+    t: PropertyType,
 ) -> StoreResult<()> {
-    if let Some(t) = PropertyType::of(v) {
-        c.prepare_cached(
-            "INSERT OR IGNORE INTO group_prop_types (project_id, group_type_index, key, property_type)
-             VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![project.0, index.0, key, t.as_str()])?;
-    }
+    c.prepare_cached(
+        "INSERT OR IGNORE INTO group_prop_types (project_id, group_type_index, key, property_type)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![project.0, index.0, key, t.as_str()])?;
     Ok(())
 }
 

@@ -41,24 +41,38 @@ impl<'a> At<'a> {
     }
 }
 
-/// Who records an edit, from where, and when (server time); collects the change-stream entries
-/// the job's edits make, for [`changes::commit`] to number as the job's last step.
+/// Who records an edit, from where, and when (server time); collects what the job's edits
+/// apply once at its end: the property count changes, summed, and the change-stream entries,
+/// numbered as the job's last step ([`Self::finish`]).
 pub(super) struct Recorder<'a> {
     pub(super) actor: &'a Actor,
     pub(super) source: ChangeSource,
     pub(super) now: i64,
     pub(super) changes: Vec<PendingChange>,
+    pub(super) counts: counts::PendingCounts,
 }
 
 impl<'a> Recorder<'a> {
+    /// A recorder for `actor`'s edits from `source` at server time `now`.
+    pub(super) fn new(actor: &'a Actor, source: ChangeSource, now: i64) -> Self {
+        Self {
+            actor,
+            source,
+            now,
+            changes: Vec::new(),
+            counts: counts::PendingCounts::default(),
+        }
+    }
+
     /// A REST change's recorder.
     pub(super) fn rest(change: &'a Change) -> Self {
-        Self {
-            actor: &change.actor,
-            source: change.source.clone(),
-            now: change.at_us,
-            changes: Vec::new(),
-        }
+        Self::new(&change.actor, change.source.clone(), change.at_us)
+    }
+
+    /// The job's last step for `project`'s edits: the summed counts, then the stream entries.
+    pub(super) fn finish(&mut self, c: &Connection, project: ProjectId) -> StoreResult<()> {
+        self.counts.apply(c, project)?;
+        changes::commit(c, project, &std::mem::take(&mut self.changes), self.now)
     }
 }
 
@@ -89,7 +103,7 @@ pub(super) fn store_applied(
             return Err(StoreError::NotFound);
         };
         super::lifecycle::forget_group(c, at, id, applied.slot.deleted_at_us.unwrap_or(event_us))?;
-        counts::apply(c, at.project, at.index, &applied.count_changes())?;
+        rec.counts.add(at.index, &applied.count_changes());
         for a in applied.activity() {
             let a = groupd_core::groups::ActivityRecord {
                 property: at.key,
@@ -140,7 +154,7 @@ pub(super) fn store_applied(
         }
     };
     if applied.is_visible() {
-        counts::apply(c, at.project, at.index, &applied.count_changes())?;
+        rec.counts.add(at.index, &applied.count_changes());
         let created = applied.outcome == groups::Outcome::Created;
         fts::index_group(c, id, !created, &properties_json)?;
     }
@@ -196,7 +210,7 @@ pub(super) fn rest_edit(
 ) -> StoreResult<Option<Group>> {
     let mut rec = Recorder::rest(change);
     let edited = edit_group(c, at, edit, change.at_us, &mut rec)?.map_err(StoreError::from)?;
-    changes::commit(c, at.project, &rec.changes, change.at_us)?;
+    rec.finish(c, at.project)?;
     Ok(edited)
 }
 

@@ -11,7 +11,7 @@ use groupd_core::{
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    SqliteStore, changes,
+    SqliteStore,
     groups::{At, Recorder, edit_group},
     rows::{insert_types, type_names},
 };
@@ -79,19 +79,14 @@ fn apply_lines(
     indexes: &[Option<GroupTypeIndex>],
     range: Range<usize>,
 ) -> StoreResult<()> {
-    let mut rec = Recorder {
-        actor: &Actor::System,
-        source: ChangeSource::Import,
-        now: b.now_us,
-        changes: Vec::new(),
-    };
+    let mut rec = Recorder::new(&Actor::System, ChangeSource::Import, b.now_us);
     for i in range {
         if let Some(index) = indexes[i] {
             apply_line(c, b.project, &b.lines[i], index, &mut rec)?;
         }
     }
-    // The stream entries are numbered as the job's last step.
-    changes::commit(c, b.project, &rec.changes, b.now_us)
+    // The counts, then the stream entries, numbered as the job's last step.
+    rec.finish(c, b.project)
 }
 
 pub(super) async fn import(store: &SqliteStore, batch: ImportBatch) -> StoreResult<ImportOutcome> {

@@ -12,7 +12,7 @@ use rusqlite::{Connection, params};
 use serde_json::Value;
 
 use super::{
-    SqliteStore, changes,
+    SqliteStore,
     groups::{At, Recorder, edit_group},
     rows::{insert_types, type_names},
 };
@@ -26,15 +26,11 @@ fn ingest(c: &Connection, project: ProjectId, batch: &IngestBatch) -> StoreResul
     let (events, now) = (&batch.events, batch.now_us);
     let types = TypeAssigner::new(type_names(c, project)?, batch.max_group_types);
     let mut plan = IngestPlan::new(types);
-    let mut rec = Recorder {
-        actor: &Actor::System,
-        source: match batch.source {
-            IngestSource::Capture => ChangeSource::Capture { event_uuid: None },
-            IngestSource::Import => ChangeSource::Import,
-        },
-        now,
-        changes: Vec::new(),
+    let source = match batch.source {
+        IngestSource::Capture => ChangeSource::Capture { event_uuid: None },
+        IngestSource::Import => ChangeSource::Import,
     };
+    let mut rec = Recorder::new(&Actor::System, source, now);
     // Prepared once per request, not looked up in the statement cache per event. A key already
     // moved into a segment is a retry too.
     let mut insert_event = c.prepare_cached(
@@ -65,7 +61,7 @@ fn ingest(c: &Connection, project: ProjectId, batch: &IngestBatch) -> StoreResul
         }
     }
     drop(insert_event);
-    changes::commit(c, project, &rec.changes, now)?;
+    rec.finish(c, project)?;
     let (summary, warnings) = plan.finish();
     if !warnings.is_empty() {
         // Recorded, then the project's pruned to the newest WARNINGS_KEPT.

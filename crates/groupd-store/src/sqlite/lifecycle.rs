@@ -6,7 +6,7 @@ use groupd_core::groups::Edit;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    SqliteStore, changes, fts,
+    SqliteStore, fts,
     groups::{At, Recorder, edit_group, rest_edit},
     rows,
 };
@@ -62,7 +62,7 @@ pub(super) fn insert_versions(
     if rows.is_empty() {
         return Ok(());
     }
-    let source = source.to_json().to_string();
+    let source = source.to_stored();
     let mut st = c.prepare_cached(
         "INSERT INTO group_property_versions (group_id, property, event_time, recorded_at, op, value, source)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -142,7 +142,7 @@ fn delete(c: &Connection, d: &GroupDeletion, change: &Change) -> StoreResult<Del
             Err(_) => out.not_found.push(key.as_str().to_owned()),
         }
     }
-    changes::commit(c, d.project, &rec.changes, change.at_us)?;
+    rec.finish(c, d.project)?;
     Ok(out)
 }
 
@@ -216,9 +216,7 @@ impl LifecycleStore for SqliteStore {
                             previous_value: None,
                             event_time: r.get(3)?,
                             recorded_at: r.get(4)?,
-                            source: ChangeSource::from_json(
-                                &serde_json::from_str(&source).unwrap_or_default(),
-                            ),
+                            source: ChangeSource::from_stored(&source),
                         })
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -18,6 +18,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_segments.sql"),
     include_str!("migrations/0009_lifecycle.sql"),
     include_str!("migrations/0010_ui_sessions.sql"),
+    include_str!("migrations/0011_changes_rowid.sql"),
 ];
 
 /// How long a statement waits for another process's write lock before it fails as `Busy`.
@@ -171,5 +172,92 @@ mod tests {
             .map(|(u, a, d, k, t)| (*u, *a, d.clone(), *k, *t))
             .collect();
         assert_eq!(got, want);
+    }
+
+    /// Migration 11 moves the change stream into a rowid table: every entry stays, in seq
+    /// order, read as before (older JSON diffs and sources included), and the head still bounds
+    /// the page.
+    #[tokio::test]
+    async fn changes_move_to_a_rowid_table_without_loss() {
+        use crate::{ChangeKind, ChangeSource, ChangeStore, ChangesQuery};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let c = connect(&path).unwrap();
+            for sql in &MIGRATIONS[..10] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.pragma_update(None, "user_version", 10).unwrap();
+            let rows = [
+                (1, "created", Some("acme"), json!({"plan": {"old": null, "new": {"b": 1, "a": 2}}}).to_string(),
+                 json!({"kind": "capture", "event_uuid": "0190c4a1-0000-7000-8000-000000000001"}).to_string()),
+                (2, "updated", Some("acme"), json!({"plan": {"old": {"b": 1, "a": 2}, "new": "pro"}}).to_string(),
+                 json!({"kind": "api", "key_label": "crm"}).to_string()),
+                (3, "type_deleted", None, "{}".to_owned(), json!({"kind": "api", "key_label": null}).to_string()),
+            ];
+            for (seq, kind, key, changes, source) in &rows {
+                c.execute(
+                    "INSERT INTO group_changes (project_id, seq, kind, group_type_index, group_type,
+                                                group_key, changes, event_time, recorded_at, source)
+                     VALUES (1, ?1, ?2, 0, 'org', ?3, ?4, ?5, ?6, ?7)",
+                    params![seq, kind, key, changes, 100 + seq, 200 + seq, source],
+                )
+                .unwrap();
+            }
+            c.execute(
+                "INSERT INTO project_change_seq (project_id, head) VALUES (1, 3)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(path.to_str().unwrap(), &StoreOptions::default())
+            .await
+            .unwrap();
+        let page = store
+            .changes(ChangesQuery {
+                project: ProjectId(1),
+                since: 0,
+                index: None,
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.head, 3);
+        assert_eq!(page.oldest, 1);
+        let seqs: Vec<i64> = page.results.iter().map(|c| c.seq).collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        let r = &page.results;
+        assert_eq!(r[0].kind, ChangeKind::Created);
+        assert_eq!(
+            serde_json::Value::Object(r[0].changes.clone()).to_string(),
+            r#"{"plan":{"old":null,"new":{"b":1,"a":2}}}"#
+        );
+        assert_eq!(
+            r[0].source,
+            ChangeSource::Capture {
+                event_uuid: Some(
+                    uuid::Uuid::parse_str("0190c4a1-0000-7000-8000-000000000001").unwrap()
+                )
+            }
+        );
+        assert_eq!(
+            r[1].source,
+            ChangeSource::Api {
+                key_label: Some("crm".into())
+            }
+        );
+        assert_eq!((r[1].event_time, r[1].recorded_at), (102, 202));
+        assert_eq!(r[2].kind, ChangeKind::TypeDeleted);
+        assert_eq!(r[2].key, None);
+        assert_eq!(r[2].group_type.as_deref(), Some("org"));
+        let c = connect(&path).unwrap();
+        let ids: Vec<i64> = c
+            .prepare("SELECT id FROM group_changes ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(ids.len(), 3, "a rowid table now");
     }
 }
