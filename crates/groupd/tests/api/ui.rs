@@ -537,3 +537,44 @@ fn ui_pages_and_assets_are_served_compressed_when_the_browser_asks() {
         "{wire_total} of {plain_total} bytes"
     );
 }
+
+#[test]
+fn ui_the_events_tab_of_a_busy_group_lists_its_latest_100_and_counts_them_all() {
+    let app = TestApp::spawn();
+    assert_eq!(app.new_type("company"), 0);
+    app.new_group(0, "acme", json!({}));
+    // 130 events half an hour apart up to the test clock's now (2.7 days), plus one of another
+    // group; the newest 100 are u0…u99.
+    let mut batch: Vec<serde_json::Value> = (0..130)
+        .map(|i| {
+            json!({"event": "e", "distinct_id": format!("u{i}"),
+                   "timestamp": groupd_core::time_fmt::format_us(T0_US - i * 1_800_000_000),
+                   "properties": {"$groups": {"company": "acme"}}})
+        })
+        .collect();
+    batch.push(json!({"event": "e", "distinct_id": "other", "timestamp": groupd_core::time_fmt::format_us(T0_US),
+                      "properties": {"$groups": {"company": "globex"}}}));
+    let (s, body) = app.capture("/batch/", &json!({"api_key": app.token(), "batch": batch}));
+    assert_eq!(s, 200, "{body}");
+    let mut b = Browser::new(&app);
+    b.sign_in(&app.key);
+    let html = b
+        .get("/ui/projects/1/types/0/group?key=acme&tab=events")
+        .text()
+        .unwrap();
+    assert_eq!(
+        html.matches("data-testid=\"event-row\"").count(),
+        100,
+        "{html}"
+    );
+    for shown in ["<td>u0</td>", "<td>u99</td>"] {
+        assert!(html.contains(shown), "{shown}");
+    }
+    for hidden in ["<td>u100</td>", "<td>other</td>"] {
+        assert!(!html.contains(hidden), "{hidden}");
+    }
+    assert!(
+        html.contains("(130 in all)"),
+        "every event of the 30 days is counted"
+    );
+}
