@@ -578,3 +578,31 @@ fn ui_the_events_tab_of_a_busy_group_lists_its_latest_100_and_counts_them_all() 
         "every event of the 30 days is counted"
     );
 }
+
+#[test]
+fn ui_a_session_is_known_to_every_server_on_the_database() {
+    use crate::helpers::{TestDb, TestServer};
+    let db = TestDb::new();
+    db.cli_create_project("shared");
+    let key = db.cli_create_key("ui", "*", &[]);
+    let servers = [TestServer::start(&db, &[]), TestServer::start(&db, &[])];
+    let browser = |i: usize, cookie: Option<String>| Browser {
+        client: Client::builder().redirect(Policy::none()).build().unwrap(),
+        base: servers[i].base.clone(),
+        cookie,
+    };
+    let mut a = browser(0, None);
+    a.sign_in(&key);
+    let b = browser(1, a.cookie.clone());
+    assert_eq!(
+        b.get("/ui/projects/1").status(),
+        200,
+        "signed in on A, known to B"
+    );
+    let csrf = b.csrf("/ui/projects/1");
+    assert_eq!(b.post("/ui/logout", &[("csrf_token", &csrf)]).status(), 303);
+    assert!(
+        is_sign_in_redirect(&a.get("/ui/projects/1")),
+        "signed out on B, ended on A too"
+    );
+}
