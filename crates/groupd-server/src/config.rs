@@ -161,6 +161,12 @@ pub struct ServeConfig {
     /// Serve no web UI: `/`, every UI page and asset answer 404 (the APIs are unchanged).
     #[arg(long, env = "GROUPD_NO_UI")]
     pub no_ui: bool,
+
+    /// Mark the web UI's session cookie `Secure` (the browser sends it over HTTPS only): for a
+    /// groupd behind an HTTPS proxy. A sign-in that arrives with `X-Forwarded-Proto: https` gets
+    /// a `Secure` cookie without this flag too.
+    #[arg(long, env = "GROUPD_SECURE_COOKIES", global = true)]
+    pub secure_cookies: bool,
 }
 
 impl Default for ServeConfig {
@@ -189,6 +195,7 @@ impl Default for ServeConfig {
             segment_merge_rows: 250_000,
             change_retention_secs: 2_592_000,
             no_ui: false,
+            secure_cookies: false,
         }
     }
 }

@@ -250,12 +250,18 @@ impl Engine {
             .map_err(|e| EngineError::Invalid(e.detail))?;
         let ctx = self.context(req.now_us);
         let run = async {
-            if t.reads_events || !t.group_tables.is_empty() {
-                let snap = store.events_snapshot(req.project, None).await?;
-                tables::register_events(&ctx, &snap, self.segments.as_ref(), &types)
+            // The events' snapshot waits for the plan: the filters the optimiser pushes into
+            // the scans say from when the query needs events, so neither the hot tail nor the
+            // segment list is read further back than that.
+            let events = if t.reads_events || !t.group_tables.is_empty() {
+                let reused = store.reused_type_indexes(req.project).await?;
+                let source = tables::register_events(&ctx, self.segments.as_ref(), &types, &reused)
                     .await
                     .map_err(engine_error)?;
-            }
+                Some(source)
+            } else {
+                None
+            };
             if t.reads_groups || !t.group_tables.is_empty() {
                 let groups = store.query_groups(req.project).await?;
                 let joined: Vec<i64> = t.group_tables.iter().copied().collect();
@@ -264,13 +270,18 @@ impl Engine {
             let stmt = datafusion::sql::parser::Statement::Statement(Box::new(Statement::Query(
                 Box::new(t.query.clone()),
             )));
-            let plan = ctx
-                .state()
-                .statement_to_plan(stmt)
+            let state = ctx.state();
+            let plan = state.statement_to_plan(stmt).await.map_err(engine_error)?;
+            let plan = state.optimize(&plan).map_err(engine_error)?;
+            if let Some(source) = &events {
+                let since = tables::since_of(&plan);
+                source.set(store.events_snapshot(req.project, since).await?);
+            }
+            let physical = state
+                .query_planner()
+                .create_physical_plan(&plan, &state)
                 .await
                 .map_err(engine_error)?;
-            let df = ctx.execute_logical_plan(plan).await.map_err(engine_error)?;
-            let physical = df.create_physical_plan().await.map_err(engine_error)?;
             let physical = cooperative(physical).map_err(engine_error)?;
             datafusion::physical_plan::collect(physical, ctx.task_ctx())
                 .await

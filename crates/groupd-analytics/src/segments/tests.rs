@@ -110,6 +110,32 @@ async fn a_segment_reads_back_as_written() {
     assert_eq!(rows_of(&back), want);
 }
 
+/// Every `$group_N` column carries a bloom filter per row group (what lets a filter on a group key
+/// skip row groups), small once folded: an all-empty column's costs next to nothing.
+#[test]
+fn group_key_columns_carry_bloom_filters() {
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    let events = sdk_events(20_000, 9);
+    let bytes = bytes::Bytes::from(encode(&to_batch(&events).unwrap()).unwrap());
+    let reader = SerializedFileReader::new(bytes).unwrap();
+    let rg = reader.metadata().row_group(0);
+    let schema = events_schema();
+    for (i, field) in schema.fields().iter().enumerate() {
+        let col = rg.column(i);
+        let is_group = field.name().starts_with("$group_");
+        assert_eq!(
+            col.bloom_filter_offset().is_some(),
+            is_group,
+            "bloom filter on {}",
+            field.name()
+        );
+        if field.name() == "$group_4" {
+            let len = col.bloom_filter_length().unwrap_or(0);
+            assert!(len < 1024, "an empty column's filter is {len} bytes");
+        }
+    }
+}
+
 /// The size figure for the design note: bytes per million SDK-shaped events.
 #[test]
 fn segments_take_at_most_a_third_of_the_row_store() {

@@ -1,8 +1,8 @@
 //! Events to Parquet and back: one segment is one project's events of one UTC day, sorted by
 //! timestamp, in the [`events_schema`] columns. Written with zstd, dictionaries for the columns
 //! that repeat (event names, distinct ids, group keys) and not for those that do not (uuids,
-//! properties), row groups large enough for scans, and statistics (min/max per page) so the
-//! engine can skip by time.
+//! properties), row groups large enough for scans, statistics (min/max per page) so the
+//! engine can skip by time, and bloom filters on the group key columns so it can skip by group.
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -27,7 +27,7 @@ use datafusion::{
 };
 use groupd_store::{NewSegment, Partition, StoredEvent};
 
-use crate::schema::{GROUP_COLUMNS, events_schema};
+use crate::schema::{GROUP_COLUMNS, events_schema, group_column};
 
 /// Rows per row group: big enough that a scan reads few, small enough that a time filter skips
 /// most of a day.
@@ -58,6 +58,17 @@ fn writer_properties() -> WriterProperties {
     }
     // Properties are read whole or not at all: min/max of JSON text skips nothing.
     b = b.set_column_statistics_enabled(ColumnPath::from("properties"), EnabledStatistics::None);
+    // Rows are in time order, so min/max of a group key spans nearly every key and skips
+    // nothing; a bloom filter per row group lets `$group_N = key` (a group's Events tab) skip
+    // the row groups without that key. Sized for a row group of distinct keys, then folded down
+    // to what the written keys need (a column of `''` alone costs a few bytes).
+    for i in 0..GROUP_COLUMNS {
+        let col = ColumnPath::from(group_column(i));
+        b = b
+            .set_column_bloom_filter_enabled(col.clone(), true)
+            .set_column_bloom_filter_fpp(col.clone(), 0.01)
+            .set_column_bloom_filter_max_ndv(col, ROW_GROUP_ROWS as u64);
+    }
     b.build()
 }
 

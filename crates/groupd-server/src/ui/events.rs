@@ -48,7 +48,28 @@ async fn hogql(
     .await
 }
 
-/// Reads the tab's data.
+/// The timestamp literal of UTC µs `us` (`toDateTime('YYYY-MM-DD hh:mm:ss')`).
+fn datetime(us: i64) -> String {
+    let iso = groupd_core::time_fmt::format_us(us);
+    format!("toDateTime({})", literal(&iso[..19].replace('T', " ")))
+}
+
+/// From when the latest `n` events are certain to lie, given the events per day from some day
+/// on (`(day start µs, count)`, any order): the start of the latest day by which `n` have
+/// happened; `None` when fewer than `n` are counted (older events may be among the latest).
+fn latest_since(per_day: &[(i64, i64)], n: i64) -> Option<i64> {
+    let mut days = per_day.to_vec();
+    days.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let mut seen = 0;
+    days.into_iter().find_map(|(day, count)| {
+        seen += count;
+        (seen >= n).then_some(day)
+    })
+}
+
+/// Reads the tab's data: first the events per day of the last 30 days (one aggregate), then
+/// the latest 100 events, read from the day by which the counts show 100 have happened, so a
+/// busy group's latest events are read from its last days only.
 pub async fn load(
     state: &AppState,
     rest: &Rest,
@@ -58,13 +79,41 @@ pub async fn load(
     key: &str,
 ) -> Result<EventsTab, RestError> {
     let k = literal(key);
+    // Days are UTC days on the server's clock: today and the 29 before it.
+    let today = state.clock.now_us().div_euclid(DAY_US);
+    let first = today - 29;
+    let per_day = hogql(
+        rest,
+        session,
+        project_id,
+        format!(
+            "SELECT toDate(timestamp) AS day, count() AS n FROM events \
+             WHERE $group_{index} = {k} AND timestamp >= {} \
+             GROUP BY day ORDER BY day",
+            datetime(first * DAY_US)
+        ),
+    )
+    .await?;
+    let counted: Vec<(i64, i64)> = per_day["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let day = r[0].as_str()?.get(..10)?;
+            let start = groupd_core::time_fmt::parse_rfc3339_us(&format!("{day}T00:00:00Z"))?;
+            Some((start, r[1].as_i64()?))
+        })
+        .collect();
+    let bound = latest_since(&counted, LATEST)
+        .map(|since| format!(" AND timestamp >= {}", datetime(since)))
+        .unwrap_or_default();
     let latest = hogql(
         rest,
         session,
         project_id,
         format!(
-            "SELECT timestamp, event, distinct_id FROM events WHERE $group_{index} = {k} \
-             ORDER BY timestamp DESC LIMIT 100"
+            "SELECT timestamp, event, distinct_id FROM events WHERE $group_{index} = {k}{bound} \
+             ORDER BY timestamp DESC LIMIT {LATEST}"
         ),
     )
     .await?;
@@ -80,32 +129,17 @@ pub async fn load(
                 .collect()
         })
         .unwrap_or_default();
-    // Days are UTC days on the server's clock: today and the 29 before it.
-    let today = state.clock.now_us().div_euclid(DAY_US);
-    let first = today - 29;
-    let since = groupd_core::time_fmt::format_us(first * DAY_US);
-    let per_day = hogql(
-        rest,
-        session,
-        project_id,
-        format!(
-            "SELECT toDate(timestamp) AS day, count() AS n FROM events \
-             WHERE $group_{index} = {k} AND timestamp >= toDateTime({}) \
-             GROUP BY day ORDER BY day",
-            literal(&since[..19].replace('T', " "))
-        ),
-    )
-    .await?;
+    let mut values = vec![0.0; (today - first + 1) as usize];
+    for (day_us, n) in &counted {
+        if let Ok(i) = usize::try_from(day_us.div_euclid(DAY_US) - first)
+            && let Some(v) = values.get_mut(i)
+        {
+            *v = *n as f64;
+        }
+    }
     let labels: Vec<String> = (first..=today)
         .map(|d| groupd_core::time_fmt::format_us(d * DAY_US)[..10].to_owned())
         .collect();
-    let mut values = vec![0.0; labels.len()];
-    for r in per_day["results"].as_array().into_iter().flatten() {
-        let day = r[0].as_str().unwrap_or("");
-        if let Some(i) = labels.iter().position(|l| day.starts_with(l.as_str())) {
-            values[i] = r[1].as_f64().unwrap_or(0.0);
-        }
-    }
     Ok(EventsTab {
         rows,
         total_30d: values.iter().sum::<f64>() as i64,
@@ -113,10 +147,27 @@ pub async fn load(
     })
 }
 
+/// How many of the latest events the tab lists.
+const LATEST: i64 = 100;
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn literals_escape_quotes_and_backslashes() {
         assert_eq!(super::literal(r"a'b\c"), r"'a\'b\\c'");
+    }
+
+    #[test]
+    fn the_latest_events_are_read_from_the_day_the_counts_reach_them() {
+        use super::latest_since;
+        // Day 5 (today) 60, day 3 30, day 1 20: 100 are reached on day 1.
+        assert_eq!(latest_since(&[(1, 20), (5, 60), (3, 30)], 100), Some(1));
+        assert_eq!(latest_since(&[(5, 100)], 100), Some(5));
+        assert_eq!(
+            latest_since(&[(5, 60), (3, 39)], 100),
+            None,
+            "older ones may count"
+        );
+        assert_eq!(latest_since(&[], 100), None);
     }
 }

@@ -1,7 +1,7 @@
 //! Signing in and out, and the session every page reads.
 //!
 //! The browser holds only a random session id (40 base62 characters, about 238 bits) in an
-//! `HttpOnly`, `SameSite=Strict` cookie; the database holds its SHA-256 digest and the key it acts
+//! `HttpOnly`, `SameSite=Strict` cookie (`Secure` behind HTTPS, see [`secure`]); the database holds its SHA-256 digest and the key it acts
 //! for, so every groupd process sharing the database knows it. A session ends after 12 hours
 //! without use, when its key is revoked (the lookup joins live keys only), or on sign-out.
 use axum::{
@@ -110,9 +110,29 @@ pub async fn login_form() -> Response {
     render(&LoginPage { error: None })
 }
 
+/// Whether the session cookie gets `Secure`: `--secure-cookies`, or a request that reached groupd
+/// through an HTTPS proxy (`X-Forwarded-Proto: https`). A client that sends the header over plain
+/// HTTP only gets a cookie its browser will not send back: `Secure` never weakens the cookie.
+fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.config.secure_cookies
+        || headers
+            .get_all("x-forwarded-proto")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(',').next())
+            .any(|v| v.trim().eq_ignore_ascii_case("https"))
+}
+
+/// The `Set-Cookie` value for session `id` (empty and `Max-Age=0` to clear it).
+fn session_cookie(id: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+}
+
 /// `POST /ui/login`: a known, live key starts a session; any other shows the REST message.
 pub async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let key = form
@@ -171,7 +191,7 @@ pub async fn login(
         );
     }
     tracing::info!(key_label = %found.label, "UI sign-in");
-    let cookie = format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200");
+    let cookie = session_cookie(&id, IDLE_US / 1_000_000, secure(&state, &headers));
     let mut resp = Redirect::to("/").into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
@@ -184,6 +204,7 @@ pub async fn login(
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     session.check_csrf(&form)?;
@@ -195,9 +216,8 @@ pub async fn logout(
         ));
     }
     let mut resp = Redirect::to("/ui/login").into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("groupd_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
+    if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0, secure(&state, &headers))) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
     Ok(resp)
 }

@@ -231,3 +231,69 @@ fn related_groups_and_usage_metrics_see_compacted_events() {
     assert_eq!(hot, 0, "every event is in a segment now");
     assert_eq!(ask(), before);
 }
+
+#[test]
+fn queries_by_group_and_time_read_segments_and_the_hot_tail_alike() {
+    let app = TestApp::spawn();
+    assert_eq!(app.capture("/batch/", &batch(&app, 300)).0, 200);
+    assert_eq!(compact(&app).segments_written, 2, "one segment per day");
+    // Six more of c1 on the second day stay in the row store.
+    let hot: Vec<Value> = (0..6)
+        .map(|i| {
+            json!({"event": "late", "distinct_id": "u", "uuid": uuid(600 + i),
+                   "timestamp": "2026-05-02T12:00:00Z", "properties": {"$groups": {"company": "c1"}}})
+        })
+        .collect();
+    assert_eq!(
+        app.capture("/batch/", &json!({"api_key": app.token(), "batch": hot}))
+            .0,
+        200
+    );
+    assert_eq!(events_everywhere(&app).1, 6);
+    let count = |sql: &str| {
+        let (s, body) = app.query(sql);
+        assert_eq!(s, 200, "{sql}: {body}");
+        body["results"].clone()
+    };
+    const DAY2: &str = "toDateTime('2026-05-02 00:00:00')";
+    // c1 is every third event: 50 a day, plus the six hot ones on day 2.
+    let c1 = "SELECT count() FROM events WHERE $group_0 = 'c1'";
+    assert_eq!(count(c1), json!([[106]]));
+    assert_eq!(
+        count(&format!("{c1} AND timestamp >= {DAY2}")),
+        json!([[56]])
+    );
+    assert_eq!(
+        count(&format!("{c1} AND timestamp < {DAY2}")),
+        json!([[50]])
+    );
+    assert_eq!(
+        count(&format!(
+            "{c1} AND timestamp >= toDateTime('2026-05-03 00:00:00')"
+        )),
+        json!([[0]])
+    );
+    assert_eq!(
+        count("SELECT count() FROM events WHERE $group_0 = 'nope'"),
+        json!([[0]])
+    );
+    let latest = count(&format!(
+        "SELECT event FROM events WHERE $group_0 = 'c1' AND timestamp >= {DAY2} \
+         ORDER BY timestamp DESC LIMIT 3"
+    ));
+    assert_eq!(latest, json!([["late"], ["late"], ["late"]]));
+    // Two scans with different bounds read one snapshot that covers both: day 2 has 150 + 6,
+    // day 1 150 and the $groupidentify.
+    let both = count(&format!(
+        "SELECT count() AS n FROM events WHERE timestamp >= {DAY2} \
+         UNION ALL SELECT count() AS n FROM events WHERE timestamp < {DAY2}"
+    ));
+    let mut ns: Vec<i64> = both
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_i64().unwrap())
+        .collect();
+    ns.sort_unstable();
+    assert_eq!(ns, [151, 156]);
+}

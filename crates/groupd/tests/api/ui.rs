@@ -407,3 +407,202 @@ fn ui_delete_group_asks_first_checks_csrf_and_then_the_list_no_longer_shows_it()
     assert_eq!(r.status(), 403);
     assert_eq!(app.find(index, "globex").0, 200);
 }
+
+/// The `Set-Cookie` of a sign-in with `key` and `headers`.
+fn sign_in_cookie(app: &TestApp, key: &str, headers: &[(&str, &str)]) -> String {
+    let mut r = Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/ui/login", app.base))
+        .form(&[("personal_api_key", key)]);
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    let r = r.send().unwrap();
+    assert_eq!(r.status(), 303);
+    r.headers()["set-cookie"].to_str().unwrap().to_owned()
+}
+
+fn has_attribute(cookie: &str, name: &str) -> bool {
+    cookie.split(';').any(|a| a.trim() == name)
+}
+
+#[test]
+fn ui_the_session_cookie_is_secure_behind_https_and_with_secure_cookies() {
+    let app = TestApp::spawn();
+    let plain = sign_in_cookie(&app, &app.key, &[]);
+    assert!(
+        !has_attribute(&plain, "Secure"),
+        "plain HTTP (a browser would drop a Secure cookie there): {plain}"
+    );
+    let proxied = sign_in_cookie(&app, &app.key, &[("x-forwarded-proto", "https")]);
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(has_attribute(&proxied, flag), "{flag} in {proxied}");
+    }
+    let http_proxy = sign_in_cookie(&app, &app.key, &[("x-forwarded-proto", "http")]);
+    assert!(!has_attribute(&http_proxy, "Secure"), "{http_proxy}");
+
+    let app = TestApp::spawn_with(&["--secure-cookies"]);
+    let mut b = Browser::new(&app);
+    let set = b.sign_in(&app.key);
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict", "Max-Age=43200"] {
+        assert!(has_attribute(&set, flag), "{flag} in {set}");
+    }
+    // Clearing it on sign-out carries the same flags.
+    let csrf = b.csrf("/ui/projects/1");
+    let r = b.post("/ui/logout", &[("csrf_token", &csrf)]);
+    assert_eq!(r.status(), 303);
+    let cleared = r.headers()["set-cookie"].to_str().unwrap();
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict", "Max-Age=0"] {
+        assert!(has_attribute(cleared, flag), "{flag} in {cleared}");
+    }
+}
+
+/// `path` fetched with `Accept-Encoding: gzip`: its `Content-Encoding`, bytes on the wire, and
+/// the body they decode to.
+fn get_gzip(b: &Browser, path: &str) -> (Option<String>, usize, String) {
+    use std::io::Read;
+    let mut r = b
+        .client
+        .get(format!("{}{path}", b.base))
+        .header("accept-encoding", "gzip");
+    if let Some(c) = &b.cookie {
+        r = r.header("cookie", c);
+    }
+    let r = r.send().unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    let encoding = r
+        .headers()
+        .get("content-encoding")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let wire = r.bytes().unwrap();
+    let mut body = String::new();
+    if encoding.as_deref() == Some("gzip") {
+        flate2::read::GzDecoder::new(&wire[..])
+            .read_to_string(&mut body)
+            .unwrap();
+    } else {
+        body = String::from_utf8(wire.to_vec()).unwrap();
+    }
+    (encoding, wire.len(), body)
+}
+
+#[test]
+fn ui_pages_and_assets_are_served_compressed_when_the_browser_asks() {
+    let app = TestApp::spawn();
+    assert_eq!(app.new_type("company"), 0);
+    for i in 0..50 {
+        app.new_group(
+            0,
+            &format!("c{i:03}"),
+            json!({"name": format!("Company {i}"), "plan": "pro"}),
+        );
+    }
+    let mut b = Browser::new(&app);
+    b.sign_in(&app.key);
+    let mut wire_total = 0;
+    let mut plain_total = 0;
+    for path in [
+        "/ui/projects/1/types/0",
+        "/ui/assets/htmx.min.js",
+        "/ui/assets/app.css",
+        "/ui/assets/app.js",
+    ] {
+        let plain = b.get(path);
+        assert_eq!(plain.status(), 200, "{path}");
+        assert!(
+            plain.headers().get("content-encoding").is_none(),
+            "not asked, not compressed: {path}"
+        );
+        let plain = plain.bytes().unwrap();
+        let (encoding, wire, body) = get_gzip(&b, path);
+        assert_eq!(encoding.as_deref(), Some("gzip"), "{path}");
+        assert!(
+            wire < plain.len(),
+            "{path}: {wire} of {} bytes",
+            plain.len()
+        );
+        if path.ends_with(".js") || path.ends_with(".css") {
+            assert_eq!(body.as_bytes(), &plain[..], "{path} decodes to itself");
+        } else {
+            assert!(body.contains("Company 49"), "the list decodes: {path}");
+        }
+        wire_total += wire;
+        plain_total += plain.len();
+    }
+    // The list page's first load (HTML and its assets) is well under half its plain weight.
+    assert!(
+        wire_total * 2 < plain_total,
+        "{wire_total} of {plain_total} bytes"
+    );
+}
+
+#[test]
+fn ui_the_events_tab_of_a_busy_group_lists_its_latest_100_and_counts_them_all() {
+    let app = TestApp::spawn();
+    assert_eq!(app.new_type("company"), 0);
+    app.new_group(0, "acme", json!({}));
+    // 130 events half an hour apart up to the test clock's now (2.7 days), plus one of another
+    // group; the newest 100 are u0…u99.
+    let mut batch: Vec<serde_json::Value> = (0..130)
+        .map(|i| {
+            json!({"event": "e", "distinct_id": format!("u{i}"),
+                   "timestamp": groupd_core::time_fmt::format_us(T0_US - i * 1_800_000_000),
+                   "properties": {"$groups": {"company": "acme"}}})
+        })
+        .collect();
+    batch.push(json!({"event": "e", "distinct_id": "other", "timestamp": groupd_core::time_fmt::format_us(T0_US),
+                      "properties": {"$groups": {"company": "globex"}}}));
+    let (s, body) = app.capture("/batch/", &json!({"api_key": app.token(), "batch": batch}));
+    assert_eq!(s, 200, "{body}");
+    let mut b = Browser::new(&app);
+    b.sign_in(&app.key);
+    let html = b
+        .get("/ui/projects/1/types/0/group?key=acme&tab=events")
+        .text()
+        .unwrap();
+    assert_eq!(
+        html.matches("data-testid=\"event-row\"").count(),
+        100,
+        "{html}"
+    );
+    for shown in ["<td>u0</td>", "<td>u99</td>"] {
+        assert!(html.contains(shown), "{shown}");
+    }
+    for hidden in ["<td>u100</td>", "<td>other</td>"] {
+        assert!(!html.contains(hidden), "{hidden}");
+    }
+    assert!(
+        html.contains("(130 in all)"),
+        "every event of the 30 days is counted"
+    );
+}
+
+#[test]
+fn ui_a_session_is_known_to_every_server_on_the_database() {
+    use crate::helpers::{TestDb, TestServer};
+    let db = TestDb::new();
+    db.cli_create_project("shared");
+    let key = db.cli_create_key("ui", "*", &[]);
+    let servers = [TestServer::start(&db, &[]), TestServer::start(&db, &[])];
+    let browser = |i: usize, cookie: Option<String>| Browser {
+        client: Client::builder().redirect(Policy::none()).build().unwrap(),
+        base: servers[i].base.clone(),
+        cookie,
+    };
+    let mut a = browser(0, None);
+    a.sign_in(&key);
+    let b = browser(1, a.cookie.clone());
+    assert_eq!(
+        b.get("/ui/projects/1").status(),
+        200,
+        "signed in on A, known to B"
+    );
+    let csrf = b.csrf("/ui/projects/1");
+    assert_eq!(b.post("/ui/logout", &[("csrf_token", &csrf)]).status(), 303);
+    assert!(
+        is_sign_in_redirect(&a.get("/ui/projects/1")),
+        "signed out on B, ended on A too"
+    );
+}

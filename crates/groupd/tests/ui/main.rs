@@ -570,10 +570,192 @@ fn settings_rename_a_type_and_its_tab_follows() {
     // A usage metric, then its value on a group's Usage tab.
     ui.goto("/ui/projects/1/settings");
     ui.type_into("#nn-0", "Page views");
+    ui.click("#nd-0 option:nth-child(2)");
+    assert_eq!(
+        ui.js("return document.querySelector('#nd-0').value;"),
+        json!("sparkline")
+    );
     ui.click("#nn-0 ~ button");
     ui.until("the metric", |u| u.count(".metrics li form") >= 1);
+    // Three events in the last 7 days, one in the 7 before: 3, +200%, and a sparkline.
+    let events: Vec<Value> = ["2026-05-28", "2026-05-29", "2026-05-30", "2026-05-21"]
+        .iter()
+        .map(|d| {
+            json!({"event": "$pageview", "distinct_id": "u", "timestamp": format!("{d}T10:00:00Z"),
+                   "properties": {"$groups": {"company": "acme"}}})
+        })
+        .collect();
+    let (s, b) = ui.app.capture(
+        "/batch/",
+        &json!({"api_key": ui.app.token(), "batch": events}),
+    );
+    assert_eq!(s, 200, "{b}");
     ui.goto("/ui/projects/1/types/0/group?key=acme&tab=usage");
-    assert!(ui.text("[data-testid=usage]").contains("Page views"));
+    let row = ui.text("[data-testid=usage] tbody tr");
+    assert!(row.contains("Page views"), "{row}");
+    assert!(row.contains('3') && row.contains("+200%"), "{row}");
+    assert_eq!(
+        ui.count("[data-testid=usage] tbody tr svg"),
+        1,
+        "a sparkline"
+    );
+}
+
+#[test]
+fn a_key_with_several_projects_picks_one_and_sees_its_types() {
+    let Some(ui) = Ui::start("projects") else {
+        return;
+    };
+    companies(&ui.app);
+    let other = ui.app.new_project("Other shop");
+    let other_id = other["id"].as_i64().unwrap();
+    ui.sign_in(&ui.app.key);
+    let projects = ui.text("nav.projects");
+    assert!(projects.contains("Other shop"), "{projects}");
+    assert_eq!(
+        ui.text("nav.projects [aria-current=page]"),
+        ui.app.project["name"].as_str().unwrap()
+    );
+    assert_eq!(ui.text("nav.types [aria-current=page]"), "company");
+    ui.click(&format!("nav.projects a[href='/ui/projects/{other_id}']"));
+    ui.until("the other project", |u| {
+        u.current_path()
+            .starts_with(&format!("/ui/projects/{other_id}"))
+    });
+    assert_eq!(ui.text("nav.projects [aria-current=page]"), "Other shop");
+    assert_eq!(ui.count("nav.types a"), 0, "project 1's types are not its");
+    // A key limited to project 1 has nothing to pick: project 1's name, no other.
+    let one = ui.app.new_key("one-project", "group:read", &[1]);
+    ui.click("[data-testid=sign-out]");
+    ui.until("signed out", |u| u.current_path() == "/ui/login");
+    ui.sign_in(&one);
+    assert_eq!(ui.count("nav.projects a"), 0, "no picker for one project");
+    let header = ui.text("header.top");
+    assert!(
+        header.contains(ui.app.project["name"].as_str().unwrap()) && !header.contains("Other shop"),
+        "{header}"
+    );
+}
+
+#[test]
+fn the_properties_filter_narrows_the_rows_and_the_key_has_a_copy_button() {
+    let Some(ui) = Ui::start("prop_filter") else {
+        return;
+    };
+    companies(&ui.app);
+    ui.sign_in(&ui.app.key);
+    ui.goto("/ui/projects/1/types/0/group?key=acme");
+    assert_eq!(ui.count("[data-testid=prop-row]"), 2, "name and plan");
+    ui.type_into("[data-testid=prop-filter]", "fre");
+    ui.until("the filtered properties", |u| {
+        u.count("[data-testid=prop-row]") == 1
+    });
+    assert_eq!(ui.count("[data-prop=plan]"), 1, "matched by its value");
+    let copy = ui.el("button.copy");
+    assert_eq!(
+        ui.rt.block_on(copy.attr("data-copy")).unwrap().as_deref(),
+        Some("acme")
+    );
+}
+
+#[test]
+fn the_related_tab_lists_groups_and_people_seen_with_the_group() {
+    let Some(ui) = Ui::start("related") else {
+        return;
+    };
+    companies(&ui.app);
+    assert_eq!(ui.app.new_type("team"), 1);
+    ui.app.new_group(1, "red", json!({"name": "Red team"}));
+    let (s, b) = ui.app.capture(
+        "/batch/",
+        &json!({"api_key": ui.app.token(), "batch": [
+            {"event": "$pageview", "distinct_id": "ann", "timestamp": "2026-05-30T10:00:00Z",
+             "properties": {"$groups": {"company": "acme", "team": "red"}}}]}),
+    );
+    assert_eq!(s, 200, "{b}");
+    ui.sign_in(&ui.app.key);
+    ui.goto("/ui/projects/1/types/0/group?key=acme");
+    ui.click("nav.tabs a[href$='tab=related']");
+    ui.until("the related tab", |u| u.count("[data-testid=related]") == 1);
+    let related = ui.text("[data-testid=related]");
+    // The group by its name (or key), the person by distinct_id.
+    assert!(
+        (related.contains("Red team") || related.contains("red")) && related.contains("ann"),
+        "{related}"
+    );
+    ui.click("[data-testid=related] a");
+    ui.until("the related group", |u| {
+        u.text("[data-testid=group-key]") == "red"
+    });
+}
+
+#[test]
+fn settings_set_default_columns_edit_and_delete_a_metric_and_delete_a_type() {
+    let Some(ui) = Ui::start("settings_more") else {
+        return;
+    };
+    companies(&ui.app);
+    ui.sign_in(&ui.app.key);
+    ui.goto("/ui/projects/1/settings");
+    ui.clear("#c-0");
+    ui.type_into("#c-0", "plan, seats");
+    ui.click("#c-0 ~ button");
+    ui.until("the saved columns", |u| {
+        u.app.list_types().1[0]["default_columns"] == json!(["plan", "seats"])
+    });
+    ui.goto("/ui/projects/1/types/0");
+    let heads: Vec<String> = ui
+        .all("[data-testid=group-table] thead th")
+        .iter()
+        .map(|h| ui.rt.block_on(h.text()).unwrap())
+        .collect();
+    assert_eq!(heads, ["Name", "Key", "First seen", "plan", "seats"]);
+    // A metric: added, renamed, then deleted after a confirmation.
+    ui.goto("/ui/projects/1/settings");
+    ui.type_into("#nn-0", "Signups");
+    ui.click("#nn-0 ~ button");
+    ui.until("the metric", |u| u.count(".metrics li form") >= 1);
+    let name = ui.el(".metrics li form input[id^=mn-]");
+    let id = ui.rt.block_on(name.attr("id")).unwrap().unwrap();
+    ui.clear(&format!("#{id}"));
+    ui.type_into(&format!("#{id}"), "Sign-ups");
+    ui.click(&format!("#{id} ~ button"));
+    let metrics = |u: &Ui| {
+        u.app
+            .get(&format!(
+                "{}/api/projects/1/groups_types/0/metrics",
+                u.app.base
+            ))
+            .1
+            .to_string()
+    };
+    ui.until("the renamed metric", |u| metrics(u).contains("Sign-ups"));
+    ui.goto("/ui/projects/1/settings");
+    ui.click(".metrics a.danger");
+    ui.until("the metric's confirmation", |u| {
+        u.count(".metrics form.confirm") == 1
+    });
+    assert!(metrics(&ui).contains("Sign-ups"), "asking deletes nothing");
+    ui.click(".metrics form.confirm button.danger");
+    ui.until("no metric", |u| !metrics(u).contains("Sign-ups"));
+    ui.goto("/ui/projects/1/settings");
+    assert_eq!(ui.count(".metrics li form"), 0);
+    // The type: asked first, then gone with its tab.
+    ui.click(".type-settings p a.danger");
+    ui.until("the type's confirmation", |u| {
+        u.count(".type-settings form.confirm") == 1
+    });
+    assert_eq!(
+        ui.app.list_types().1.as_array().unwrap().len(),
+        1,
+        "asking deletes nothing"
+    );
+    ui.click(".type-settings form.confirm button.danger");
+    ui.until("the type gone", |u| {
+        u.app.list_types().1.as_array().unwrap().is_empty()
+    });
+    ui.goto("/ui/projects/1");
+    assert_eq!(ui.count("nav.types a"), 0);
 }
 
 /// Not a check: refreshes the README's screenshots from the real binary
