@@ -141,13 +141,11 @@ impl ScanBounds {
         } else if let (Some(i), Operator::Eq) = (
             (0..GROUP_COLUMNS).find(|&i| col.name == group_column(i)),
             op,
-        ) {
-            if let ScalarValue::Utf8(Some(k))
-            | ScalarValue::LargeUtf8(Some(k))
-            | ScalarValue::Utf8View(Some(k)) = lit
-            {
-                self.keys.push((i, k.clone()));
-            }
+        ) && let ScalarValue::Utf8(Some(k))
+        | ScalarValue::LargeUtf8(Some(k))
+        | ScalarValue::Utf8View(Some(k)) = lit
+        {
+            self.keys.push((i, k.clone()));
         }
     }
 

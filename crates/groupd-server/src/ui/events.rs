@@ -59,7 +59,7 @@ fn datetime(us: i64) -> String {
 /// happened; `None` when fewer than `n` are counted (older events may be among the latest).
 fn latest_since(per_day: &[(i64, i64)], n: i64) -> Option<i64> {
     let mut days = per_day.to_vec();
-    days.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    days.sort_unstable_by_key(|d| std::cmp::Reverse(d.0));
     let mut seen = 0;
     days.into_iter().find_map(|(day, count)| {
         seen += count;
