@@ -38,3 +38,46 @@ pub(crate) fn new_type_index(
         Assignment::New(i) => Ok(i),
     }
 }
+
+/// An activity row's columns as both backends store them (migration 0004 and its PostgreSQL
+/// twin): the kind and action as indexes into [`Activity::ALL`] and [`Action::ALL`] (an unknown
+/// code reads as the first), the detail rebuilt from the property and its before/after values.
+pub(crate) struct ActivityColumns {
+    pub id: String,
+    pub actor: Option<String>,
+    pub activity: usize,
+    pub action: usize,
+    pub property: String,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+    pub created_at: i64,
+}
+
+impl ActivityColumns {
+    /// The entry of group `group_id` these columns hold.
+    pub(crate) fn entry(self, group_id: i64) -> crate::ActivityEntry {
+        use groupd_core::groups::{Action, Activity, activity_detail, deletion_detail};
+        let activity = Activity::ALL
+            .get(self.activity)
+            .copied()
+            .unwrap_or(Activity::ALL[0]);
+        let action = Action::ALL
+            .get(self.action)
+            .copied()
+            .unwrap_or(Action::ALL[0]);
+        crate::ActivityEntry {
+            id: self.id,
+            actor: self
+                .actor
+                .map_or(groupd_core::Actor::System, groupd_core::Actor::Key),
+            activity: activity.as_str().to_owned(),
+            item_id: group_id,
+            detail: if activity == Activity::DeleteGroup {
+                deletion_detail(&self.property)
+            } else {
+                activity_detail(&self.property, action, self.before, self.after)
+            },
+            created_at: self.created_at,
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use deadpool_postgres::GenericClient;
 use groupd_core::{
     Actor, GroupKey, GroupTypeIndex, ProjectId, ProjectToken,
-    groups::{Action, Activity, ActivityRecord, GroupState, activity_detail, deletion_detail},
+    groups::{Action, Activity, ActivityRecord, GroupState},
     merge::PropMetaMap,
 };
 use serde_json::{Map, Value};
@@ -286,22 +286,15 @@ pub(super) fn activity_from_row(r: &Row, group_id: i64) -> ActivityEntry {
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or(Value::Null)
     };
-    let activity = Activity::ALL
-        .get(pick(2))
-        .copied()
-        .unwrap_or(Activity::ALL[0]);
-    let action = Action::ALL.get(pick(3)).copied().unwrap_or(Action::ALL[0]);
-    let property: String = r.get(4);
-    ActivityEntry {
+    crate::common::ActivityColumns {
         id: r.get::<_, uuid::Uuid>(0).to_string(),
-        actor: actor.map_or(Actor::System, Actor::Key),
-        activity: activity.as_str().to_owned(),
-        item_id: group_id,
-        detail: if activity == Activity::DeleteGroup {
-            deletion_detail(&property)
-        } else {
-            activity_detail(&property, action, json(5), json(6))
-        },
+        actor,
+        activity: pick(2),
+        action: pick(3),
+        property: r.get(4),
+        before: json(5),
+        after: json(6),
         created_at: r.get::<_, Ts>(7).0,
     }
+    .entry(group_id)
 }

@@ -2,7 +2,7 @@
 //! concern shares (a project's types, one group's stored state, an activity entry).
 use groupd_core::{
     Actor, GroupKey, GroupTypeIndex, ProjectId, ProjectToken,
-    groups::{Action, Activity, ActivityRecord, GroupState, activity_detail, deletion_detail},
+    groups::{Action, Activity, ActivityRecord, GroupState},
     merge::PropMetaMap,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -254,24 +254,17 @@ pub(super) fn activity_from_row(r: &Row, group_id: i64) -> rusqlite::Result<Acti
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or(Value::Null)
     };
-    let activity = Activity::ALL
-        .get(code(2))
-        .copied()
-        .unwrap_or(Activity::ALL[0]);
-    let action = Action::ALL.get(code(3)).copied().unwrap_or(Action::ALL[0]);
-    let property: String = r.get(4)?;
-    Ok(ActivityEntry {
+    Ok(crate::common::ActivityColumns {
         id: uuid::Uuid::from_slice(&uuid)
             .unwrap_or_default()
             .to_string(),
-        actor: actor.map_or(Actor::System, Actor::Key),
-        activity: activity.as_str().to_owned(),
-        item_id: group_id,
-        detail: if activity == Activity::DeleteGroup {
-            deletion_detail(&property)
-        } else {
-            activity_detail(&property, action, json(5), json(6))
-        },
+        actor,
+        activity: code(2),
+        action: code(3),
+        property: r.get(4)?,
+        before: json(5),
+        after: json(6),
         created_at: r.get(7)?,
-    })
+    }
+    .entry(group_id))
 }
