@@ -207,6 +207,9 @@ pub trait SegmentStore: Send + Sync {
     ) -> StoreResult<Vec<MovingEvent>>;
     /// The live segments of one partition, oldest first.
     async fn partition_segments(&self, partition: Partition) -> StoreResult<Vec<SegmentRef>>;
+    /// The partitions holding two or more live segments of fewer than `below_rows` events: the
+    /// ones a merge can still shrink, whichever process wrote them.
+    async fn fragmented_partitions(&self, below_rows: u64) -> StoreResult<Vec<Partition>>;
     /// The path of every live segment.
     async fn segment_paths(&self) -> StoreResult<Vec<String>>;
     /// In one transaction: lists the segment, removes the moved events from the row store and

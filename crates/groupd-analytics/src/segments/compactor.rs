@@ -82,8 +82,6 @@ pub struct Compactor {
     retired: Mutex<Vec<(String, SystemTime)>>,
     /// When this process last swept for orphans.
     swept: Mutex<Option<SystemTime>>,
-    /// Partitions written to since their segments were last merged whole (see [`Self::merge`]).
-    unsettled: Mutex<BTreeSet<Partition>>,
 }
 
 /// Segments merge in tiers of about this many of a size.
@@ -140,7 +138,6 @@ impl Compactor {
             config,
             retired: Mutex::default(),
             swept: Mutex::default(),
-            unsettled: Mutex::default(),
         }
     }
 
@@ -192,14 +189,17 @@ impl Compactor {
                 }
             }
         }
-        // Partitions still being written merge by tiers; one left alone for a whole run is
-        // merged whole, so a finished day ends as few segments as `merge_rows` allows.
-        let settling: Vec<Partition> = {
-            let mut unsettled = self.unsettled.lock().unwrap_or_else(|p| p.into_inner());
-            let quiet = unsettled.difference(&touched).copied().collect();
-            *unsettled = touched.clone();
-            quiet
-        };
+        // Partitions still being written merge by tiers; every other one that the catalog shows
+        // in pieces is merged whole, so a finished day ends as few segments as `merge_rows`
+        // allows. The catalog, not this process's memory, says which: a restart, or another
+        // server having written the day, leaves nothing fragmented for good.
+        let settling: Vec<Partition> = self
+            .store
+            .fragmented_partitions(self.config.merge_rows)
+            .await?
+            .into_iter()
+            .filter(|p| !touched.contains(p))
+            .collect();
         for partition in touched {
             report.segments_merged += self.merge(partition, true, now_us).await?;
         }

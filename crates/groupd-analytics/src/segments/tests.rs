@@ -180,6 +180,7 @@ on_both!(
     a_retry_after_compaction_is_still_a_duplicate,
     a_crash_before_the_commit_loses_nothing,
     small_segments_of_a_day_are_merged,
+    a_day_left_in_pieces_by_a_stopped_process_is_merged_after_a_restart,
     a_day_being_written_merges_by_tiers,
     a_second_compactor_waits_its_turn,
 );
@@ -431,6 +432,28 @@ async fn small_segments_of_a_day_are_merged(store: Arc<dyn Store>) {
             .len(),
         1
     );
+    assert_eq!(f.all_events().await, (before, 0));
+}
+
+async fn a_day_left_in_pieces_by_a_stopped_process_is_merged_after_a_restart(
+    store: Arc<dyn Store>,
+) {
+    let f = fixture(store).await;
+    f.ingest(capture(25, 1)).await;
+    let (before, _) = f.all_events().await;
+    let small = CompactionConfig {
+        batch_rows: 10,
+        merge_rows: 20,
+        ..config()
+    };
+    // The process stops right after writing the day in three pieces.
+    let r = f.compactor(small.clone()).run_once(NOW).await.unwrap();
+    assert_eq!((r.segments_written, r.segments_merged), (3, 0));
+    // A new process has written nothing, yet finds the day in pieces and merges it.
+    let r = f.compactor(small).run_once(NOW).await.unwrap();
+    assert_eq!((r.segments_written, r.segments_merged), (0, 2));
+    let snap = f.store.events_snapshot(f.project, None).await.unwrap();
+    assert_eq!(snap.segments.len(), 2);
     assert_eq!(f.all_events().await, (before, 0));
 }
 

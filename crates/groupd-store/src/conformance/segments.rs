@@ -218,6 +218,32 @@ pub async fn a_merge_replaces_its_segments_at_once(s: Arc<dyn Store>) {
     assert_eq!(names(&snap.hot), ["d"]);
 }
 
+pub async fn fragmented_partitions_hold_two_small_segments(s: Arc<dyn Store>) {
+    let p = project(&s).await;
+    ingest(&s, p, three_and_one()).await;
+    let moving = s.events_to_move(day0(p), LATER, 10).await.unwrap();
+    assert!(s.fragmented_partitions(10).await.unwrap().is_empty());
+    let one = s
+        .commit_segment(commit_of(p, "p/1.parquet", &moving[..1], vec![]))
+        .await
+        .unwrap();
+    // One segment is not fragmented.
+    assert!(s.fragmented_partitions(10).await.unwrap().is_empty());
+    s.commit_segment(commit_of(p, "p/2.parquet", &moving[1..], vec![]))
+        .await
+        .unwrap();
+    assert_eq!(s.fragmented_partitions(10).await.unwrap(), [day0(p)]);
+    // Segments of `below_rows` events or more do not count: 1 and 2 events, below 2.
+    assert!(s.fragmented_partitions(2).await.unwrap().is_empty());
+    let mut merged = commit_of(p, "p/3.parquet", &moving, vec![one.id]);
+    merged.moved.clear();
+    merged
+        .replaces
+        .push(s.partition_segments(day0(p)).await.unwrap()[1].id);
+    s.commit_segment(merged).await.unwrap();
+    assert!(s.fragmented_partitions(10).await.unwrap().is_empty());
+}
+
 pub async fn a_moved_event_is_still_a_retry(s: Arc<dyn Store>) {
     let p = project(&s).await;
     let mut gi = identify(

@@ -233,6 +233,25 @@ impl SegmentStore for PgStore {
             .collect())
     }
 
+    async fn fragmented_partitions(&self, below_rows: u64) -> StoreResult<Vec<Partition>> {
+        let below = i64::try_from(below_rows).unwrap_or(i64::MAX);
+        let c = self.client().await?;
+        let st = c
+            .prepare_cached(
+                "SELECT project_id, day FROM event_segments WHERE rows < $1
+                 GROUP BY project_id, day HAVING count(*) > 1 ORDER BY project_id, day",
+            )
+            .await?;
+        Ok(c.query(&st, &[&below])
+            .await?
+            .iter()
+            .map(|r| Partition {
+                project: ProjectId(r.get(0)),
+                day: r.get(1),
+            })
+            .collect())
+    }
+
     async fn segment_paths(&self) -> StoreResult<Vec<String>> {
         let c = self.client().await?;
         Ok(c.query("SELECT path FROM event_segments", &[])

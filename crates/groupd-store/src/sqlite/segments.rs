@@ -225,6 +225,25 @@ impl SegmentStore for SqliteStore {
             .await
     }
 
+    async fn fragmented_partitions(&self, below_rows: u64) -> StoreResult<Vec<Partition>> {
+        let below = i64::try_from(below_rows).unwrap_or(i64::MAX);
+        self.readers
+            .read(move |c| {
+                let mut st = c.prepare_cached(
+                    "SELECT project_id, day FROM event_segments WHERE rows < ?1
+                     GROUP BY project_id, day HAVING count(*) > 1 ORDER BY project_id, day",
+                )?;
+                let rows = st.query_map(params![below], |r| {
+                    Ok(Partition {
+                        project: groupd_core::ProjectId(r.get(0)?),
+                        day: r.get(1)?,
+                    })
+                })?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .await
+    }
+
     async fn segment_paths(&self) -> StoreResult<Vec<String>> {
         self.readers
             .read(|c| {
