@@ -31,6 +31,35 @@ pub fn events_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// The columns a scan reads as string views rather than as offsets into one buffer: the short,
+/// repeating ones that queries group and filter by. Read from a dictionary page, a view points
+/// into the dictionary instead of copying each value, and a key of up to 12 bytes is compared
+/// and hashed inline. `properties` stays `Utf8`: the JSON functions read it as one text.
+const VIEW_COLUMNS: [&str; 3] = ["uuid", "event", "distinct_id"];
+
+/// [`events_schema`] as queries read it (the Parquet files keep `Utf8`): the columns of
+/// [`VIEW_COLUMNS`] and every `$group_N` as `Utf8View`.
+pub fn events_scan_schema() -> SchemaRef {
+    static SCHEMA: std::sync::OnceLock<SchemaRef> = std::sync::OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let fields: Vec<Field> = events_schema()
+                .fields()
+                .iter()
+                .map(|f| {
+                    if VIEW_COLUMNS.contains(&f.name().as_str()) || f.name().starts_with("$group_")
+                    {
+                        f.as_ref().clone().with_data_type(DataType::Utf8View)
+                    } else {
+                        f.as_ref().clone()
+                    }
+                })
+                .collect();
+            Arc::new(Schema::new(fields))
+        })
+        .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ use groupd_core::GroupTypeIndex;
 use groupd_store::{EventsSnapshot, Group, GroupType, SegmentRef, StoredEvent};
 use std::sync::OnceLock;
 
-use crate::schema::{GROUP_COLUMNS, events_schema, group_column};
+use crate::schema::{GROUP_COLUMNS, events_scan_schema, events_schema, group_column};
 
 /// The URL the segment store is registered under in each query's context.
 const SEGMENTS_URL: &str = "groupd-segments://segments/";
@@ -39,6 +39,19 @@ fn ts(v: Vec<i64>) -> ArrayRef {
 
 fn text<'a>(v: impl Iterator<Item = &'a str>) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(v))
+}
+
+/// `events` rows as one Arrow batch of the scan schema (string views where segments read them).
+fn scan_batch(rows: &[&StoredEvent]) -> Result<RecordBatch> {
+    let batch = event_batch(rows)?;
+    let schema = events_scan_schema();
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| datafusion::arrow::compute::cast(c, f.data_type()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 /// `events` rows as one Arrow batch of the events schema.
@@ -208,7 +221,7 @@ impl EventsSource {
 #[async_trait]
 impl TableProvider for EventsSource {
     fn schema(&self) -> SchemaRef {
-        events_schema()
+        events_scan_schema()
     }
 
     fn table_type(&self) -> TableType {
@@ -237,8 +250,8 @@ impl TableProvider for EventsSource {
         let hot: Vec<&StoredEvent> = snap.hot.iter().filter(|e| bounds.admits(e)).collect();
         if !hot.is_empty() {
             let source = MemorySourceConfig::try_new(
-                &[vec![event_batch(&hot)?]],
-                events_schema(),
+                &[vec![scan_batch(&hot)?]],
+                events_scan_schema(),
                 projection.cloned(),
             )?
             .with_limit(limit);
@@ -255,13 +268,13 @@ impl TableProvider for EventsSource {
                 .with_file_extension(".parquet");
             let config = ListingTableConfig::new_with_multi_paths(paths)
                 .with_listing_options(options)
-                .with_schema(events_schema());
+                .with_schema(events_scan_schema());
             let table = ListingTable::try_new(config)?;
             parts.push(table.scan(state, projection, filters, limit).await?);
         }
         if parts.is_empty() {
             let source =
-                MemorySourceConfig::try_new(&[vec![]], events_schema(), projection.cloned())?;
+                MemorySourceConfig::try_new(&[vec![]], events_scan_schema(), projection.cloned())?;
             return Ok(DataSourceExec::from_data_source(source));
         }
         UnionExec::try_new(parts)
