@@ -193,12 +193,30 @@ class Groupd:
             return n
         return int(run.psql(self.be.url, "SELECT count(*) FROM events"))
 
+    def segments(self):
+        sql = "SELECT count(*) FROM event_segments"
+        if self.kind == "sqlite":
+            import sqlite3
+            conn = sqlite3.connect(self.be.path)
+            n = conn.execute(sql).fetchone()[0]
+            conn.close()
+            return n
+        return int(run.psql(self.be.url, sql))
+
     def wait_compacted(self, limit_s=1800):
+        """Until every event is in a segment and the merges of the days are done (the segment
+        count unchanged for 3 s)."""
         t0 = time.time()
         while self.hot_events() > 0:
             if time.time() - t0 > limit_s:
                 raise SystemExit("compaction did not finish")
             time.sleep(1)
+        last, same = self.segments(), 0
+        while same < 3 and time.time() - t0 < limit_s:
+            time.sleep(1)
+            n = self.segments()
+            same = same + 1 if n == last else 0
+            last = n
         return time.time() - t0
 
     def query(self, q):
