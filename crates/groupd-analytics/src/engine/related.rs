@@ -50,7 +50,10 @@ pub struct RelatedEvents {
 }
 
 fn utc_us(us: i64) -> Expr {
-    lit(ScalarValue::TimestampMicrosecond(Some(us), Some("UTC".into())))
+    lit(ScalarValue::TimestampMicrosecond(
+        Some(us),
+        Some("UTC".into()),
+    ))
 }
 
 fn column<'a>(batch: &'a RecordBatch, name: &str) -> DfResult<&'a ArrayRef> {
@@ -84,10 +87,7 @@ fn fold(batches: &[RecordBatch], asked: Option<usize>) -> DfResult<RelatedEvents
     let mut groups: BTreeSet<(i64, String)> = BTreeSet::new();
     for b in batches {
         let ids = texts(column(b, "distinct_id")?)?;
-        let (first, last) = (
-            micros(column(b, "first")?)?,
-            micros(column(b, "last")?)?,
-        );
+        let (first, last) = (micros(column(b, "first")?)?, micros(column(b, "last")?)?);
         let keys = (0..GROUP_COLUMNS)
             .map(|i| texts(column(b, &group_column(i))?))
             .collect::<DfResult<Vec<_>>>()?;
@@ -140,7 +140,9 @@ impl Engine {
             EventsOf::DistinctId(d) => (ident("distinct_id").eq(lit(d.as_str())), None),
             EventsOf::Group(i, key) => match usize::try_from(i.0) {
                 // Events carry the keys of indexes 0–4 only (PostHog's five types).
-                Ok(i) if i < GROUP_COLUMNS => (ident(group_column(i)).eq(lit(key.as_str())), Some(i)),
+                Ok(i) if i < GROUP_COLUMNS => {
+                    (ident(group_column(i)).eq(lit(key.as_str())), Some(i))
+                }
                 _ => return Ok(RelatedEvents::default()),
             },
         };
@@ -151,7 +153,11 @@ impl Engine {
             let source = tables::register_events(&ctx, self.segments.as_ref(), &types, &reused)
                 .await
                 .map_err(engine_error)?;
-            source.set(store.events_snapshot(req.project, Some(req.since_us)).await?);
+            source.set(
+                store
+                    .events_snapshot(req.project, Some(req.since_us))
+                    .await?,
+            );
             let mut by = vec![ident("distinct_id")];
             by.extend((0..GROUP_COLUMNS).map(|i| ident(group_column(i))));
             let df = ctx

@@ -1,6 +1,5 @@
 //! A group's Events tab: its latest 100 events and a chart of events per day over the last 30
-//! days, both read through `POST /query/` (HogQL, scope `query:read`), in one query for a group
-//! with 100 events in those days.
+//! days, both read through `POST /query/` (HogQL, scope `query:read`).
 use axum::http::Method;
 use serde_json::{Value, json};
 
@@ -55,22 +54,24 @@ fn datetime(us: i64) -> String {
     format!("toDateTime({})", literal(&iso[..19].replace('T', " ")))
 }
 
-/// A result row's time (UTC µs) from the answer's ISO text.
-fn time_us(v: &Value) -> Option<i64> {
-    groupd_core::time_fmt::parse_rfc3339_us(v.as_str()?)
+/// From when the latest `n` events are certain to lie, given the events per day from some day
+/// on (`(day start µs, count)`, any order): the start of the latest day by which `n` have
+/// happened; `None` when fewer than `n` are counted (older events may be among the latest).
+fn latest_since(per_day: &[(i64, i64)], n: i64) -> Option<i64> {
+    let mut days = per_day.to_vec();
+    days.sort_unstable_by_key(|d| std::cmp::Reverse(d.0));
+    let mut seen = 0;
+    days.into_iter().find_map(|(day, count)| {
+        seen += count;
+        (seen >= n).then_some(day)
+    })
 }
 
-fn event_row(timestamp: &Value, event: &Value, distinct_id: &Value) -> EventRow {
-    EventRow {
-        time: Time::from_iso(timestamp.as_str().unwrap_or("")),
-        event: show_value(event),
-        distinct_id: show_value(distinct_id),
-    }
-}
-
-/// Reads the tab's data in one query: the events per day from 30 days ago on, and the latest
-/// 100 events of those same days (`UNION ALL`; both scans skip the older segments). Only a
-/// group with fewer than 100 events since then needs a second query, for its older ones.
+/// Reads the tab's data: first the events per day of the last 30 days (one aggregate), then
+/// the latest 100 events, read from the day by which the counts show 100 have happened, so a
+/// busy group's latest events are read from its last days only. Two queries on purpose: one
+/// `UNION ALL` of both loses that bound and reads 30 days of rows for the list (measured at
+/// 100k groups, 40k events in the group, debug build: 119 ms against 51 + 13 ms).
 pub async fn load(
     state: &AppState,
     rest: &Rest,
@@ -79,63 +80,57 @@ pub async fn load(
     index: i64,
     key: &str,
 ) -> Result<EventsTab, RestError> {
-    let group = format!("$group_{index} = {}", literal(key));
+    let k = literal(key);
     // Days are UTC days on the server's clock: today and the 29 before it.
     let today = state.clock.now_us().div_euclid(DAY_US);
     let first = today - 29;
-    let since = datetime(first * DAY_US);
-    let both = hogql(
+    let per_day = hogql(
         rest,
         session,
         project_id,
         format!(
-            "SELECT 'day' AS part, toStartOfDay(timestamp) AS t, '' AS e, '' AS d, count() AS n \
-             FROM events WHERE {group} AND timestamp >= {since} GROUP BY t \
-             UNION ALL \
-             SELECT 'event', timestamp, event, distinct_id, 0 FROM (SELECT timestamp, event, \
-             distinct_id FROM events WHERE {group} AND timestamp >= {since} \
-             ORDER BY timestamp DESC LIMIT {LATEST}) \
-             LIMIT {}",
-            // Every day row (30, and up to a day ahead: capture takes events 23 h early) and
-            // every event row.
-            LATEST + 32
+            "SELECT toDate(timestamp) AS day, count() AS n FROM events \
+             WHERE $group_{index} = {k} AND timestamp >= {} \
+             GROUP BY day ORDER BY day",
+            datetime(first * DAY_US)
         ),
     )
     .await?;
-    let mut counted: Vec<(i64, i64)> = Vec::new();
-    let mut latest: Vec<(i64, EventRow)> = Vec::new();
-    for r in both["results"].as_array().into_iter().flatten() {
-        let Some(at) = time_us(&r[1]) else { continue };
-        if r[0] == "day" {
-            counted.push((at, r[4].as_i64().unwrap_or(0)));
-        } else {
-            latest.push((at, event_row(&r[1], &r[2], &r[3])));
-        }
-    }
-    // The union keeps no order: newest first, as the list shows them.
-    latest.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
-    let mut rows: Vec<EventRow> = latest.into_iter().map(|(_, r)| r).collect();
-    let since_then: i64 = counted.iter().map(|(_, n)| n).sum();
-    if since_then < LATEST {
-        let older = hogql(
-            rest,
-            session,
-            project_id,
-            format!(
-                "SELECT timestamp, event, distinct_id FROM events WHERE {group} \
-                 AND timestamp < {since} ORDER BY timestamp DESC LIMIT {}",
-                LATEST - since_then
-            ),
-        )
-        .await?;
-        rows.extend(
-            older["results"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|r| event_row(&r[0], &r[1], &r[2])),
-        );
-    }
+    let counted: Vec<(i64, i64)> = per_day["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let day = r[0].as_str()?.get(..10)?;
+            let start = groupd_core::time_fmt::parse_rfc3339_us(&format!("{day}T00:00:00Z"))?;
+            Some((start, r[1].as_i64()?))
+        })
+        .collect();
+    let bound = latest_since(&counted, LATEST)
+        .map(|since| format!(" AND timestamp >= {}", datetime(since)))
+        .unwrap_or_default();
+    let latest = hogql(
+        rest,
+        session,
+        project_id,
+        format!(
+            "SELECT timestamp, event, distinct_id FROM events WHERE $group_{index} = {k}{bound} \
+             ORDER BY timestamp DESC LIMIT {LATEST}"
+        ),
+    )
+    .await?;
+    let rows = latest["results"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .map(|r| EventRow {
+                    time: Time::from_iso(r[0].as_str().unwrap_or("")),
+                    event: show_value(&r[1]),
+                    distinct_id: show_value(&r[2]),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let mut values = vec![0.0; (today - first + 1) as usize];
     for (day_us, n) in &counted {
         if let Ok(i) = usize::try_from(day_us.div_euclid(DAY_US) - first)
@@ -162,5 +157,19 @@ mod tests {
     #[test]
     fn literals_escape_quotes_and_backslashes() {
         assert_eq!(super::literal(r"a'b\c"), r"'a\'b\\c'");
+    }
+
+    #[test]
+    fn the_latest_events_are_read_from_the_day_the_counts_reach_them() {
+        use super::latest_since;
+        // Day 5 (today) 60, day 3 30, day 1 20: 100 are reached on day 1.
+        assert_eq!(latest_since(&[(1, 20), (5, 60), (3, 30)], 100), Some(1));
+        assert_eq!(latest_since(&[(5, 100)], 100), Some(5));
+        assert_eq!(
+            latest_since(&[(5, 60), (3, 39)], 100),
+            None,
+            "older ones may count"
+        );
+        assert_eq!(latest_since(&[], 100), None);
     }
 }

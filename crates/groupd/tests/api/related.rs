@@ -265,7 +265,11 @@ fn a_type_at_a_reused_index_does_not_inherit_older_events() {
     assert_eq!(ids(&body), ["person:u1"], "{body}");
 
     // In segments the old events still do not count for the new type.
-    let queries = ["group_type_index=0&id=acme", "id=u1", "group_type_index=1&id=p1"];
+    let queries = [
+        "group_type_index=0&id=acme",
+        "id=u1",
+        "group_type_index=1&id=p1",
+    ];
     let before: Vec<_> = queries.iter().map(|q| related(&app, q)).collect();
     assert_eq!(crate::segments::compact(&app).events_moved, 2);
     let after: Vec<_> = queries.iter().map(|q| related(&app, q)).collect();
@@ -274,10 +278,14 @@ fn a_type_at_a_reused_index_does_not_inherit_older_events() {
 
 /// What the twin apps below are asked: a group, a distinct_id, a group of the other type.
 fn asked(app: &TestApp) -> Vec<(u16, Value)> {
-    ["group_type_index=0&id=acme", "id=u1", "group_type_index=1&id=p1"]
-        .iter()
-        .map(|q| related(app, q))
-        .collect()
+    [
+        "group_type_index=0&id=acme",
+        "id=u1",
+        "group_type_index=1&id=p1",
+    ]
+    .iter()
+    .map(|q| related(app, q))
+    .collect()
 }
 
 /// The same events, split between the segments and the hot tail in one app and all in the row
@@ -302,7 +310,14 @@ fn events_moved_into_segments_relate_as_they_did_in_the_row_store() {
     let (got, want) = (asked(&split), asked(&hot));
     assert_eq!(
         ids(&want[0].1),
-        ["person:u2", "person:u1", "person:u5", "1:p1", "1:p2", "1:p3"],
+        [
+            "person:u2",
+            "person:u1",
+            "person:u5",
+            "1:p1",
+            "1:p2",
+            "1:p3"
+        ],
         "{}",
         want[0].1
     );

@@ -130,12 +130,7 @@ impl Ui {
     /// The element `css` matches, waiting up to [`WAIT`] for it.
     pub fn el(&self, css: &str) -> Element {
         self.rt
-            .block_on(
-                self.c
-                    .wait()
-                    .at_most(WAIT)
-                    .for_element(Locator::Css(css)),
-            )
+            .block_on(self.c.wait().at_most(WAIT).for_element(Locator::Css(css)))
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
