@@ -32,7 +32,8 @@ case "${1:-}" in
     rm -rf "$stage" && mkdir -p "$stage/release"
     ln "$bin" "$stage/release/groupd" 2>/dev/null || cp "$bin" "$stage/release/groupd"
     export CARGO_TARGET_DIR="$stage"
-    build=(--no-build)
+    # Faster compression: this package is only installed here and thrown away.
+    build=(--no-build --fast)
     ;;
   "") ;;
   *) echo "usage: $0 [--no-build|--debug]" >&2; exit 2 ;;
@@ -49,6 +50,8 @@ dpkg -i "$deb" >/dev/null
 fail() { echo "FAIL: $*" >&2; exit 1; }
 [ "$(/usr/bin/groupd --version)" = "groupd $(dpkg-deb -f "$deb" Version | cut -d- -f1)" ] || fail "groupd --version"
 id groupd >/dev/null || fail "no groupd user"
+[ "$(id -u groupd)" -lt 1000 ] || fail "groupd is not a system user"
+[ -f /etc/default/groupd ] || fail "no /etc/default/groupd"
 [ "$(stat -c %U /var/lib/groupd)" = groupd ] || fail "/var/lib/groupd not owned by groupd"
 unit=$(dpkg -L groupd | grep '/groupd.service$') || fail "no systemd unit"
 grep -q '^User=groupd$' "$unit" || fail "unit does not run as groupd"
