@@ -23,6 +23,18 @@ if errors:
     sys.exit(1)
 "#;
 
+/// What both SDK scripts leave: acme with its merged properties, p1 without any.
+fn assert_the_scripts_groups(app: &TestApp) {
+    let (status, acme) = app.find(0, "acme");
+    assert_eq!(status, 200, "{acme}");
+    assert_eq!(
+        acme["group_properties"],
+        json!({"name": "Acme", "seats": 6, "tags": ["b2b"]})
+    );
+    let (status, p1) = app.find(1, "p1");
+    assert_eq!((status, p1["group_properties"].clone()), (200, json!({})));
+}
+
 fn run_sdk(gzip: bool) {
     // A real process, as the SDK would meet it in production.
     let app = TestApp::spawn_process(&[], &[]);
@@ -42,14 +54,7 @@ fn run_sdk(gzip: bool) {
         "the posthog SDK is not installed: python3 -m pip install posthog (.ci/run does)"
     );
     assert!(out.status.success(), "SDK script failed: {stderr}");
-    let (status, acme) = app.find(0, "acme");
-    assert_eq!(status, 200, "{acme}");
-    assert_eq!(
-        acme["group_properties"],
-        json!({"name": "Acme", "seats": 6, "tags": ["b2b"]})
-    );
-    let (status, p1) = app.find(1, "p1");
-    assert_eq!((status, p1["group_properties"].clone()), (200, json!({})));
+    assert_the_scripts_groups(&app);
     let (_, types) = app.list_types();
     assert_eq!(types[0]["group_type"], "company");
     assert_eq!(types[1]["group_type"], "project");
@@ -87,14 +92,7 @@ fn run_node_sdk(compress: bool) {
         .expect("node runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "SDK script failed: {stderr}");
-    let (status, acme) = app.find(0, "acme");
-    assert_eq!(status, 200, "{acme}");
-    assert_eq!(
-        acme["group_properties"],
-        json!({"name": "Acme", "seats": 6, "tags": ["b2b"]})
-    );
-    let (status, p1) = app.find(1, "p1");
-    assert_eq!((status, p1["group_properties"].clone()), (200, json!({})));
+    assert_the_scripts_groups(&app);
     let (status, body) = app.query(
         "SELECT event, distinct_id, $group_0, $group_1, properties.amount FROM events \
          WHERE event != '$groupidentify'",

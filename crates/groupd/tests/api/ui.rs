@@ -538,6 +538,17 @@ fn ui_pages_and_assets_are_served_compressed_when_the_browser_asks() {
     );
 }
 
+/// Captures `batch`, signs in and returns the HTML of acme's Events tab.
+fn events_tab_of_acme(app: &TestApp, batch: Vec<serde_json::Value>) -> String {
+    let (s, body) = app.capture("/batch/", &json!({"api_key": app.token(), "batch": batch}));
+    assert_eq!(s, 200, "{body}");
+    let mut b = Browser::new(app);
+    b.sign_in(&app.key);
+    b.get("/ui/projects/1/types/0/group?key=acme&tab=events")
+        .text()
+        .unwrap()
+}
+
 #[test]
 fn ui_the_events_tab_of_a_busy_group_lists_its_latest_100_and_counts_them_all() {
     let app = TestApp::spawn();
@@ -554,14 +565,7 @@ fn ui_the_events_tab_of_a_busy_group_lists_its_latest_100_and_counts_them_all() 
         .collect();
     batch.push(json!({"event": "e", "distinct_id": "other", "timestamp": groupd_core::time_fmt::format_us(T0_US),
                       "properties": {"$groups": {"company": "globex"}}}));
-    let (s, body) = app.capture("/batch/", &json!({"api_key": app.token(), "batch": batch}));
-    assert_eq!(s, 200, "{body}");
-    let mut b = Browser::new(&app);
-    b.sign_in(&app.key);
-    let html = b
-        .get("/ui/projects/1/types/0/group?key=acme&tab=events")
-        .text()
-        .unwrap();
+    let html = events_tab_of_acme(&app, batch);
     assert_eq!(
         html.matches("data-testid=\"event-row\"").count(),
         100,
@@ -595,14 +599,7 @@ fn ui_the_events_tab_of_a_quiet_group_lists_its_older_events_too() {
                    "properties": {"$groups": {"company": "acme"}}})
         })
         .collect();
-    let (s, body) = app.capture("/batch/", &json!({"api_key": app.token(), "batch": batch}));
-    assert_eq!(s, 200, "{body}");
-    let mut b = Browser::new(&app);
-    b.sign_in(&app.key);
-    let html = b
-        .get("/ui/projects/1/types/0/group?key=acme&tab=events")
-        .text()
-        .unwrap();
+    let html = events_tab_of_acme(&app, batch);
     let shown: Vec<usize> = ["d1", "d3", "d20", "d40", "d60"]
         .iter()
         .map(|d| {
