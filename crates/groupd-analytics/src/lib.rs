@@ -8,4 +8,6 @@ pub mod schema;
 pub mod segments;
 mod udf;
 
-pub use engine::{Engine, EngineError, QueryAnswer, QueryRequest};
+pub use engine::{
+    Engine, EngineError, QueryAnswer, QueryRequest, RelatedEvents, RelatedRequest, SeenPerson,
+};

@@ -1,6 +1,7 @@
 //! One HogQL query, end to end: translate, read the project's tables into a fresh DataFusion
 //! context (sharing the server's memory pool), plan the rewritten tree, run it under the
 //! deadline, render the answer.
+mod related;
 mod render;
 mod tables;
 
@@ -17,6 +18,8 @@ use serde_json::Value;
 
 use crate::hogql::{Catalog, translate};
 use crate::udf::{HogUdf, Kind, time::Part as P, time::Unit};
+
+pub use related::{RelatedEvents, RelatedRequest, SeenPerson};
 
 /// Why a query has no answer.
 #[derive(Debug)]

@@ -47,15 +47,6 @@ impl TypeEpochs {
         Self(v)
     }
 
-    /// The indexes that hold a type, ascending.
-    pub fn indexes(&self) -> impl Iterator<Item = GroupTypeIndex> + '_ {
-        self.0
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.is_some())
-            .map(|(i, _)| GroupTypeIndex(i as i64))
-    }
-
     /// The event's key of type `index` as it counts today: `""` when no type holds the index or
     /// the event was received before the type was made.
     pub fn key<'e>(&self, e: &'e WindowEvent, index: GroupTypeIndex) -> &'e str {
@@ -199,6 +190,5 @@ mod tests {
         assert_eq!(epochs.key(&old, i1), "", "a reused index does not");
         assert_eq!(epochs.key(&new, i1), "b");
         assert_eq!(epochs.key(&new, i2), "", "no type at 2");
-        assert_eq!(epochs.indexes().collect::<Vec<_>>(), [i0, i1]);
     }
 }

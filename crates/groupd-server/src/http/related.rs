@@ -1,18 +1,20 @@
 //! `GET /api/projects/{project_id}/groups/related`: the distinct_ids and the groups of other types
 //! seen on events together with a group (or the groups seen with a distinct_id) in the last 90
 //! days, in PostHog's actor shape. groupd has no persons: a distinct_id stands in for one.
-use groupd_analytics::segments::window::window_events;
-use std::collections::{BTreeSet, HashMap};
+//! The events are read by the engine (segments and hot tail, one aggregate); the UI's Related
+//! tab calls this route.
+use std::time::Duration;
 
 use axum::{Json, Router, extract::State};
+use groupd_analytics::{EngineError, RelatedRequest, SeenPerson};
 use groupd_core::{GroupTypeIndex, Scope, time_fmt::format_us};
-use groupd_store::{EventWindow, EventsOf, WindowEvent};
+use groupd_store::{EventsOf, StoreError};
 use serde_json::{Value, json};
 
 use super::{
     auth::ProjectApi,
     error::{ApiError, ApiResult},
-    events_view::{GroupCache, TypeEpochs},
+    events_view::GroupCache,
     request::RequestInfo,
     routes::route,
 };
@@ -72,18 +74,23 @@ fn bounded_index(raw: &str, max_group_types: u32) -> ApiResult<GroupTypeIndex> {
     Ok(i)
 }
 
-/// A distinct_id's first and last event among those read.
-struct Seen {
-    first: i64,
-    last: i64,
+fn person_json(p: &SeenPerson) -> Value {
+    let d = p.distinct_id.as_str();
+    json!({
+        "type": "person", "id": d, "uuid": d, "distinct_ids": [d],
+        "name": d, "properties": {}, "is_identified": false,
+        "created_at": format_us(p.first_us), "last_seen_at": format_us(p.last_us),
+        "matched_recordings": [], "value_at_data_point": null,
+    })
 }
 
-fn person_json(distinct_id: &str, seen: &Seen) -> Value {
-    json!({
-        "type": "person", "id": distinct_id, "uuid": distinct_id, "distinct_ids": [distinct_id],
-        "name": distinct_id, "properties": {}, "is_identified": false,
-        "created_at": format_us(seen.first), "last_seen_at": format_us(seen.last),
-        "matched_recordings": [], "value_at_data_point": null,
+/// The engine's failures in this route's terms: none is the client's doing.
+fn engine_error(e: EngineError) -> ApiError {
+    ApiError::from(match e {
+        EngineError::Store(e) => e,
+        EngineError::Timeout => StoreError::QueryTimeout,
+        EngineError::Memory(_) => StoreError::Busy,
+        EngineError::Invalid(m) => StoreError::Internal(anyhow::anyhow!("related events: {m}")),
     })
 }
 
@@ -96,58 +103,34 @@ pub async fn related(State(state): State<AppState>, api: ProjectApi) -> ApiResul
     api.require(Scope::GroupRead)?;
     let p = RelatedParams::parse(&api.req, state.config.max_group_types)?;
     let project = api.project_id();
-    let epochs = TypeEpochs::load(&*state.store, project).await?;
-    let only = match p.index {
-        Some(i) => EventsOf::Group(i, p.id.clone()),
-        None => EventsOf::DistinctId(p.id.clone()),
-    };
     // Strictly after `now - 90 days`, no upper bound (PostHog's window).
-    let window = EventWindow {
+    let req = RelatedRequest {
         project,
         since_us: state.clock.now_us().saturating_sub(WINDOW_US) + 1,
-        until_us: None,
-        only: Some(only),
+        of: match p.index {
+            Some(i) => EventsOf::Group(i, p.id.clone()),
+            None => EventsOf::DistinctId(p.id.clone()),
+        },
+        timeout: Duration::from_secs(state.config.query_timeout_secs),
     };
-    let events = window_events(&*state.store, &state.segments, window).await?;
-    let shared: Vec<&WindowEvent> = events
+    let seen = state
+        .engine
+        .related(state.store.as_ref(), &req)
+        .await
+        .map_err(engine_error)?;
+
+    let mut actors: Vec<Value> = seen
+        .people
         .iter()
-        .filter(|e| match p.index {
-            Some(i) => epochs.key(e, i) == p.id,
-            None => e.distinct_id == p.id,
-        })
+        .take(MAX_ACTORS)
+        .map(person_json)
         .collect();
-
-    let mut actors = Vec::new();
-    if p.index.is_some() {
-        let mut seen: HashMap<&str, Seen> = HashMap::new();
-        for e in &shared {
-            let s = seen.entry(&e.distinct_id).or_insert(Seen {
-                first: e.timestamp_us,
-                last: e.timestamp_us,
-            });
-            s.first = s.first.min(e.timestamp_us);
-            s.last = s.last.max(e.timestamp_us);
-        }
-        let mut people: Vec<(&str, Seen)> = seen.into_iter().collect();
-        people.sort_by(|a, b| b.1.first.cmp(&a.1.first).then(a.0.cmp(b.0)));
-        actors.extend(people.iter().map(|(d, s)| person_json(d, s)));
-    }
-
-    let mut keys: BTreeSet<(GroupTypeIndex, &str)> = BTreeSet::new();
-    for e in &shared {
-        for i in epochs.indexes().filter(|i| Some(*i) != p.index) {
-            let k = epochs.key(e, i);
-            if !k.is_empty() {
-                keys.insert((i, k));
-            }
-        }
-    }
     let mut groups = GroupCache::default();
-    for (index, key) in keys {
+    for (index, key) in &seen.groups {
         if actors.len() >= MAX_ACTORS {
             break;
         }
-        let Some(g) = groups.load(&*state.store, project, index, key).await? else {
+        let Some(g) = groups.load(&*state.store, project, *index, key).await? else {
             continue;
         };
         actors.push(json!({
@@ -156,7 +139,6 @@ pub async fn related(State(state): State<AppState>, api: ProjectApi) -> ApiResul
             "matched_recordings": [], "value_at_data_point": null,
         }));
     }
-    actors.truncate(MAX_ACTORS);
     Ok(Json(Value::Array(actors)))
 }
 

@@ -69,7 +69,9 @@ fn latest_since(per_day: &[(i64, i64)], n: i64) -> Option<i64> {
 
 /// Reads the tab's data: first the events per day of the last 30 days (one aggregate), then
 /// the latest 100 events, read from the day by which the counts show 100 have happened, so a
-/// busy group's latest events are read from its last days only.
+/// busy group's latest events are read from its last days only. Two queries on purpose: one
+/// `UNION ALL` of both loses that bound and reads 30 days of rows for the list (measured at
+/// 100k groups, 40k events in the group, debug build: 119 ms against 51 + 13 ms).
 pub async fn load(
     state: &AppState,
     rest: &Rest,

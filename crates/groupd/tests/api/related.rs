@@ -263,4 +263,67 @@ fn a_type_at_a_reused_index_does_not_inherit_older_events() {
     );
     let (_, body) = related(&app, "group_type_index=1&id=p1");
     assert_eq!(ids(&body), ["person:u1"], "{body}");
+
+    // In segments the old events still do not count for the new type.
+    let queries = [
+        "group_type_index=0&id=acme",
+        "id=u1",
+        "group_type_index=1&id=p1",
+    ];
+    let before: Vec<_> = queries.iter().map(|q| related(&app, q)).collect();
+    assert_eq!(crate::segments::compact(&app).events_moved, 2);
+    let after: Vec<_> = queries.iter().map(|q| related(&app, q)).collect();
+    assert_eq!(after, before);
+}
+
+/// What the twin apps below are asked: a group, a distinct_id, a group of the other type.
+fn asked(app: &TestApp) -> Vec<(u16, Value)> {
+    [
+        "group_type_index=0&id=acme",
+        "id=u1",
+        "group_type_index=1&id=p1",
+    ]
+    .iter()
+    .map(|q| related(app, q))
+    .collect()
+}
+
+/// The same events, split between the segments and the hot tail in one app and all in the row
+/// store in its twin, relate exactly the same actors (times, order, window edge included).
+#[test]
+fn events_moved_into_segments_relate_as_they_did_in_the_row_store() {
+    let (split, hot) = (loaded(), loaded());
+    let report = crate::segments::compact(&split);
+    assert_eq!(report.events_moved, 5, "{report:?}");
+    // Later events stay in the row store: u1 now spans a segment and the hot tail, and p3 is
+    // seen inside the window only in the hot tail.
+    let later = vec![
+        ev(
+            "u1",
+            "2026-05-31T10:00:00Z",
+            json!({"company": "acme", "project": "p3"}),
+        ),
+        ev("u5", "2026-05-01T00:00:00Z", json!({"company": "acme"})),
+    ];
+    send(&split, later.clone());
+    send(&hot, later);
+    let (got, want) = (asked(&split), asked(&hot));
+    assert_eq!(
+        ids(&want[0].1),
+        [
+            "person:u2",
+            "person:u1",
+            "person:u5",
+            "1:p1",
+            "1:p2",
+            "1:p3"
+        ],
+        "{}",
+        want[0].1
+    );
+    assert_eq!(want[0].1[1]["created_at"], "2026-05-10T00:00:00Z");
+    assert_eq!(want[0].1[1]["last_seen_at"], "2026-05-31T10:00:00Z");
+    assert_eq!(ids(&want[1].1), ["0:acme", "1:p1", "1:p3"], "{}", want[1].1);
+    assert_eq!(ids(&want[2].1), ["person:u1", "0:acme"], "{}", want[2].1);
+    assert_eq!(got, want);
 }

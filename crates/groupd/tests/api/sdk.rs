@@ -1,5 +1,6 @@
-//! The real `posthog` Python SDK (from PyPI; `.ci/run` installs it) pointed at groupd.
-use std::process::Command;
+//! The real PostHog SDKs pointed at groupd: `posthog` for Python (from PyPI) and `posthog-node`
+//! (from npm, into `fixtures/sdk/node/`); `.ci/run` installs both.
+use std::{path::Path, process::Command};
 
 use serde_json::json;
 
@@ -22,6 +23,18 @@ if errors:
     sys.exit(1)
 "#;
 
+/// What both SDK scripts leave: acme with its merged properties, p1 without any.
+fn assert_the_scripts_groups(app: &TestApp) {
+    let (status, acme) = app.find(0, "acme");
+    assert_eq!(status, 200, "{acme}");
+    assert_eq!(
+        acme["group_properties"],
+        json!({"name": "Acme", "seats": 6, "tags": ["b2b"]})
+    );
+    let (status, p1) = app.find(1, "p1");
+    assert_eq!((status, p1["group_properties"].clone()), (200, json!({})));
+}
+
 fn run_sdk(gzip: bool) {
     // A real process, as the SDK would meet it in production.
     let app = TestApp::spawn_process(&[], &[]);
@@ -41,14 +54,7 @@ fn run_sdk(gzip: bool) {
         "the posthog SDK is not installed: python3 -m pip install posthog (.ci/run does)"
     );
     assert!(out.status.success(), "SDK script failed: {stderr}");
-    let (status, acme) = app.find(0, "acme");
-    assert_eq!(status, 200, "{acme}");
-    assert_eq!(
-        acme["group_properties"],
-        json!({"name": "Acme", "seats": 6, "tags": ["b2b"]})
-    );
-    let (status, p1) = app.find(1, "p1");
-    assert_eq!((status, p1["group_properties"].clone()), (200, json!({})));
+    assert_the_scripts_groups(&app);
     let (_, types) = app.list_types();
     assert_eq!(types[0]["group_type"], "company");
     assert_eq!(types[1]["group_type"], "project");
@@ -62,4 +68,49 @@ fn the_python_sdk_creates_and_updates_groups() {
 #[test]
 fn the_python_sdk_with_gzip_creates_and_updates_groups() {
     run_sdk(true);
+}
+
+/// `posthog-node` in `fixtures/sdk/node/`: `capture.js` sends a `$groupidentify`, an event with
+/// groups, a group without properties and an update, then shuts the client down (one batch).
+fn run_node_sdk(compress: bool) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sdk/node");
+    assert!(
+        dir.join("node_modules/posthog-node").is_dir(),
+        "posthog-node is not installed: npm ci --prefix {} (.ci/run does)",
+        dir.display()
+    );
+    let app = TestApp::spawn_process(&[], &[]);
+    let out = Command::new("node")
+        .current_dir(&dir)
+        .args([
+            "capture.js",
+            &app.base,
+            &app.token(),
+            if compress { "1" } else { "0" },
+        ])
+        .output()
+        .expect("node runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "SDK script failed: {stderr}");
+    assert_the_scripts_groups(&app);
+    let (status, body) = app.query(
+        "SELECT event, distinct_id, $group_0, $group_1, properties.amount FROM events \
+         WHERE event != '$groupidentify'",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["results"],
+        json!([["purchase", "u1", "acme", "p1", 5.5]]),
+        "{body}"
+    );
+}
+
+#[test]
+fn the_node_sdk_creates_groups_and_captures_an_event_with_groups() {
+    run_node_sdk(false);
+}
+
+#[test]
+fn the_node_sdk_with_gzip_creates_groups_and_captures_an_event_with_groups() {
+    run_node_sdk(true);
 }

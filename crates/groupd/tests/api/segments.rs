@@ -23,7 +23,7 @@ fn segment_root(app: &TestApp) -> Arc<dyn ObjectStore> {
 }
 
 /// One compaction now, of everything received up to the server's clock.
-fn compact(app: &TestApp) -> CompactionReport {
+pub(crate) fn compact(app: &TestApp) -> CompactionReport {
     let config = CompactionConfig {
         min_age: std::time::Duration::ZERO,
         orphan_grace: std::time::Duration::ZERO,

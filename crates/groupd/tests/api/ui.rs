@@ -538,6 +538,17 @@ fn ui_pages_and_assets_are_served_compressed_when_the_browser_asks() {
     );
 }
 
+/// Captures `batch`, signs in and returns the HTML of acme's Events tab.
+fn events_tab_of_acme(app: &TestApp, batch: Vec<serde_json::Value>) -> String {
+    let (s, body) = app.capture("/batch/", &json!({"api_key": app.token(), "batch": batch}));
+    assert_eq!(s, 200, "{body}");
+    let mut b = Browser::new(app);
+    b.sign_in(&app.key);
+    b.get("/ui/projects/1/types/0/group?key=acme&tab=events")
+        .text()
+        .unwrap()
+}
+
 #[test]
 fn ui_the_events_tab_of_a_busy_group_lists_its_latest_100_and_counts_them_all() {
     let app = TestApp::spawn();
@@ -554,14 +565,7 @@ fn ui_the_events_tab_of_a_busy_group_lists_its_latest_100_and_counts_them_all() 
         .collect();
     batch.push(json!({"event": "e", "distinct_id": "other", "timestamp": groupd_core::time_fmt::format_us(T0_US),
                       "properties": {"$groups": {"company": "globex"}}}));
-    let (s, body) = app.capture("/batch/", &json!({"api_key": app.token(), "batch": batch}));
-    assert_eq!(s, 200, "{body}");
-    let mut b = Browser::new(&app);
-    b.sign_in(&app.key);
-    let html = b
-        .get("/ui/projects/1/types/0/group?key=acme&tab=events")
-        .text()
-        .unwrap();
+    let html = events_tab_of_acme(&app, batch);
     assert_eq!(
         html.matches("data-testid=\"event-row\"").count(),
         100,
@@ -577,6 +581,34 @@ fn ui_the_events_tab_of_a_busy_group_lists_its_latest_100_and_counts_them_all() 
         html.contains("(130 in all)"),
         "every event of the 30 days is counted"
     );
+}
+
+#[test]
+fn ui_the_events_tab_of_a_quiet_group_lists_its_older_events_too() {
+    let app = TestApp::spawn();
+    assert_eq!(app.new_type("company"), 0);
+    app.new_group(0, "acme", json!({}));
+    // Three events in the last 30 days and two older ones: the list shows all five, newest
+    // first; the chart counts the three.
+    let day = 86_400_000_000;
+    let batch: Vec<serde_json::Value> = [1, 3, 20, 40, 60]
+        .iter()
+        .map(|d| {
+            json!({"event": "e", "distinct_id": format!("d{d}"),
+                   "timestamp": groupd_core::time_fmt::format_us(T0_US - d * day),
+                   "properties": {"$groups": {"company": "acme"}}})
+        })
+        .collect();
+    let html = events_tab_of_acme(&app, batch);
+    let shown: Vec<usize> = ["d1", "d3", "d20", "d40", "d60"]
+        .iter()
+        .map(|d| {
+            html.find(&format!("<td>{d}</td>"))
+                .unwrap_or_else(|| panic!("{d} listed: {html}"))
+        })
+        .collect();
+    assert!(shown.is_sorted(), "newest first: {shown:?}");
+    assert!(html.contains("(3 in all)"), "{html}");
 }
 
 #[test]

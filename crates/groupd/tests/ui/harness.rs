@@ -16,6 +16,9 @@ use tokio::runtime::Runtime;
 use crate::helpers::TestApp;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// How long a wait lasts before the test fails: long, because a passing test never spends it
+/// and a machine busy building (two cores, several builders) can take seconds per page.
+const WAIT: Duration = Duration::from_secs(20);
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Flags from notes/ui-stack.md: headless, no sandbox (root), nothing in the background that
@@ -124,15 +127,10 @@ impl Ui {
             .expect("goto");
     }
 
-    /// The element `css` matches, waiting up to 5 s for it.
+    /// The element `css` matches, waiting up to [`WAIT`] for it.
     pub fn el(&self, css: &str) -> Element {
         self.rt
-            .block_on(
-                self.c
-                    .wait()
-                    .at_most(Duration::from_secs(5))
-                    .for_element(Locator::Css(css)),
-            )
+            .block_on(self.c.wait().at_most(WAIT).for_element(Locator::Css(css)))
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
@@ -146,6 +144,15 @@ impl Ui {
     pub fn text(&self, css: &str) -> String {
         let e = self.el(css);
         self.rt.block_on(e.text()).expect("text")
+    }
+
+    /// The text of the element `css` matches now; `None` when there is none, or when it went
+    /// stale between the find and the read (htmx swapped the page), so a wait polls again.
+    pub fn text_now(&self, css: &str) -> Option<String> {
+        self.rt.block_on(async {
+            let e = self.c.find(Locator::Css(css)).await.ok()?;
+            e.text().await.ok()
+        })
     }
 
     pub fn type_into(&self, css: &str, text: &str) {
@@ -178,15 +185,16 @@ impl Ui {
         }
     }
 
-    /// Waits (up to 5 s) until `cond` holds, polling every 50 ms.
+    /// Waits (up to [`WAIT`]) until `cond` holds, polling every 50 ms.
     pub fn until(&self, what: &str, mut cond: impl FnMut(&Self) -> bool) {
-        for _ in 0..100 {
+        let start = std::time::Instant::now();
+        while start.elapsed() < WAIT {
             if cond(self) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("timed out waiting for {what}");
+        panic!("timed out after {WAIT:?} waiting for {what}");
     }
 
     /// How many elements `css` matches now.
