@@ -25,6 +25,7 @@ mod newcomer;
 mod openapi;
 mod ops;
 mod oracle;
+mod package;
 mod posthog_import;
 mod projects;
 mod property_definitions;
