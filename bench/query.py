@@ -233,10 +233,16 @@ class Groupd:
         return self.srv.peak_rss_mb()
 
     def segments_bytes(self):
-        d = self.be.path + ".segments" if self.kind == "sqlite" else None
-        if d is None or not os.path.isdir(d):
-            return None
-        return sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(d) for f in fs)
+        """The live segments' bytes, from the catalog: files a merge replaced stay on disk for
+        the grace period (queries may still read them) and are not counted."""
+        sql = "SELECT COALESCE(SUM(bytes), 0) FROM event_segments"
+        if self.kind == "sqlite":
+            import sqlite3
+            conn = sqlite3.connect(self.be.path)
+            n = conn.execute(sql).fetchone()[0]
+            conn.close()
+            return n
+        return int(run.psql(self.be.url, sql))
 
     def stop(self):
         self.srv.stop()
