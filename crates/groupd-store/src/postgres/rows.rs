@@ -4,15 +4,13 @@ use deadpool_postgres::GenericClient;
 use groupd_core::{
     Actor, GroupKey, GroupTypeIndex, ProjectId, ProjectToken,
     groups::{Action, Activity, ActivityRecord, GroupState},
-    merge::PropMetaMap,
 };
 use serde_json::{Map, Value};
 use tokio_postgres::{Row, types::ToSql};
 
 use super::values::{Ts, jsonb_safe, nul_safe};
 use crate::{
-    ActivityEntry, ApiKey, Group, GroupType, Project, StoreResult, error::internal, stored_scopes,
-    to_json_text,
+    ApiKey, Group, GroupType, Project, StoreResult, error::internal, stored_scopes, to_json_text,
 };
 
 /// The row `sql` selects, if any, as `f` maps it.
@@ -161,8 +159,7 @@ pub(super) const STATE_COLS: &str = "properties_text, props_meta, created_at, up
 pub(super) fn state_from_row(r: &Row, at: usize) -> StoreResult<GroupState> {
     let properties: Map<String, Value> = serde_json::from_str(r.get(at))
         .map_err(internal("stored properties are not a JSON object"))?;
-    let meta: PropMetaMap = serde_json::from_str(r.get(at + 1))
-        .map_err(internal("stored property metadata is not valid"))?;
+    let meta = crate::common::meta_from_stored(r.get(at + 1), &properties)?;
     Ok(GroupState {
         properties,
         meta,
@@ -189,7 +186,11 @@ impl StoredProps {
             text: nul_safe(&text).into_owned(),
             jsonb,
             search,
-            meta: nul_safe(&to_json_text(&state.meta)?).into_owned(),
+            meta: nul_safe(&crate::common::meta_to_stored(
+                &state.meta,
+                &state.properties,
+            )?)
+            .into_owned(),
         })
     }
 }
@@ -271,30 +272,4 @@ impl ActivityRows {
         .await?;
         Ok(())
     }
-}
-
-/// The columns [`activity_from_row`] reads.
-pub(super) const ACTIVITY_COLS: &str =
-    "uuid, actor, activity, action, name, before, after, created_at";
-
-/// An activity entry of group `group_id` from its columns ([`ACTIVITY_COLS`]).
-pub(super) fn activity_from_row(r: &Row, group_id: i64) -> ActivityEntry {
-    let actor: Option<String> = r.get(1);
-    let pick = |i: usize| usize::try_from(r.get::<_, i16>(i)).unwrap_or(0);
-    let json = |i: usize| -> Value {
-        r.get::<_, Option<String>>(i)
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null)
-    };
-    crate::common::ActivityColumns {
-        id: r.get::<_, uuid::Uuid>(0).to_string(),
-        actor,
-        activity: pick(2),
-        action: pick(3),
-        property: r.get(4),
-        before: json(5),
-        after: json(6),
-        created_at: r.get::<_, Ts>(7).0,
-    }
-    .entry(group_id)
 }
