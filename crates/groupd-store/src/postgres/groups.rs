@@ -101,9 +101,9 @@ pub(super) async fn edit_in(
                 property: group.key.as_str(),
                 ..rec
             };
-            activity.push(id, &rec, &change.actor);
+            activity.push(id, &rec, &change.actor, change.at_us);
         }
-        activity.insert(c, project, change.at_us).await?;
+        activity.insert(c, project).await?;
         counts.apply(c).await?;
         return Ok(Ok(None));
     };

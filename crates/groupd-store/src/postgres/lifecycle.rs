@@ -135,53 +135,11 @@ pub(super) async fn activity_page(
 /// (their ids ascend as the versions' did), before a deletion removes the versions: a deleted
 /// group's activity stays readable, the same entries with the same ids.
 async fn keep_activity(c: &impl GenericClient, project: ProjectId, id: i64) -> StoreResult<()> {
-    let entries = lifecycle::activity_of(edits(c, project, id, i64::MAX).await?);
-    if entries.is_empty() {
-        return Ok(());
+    let mut rows = super::rows::ActivityRows::default();
+    for e in lifecycle::activity_of(edits(c, project, id, i64::MAX).await?) {
+        rows.push_columns(id, e);
     }
-    let (mut uuids, mut activities, mut actions, mut names) = (vec![], vec![], vec![], vec![]);
-    let (mut befores, mut afters, mut actors, mut times) = (vec![], vec![], vec![], vec![]);
-    // group_activity keeps JSON null as NULL.
-    let json = |v: &serde_json::Value| (!v.is_null()).then(|| v.to_string());
-    let code = |c: usize| i16::try_from(c).unwrap_or(0);
-    for e in entries {
-        uuids.push(uuid::Uuid::parse_str(&e.id).unwrap_or_default());
-        activities.push(code(e.activity));
-        actions.push(code(e.action));
-        befores.push(json(&e.before));
-        afters.push(json(&e.after));
-        actors.push(e.actor.map(|a| nul_safe(&a).into_owned()));
-        times.push(Ts(e.created_at));
-        names.push(nul_safe(&e.property).into_owned());
-    }
-    let st = c
-        .prepare_cached(
-            "INSERT INTO group_activity
-               (project_id, group_id, uuid, activity, action, name, before, after, actor, created_at)
-             SELECT $1, $2, u, a, x, m, b, f, k, t
-             FROM unnest($3::uuid[], $4::int2[], $5::int2[], $6::text[], $7::text[], $8::text[],
-                         $9::text[], $10::timestamptz[])
-                  WITH ORDINALITY AS r(u, a, x, m, b, f, k, t, n)
-             ORDER BY n",
-        )
-        .await?;
-    c.execute(
-        &st,
-        &[
-            &project.0,
-            &id,
-            &uuids,
-            &activities,
-            &actions,
-            &names,
-            &befores,
-            &afters,
-            &actors,
-            &times,
-        ],
-    )
-    .await?;
-    Ok(())
+    rows.insert(c, project).await
 }
 
 /// Keeps the creating version of groups `ids` out of reach of every group read, by negating its
