@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::{SEC, T0, at, by, identify, new_type, obj, project, system};
 use crate::{
-    ChangeKind, ChangesQuery, GroupDeletion, GroupPatch, HistoryQuery, IngestBatch, NewGroup,
-    Store, StoreError,
+    ActivityPage, ChangeKind, ChangesQuery, GroupDeletion, GroupPatch, HistoryQuery, IngestBatch,
+    NewGroup, PropertyEdit, Store, StoreError,
 };
 
 async fn ingest(
@@ -240,4 +240,182 @@ pub async fn changes_are_numbered_from_one_and_refused_or_equal_writes_take_none
     assert_eq!(s.prune_changes(i64::MAX).await.unwrap(), 3);
     let page = s.changes(all(p)).await.unwrap();
     assert_eq!((page.results.len(), page.head, page.oldest), (0, 2, 3));
+}
+
+/// The activity log is read from the versions (one row per change): entries of REST edits and of
+/// capture, newest first, none for a late write; a deletion keeps every entry as it was (same
+/// ids, same order) behind its own.
+pub async fn activity_survives_deletion_unchanged(s: Arc<dyn Store>) {
+    let p = project(&s).await;
+    let i = new_type(&s, p, "company").await;
+    let g = at(p, i, "acme");
+    let props = obj(json!({"plan": "free", "seats": 3}));
+    s.create_group(
+        NewGroup {
+            group: g.clone(),
+            properties: props,
+        },
+        by("crm", T0 + SEC),
+    )
+    .await
+    .unwrap();
+    let set_plan = PropertyEdit {
+        group: g.clone(),
+        property: "plan".into(),
+        op: groupd_core::merge::PropOp::Set(json!("pro")),
+    };
+    s.update_group_property(set_plan, by("crm", T0 + 2 * SEC))
+        .await
+        .unwrap();
+    // Capture (now = T0 + 100 s): seats 3 → 5 and a new property; plus a late plan, no entry.
+    let events = vec![
+        identify(
+            "company",
+            "acme",
+            T0 + 3 * SEC,
+            json!({"seats": 5, "tier": 1}),
+            json!({}),
+            &[],
+        ),
+        identify(
+            "company",
+            "acme",
+            T0,
+            json!({"plan": "late"}),
+            json!({}),
+            &[],
+        ),
+    ];
+    ingest(&s, p, events).await;
+    let unset = PropertyEdit {
+        group: g.clone(),
+        property: "seats".into(),
+        op: groupd_core::merge::PropOp::Unset,
+    };
+    s.update_group_property(unset, by("ops", T0 + 200 * SEC))
+        .await
+        .unwrap();
+    let id = s.activity_group_id(&g).await.unwrap().unwrap();
+    let read = |offset, limit| {
+        let s = s.clone();
+        async move {
+            s.group_activity(
+                p,
+                ActivityPage {
+                    group_id: id,
+                    offset,
+                    limit,
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let (before, total) = read(0, 100).await;
+    assert_eq!(total, 6);
+    let shown: Vec<_> = before
+        .iter()
+        .map(|e| {
+            let c = &e.detail["changes"][0];
+            let actor = match &e.actor {
+                groupd_core::Actor::Key(l) => l.clone(),
+                groupd_core::Actor::System => "System".into(),
+            };
+            (
+                e.activity.clone(),
+                c["action"].as_str().unwrap().to_owned(),
+                e.detail["name"].as_str().unwrap().to_owned(),
+                c["before"].clone(),
+                c["after"].clone(),
+                actor,
+                e.created_at,
+            )
+        })
+        .collect();
+    let entry = |a: &str, x: &str, n: &str, b, f, k: &str, t| {
+        (
+            a.to_owned(),
+            x.to_owned(),
+            n.to_owned(),
+            b,
+            f,
+            k.to_owned(),
+            t,
+        )
+    };
+    let null = serde_json::Value::Null;
+    assert_eq!(
+        shown,
+        vec![
+            entry(
+                "update_property",
+                "deleted",
+                "seats",
+                json!(5),
+                null.clone(),
+                "ops",
+                T0 + 200 * SEC
+            ),
+            entry(
+                "create_property",
+                "created",
+                "tier",
+                null.clone(),
+                json!(1),
+                "System",
+                T0 + 100 * SEC
+            ),
+            entry(
+                "update_property",
+                "changed",
+                "seats",
+                json!(3),
+                json!(5),
+                "System",
+                T0 + 100 * SEC
+            ),
+            entry(
+                "update_property",
+                "changed",
+                "plan",
+                json!("free"),
+                json!("pro"),
+                "crm",
+                T0 + 2 * SEC
+            ),
+            entry(
+                "create_group",
+                "created",
+                "seats",
+                null.clone(),
+                json!(3),
+                "crm",
+                T0 + SEC
+            ),
+            entry(
+                "create_group",
+                "created",
+                "plan",
+                null.clone(),
+                json!("free"),
+                "crm",
+                T0 + SEC
+            ),
+        ]
+    );
+    let ids: std::collections::HashSet<_> = before.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(ids.len(), 6, "every entry has its own id");
+    assert!(ids.iter().all(|id| uuid::Uuid::parse_str(id).is_ok()));
+    // Pages cut the same order.
+    let (page, _) = read(2, 2).await;
+    assert_eq!(page, before[2..4]);
+    assert_eq!(read(0, 100).await.0, before, "ids are stable between reads");
+
+    s.delete_groups(deletion(p, &["acme"]), by("ops", T0 + 300 * SEC))
+        .await
+        .unwrap();
+    let (after, total) = read(0, 100).await;
+    assert_eq!(total, 7);
+    assert_eq!(after[0].activity, "delete_group");
+    assert_eq!(after[1..], before[..]);
 }

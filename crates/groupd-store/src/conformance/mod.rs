@@ -362,7 +362,8 @@ macro_rules! conformance_tests {
                 a_tombstone_refuses_older_identifies_and_a_newer_one_starts_afresh,
                 versions_keep_late_writes_and_as_of_reads_by_event_time,
                 a_patch_with_an_unknown_unset_changes_nothing,
-                changes_are_numbered_from_one_and_refused_or_equal_writes_take_none
+                changes_are_numbered_from_one_and_refused_or_equal_writes_take_none,
+                activity_survives_deletion_unchanged
             }
             sessions {
                 a_session_is_found_by_its_digest_with_its_key,

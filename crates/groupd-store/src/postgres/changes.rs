@@ -208,24 +208,65 @@ impl ChangeStore for PgStore {
         let rows = c
             .query(&st, &[&q.project.0, &q.since, &head, &index, &limit])
             .await?;
-        let results = rows
+        let mut refs: (Vec<i64>, Vec<Ts>, Vec<Ts>) = Default::default();
+        let mut results: Vec<GroupChange> = rows
             .iter()
             .map(|r| {
                 let changes: String = r.get(5);
                 let source: String = r.get(8);
+                let (event_time, recorded_at) = (r.get::<_, Ts>(6).0, r.get::<_, Ts>(7).0);
+                let changes = match lifecycle::version_ref(&changes) {
+                    Some(g) => {
+                        refs.0.push(g);
+                        refs.1.push(Ts(event_time));
+                        refs.2.push(Ts(recorded_at));
+                        Default::default()
+                    }
+                    None => lifecycle::changes_from_stored(&changes),
+                };
                 GroupChange {
                     seq: r.get(0),
                     kind: ChangeKind::parse(r.get(1)),
                     index: GroupTypeIndex(i64::from(r.get::<_, i32>(2))),
                     group_type: r.get(3),
                     key: r.get(4),
-                    changes: lifecycle::changes_from_stored(&changes),
-                    event_time: r.get::<_, Ts>(6).0,
-                    recorded_at: r.get::<_, Ts>(7).0,
+                    changes,
+                    event_time,
+                    recorded_at,
                     source: ChangeSource::from_stored(&source),
                 }
             })
             .collect();
+        if !refs.0.is_empty() {
+            // The creations that name their version (kept with a negated group id once the
+            // group is deleted), fetched at once, in page order.
+            let st = c
+                .prepare_cached(
+                    "SELECT x.n, v.ops
+                     FROM unnest($2::int8[], $3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS x(g, e, r, n)
+                     JOIN group_versions v ON v.project_id = $1 AND v.group_id IN (x.g, -x.g)
+                       AND v.event_time = x.e AND v.recorded_at = x.r AND left(v.ops, 1) = '{'",
+                )
+                .await?;
+            let found: std::collections::HashMap<i64, String> = c
+                .query(&st, &[&q.project.0, &refs.0, &refs.1, &refs.2])
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            let mut n = 0;
+            for (change, text) in results
+                .iter_mut()
+                .zip(rows.iter().map(|r| r.get::<_, String>(5)))
+            {
+                if lifecycle::version_ref(&text).is_some() {
+                    n += 1;
+                    if let Some(ops) = found.get(&n) {
+                        change.changes = lifecycle::changes_of_version(ops);
+                    }
+                }
+            }
+        }
         Ok(lifecycle::finish_page(results, &q, head, oldest))
     }
 
@@ -234,7 +275,13 @@ impl ChangeStore for PgStore {
         let st = c
             .prepare_cached("DELETE FROM group_changes WHERE recorded_at < $1")
             .await?;
-        Ok(c.execute(&st, &[&Ts(before_us)]).await?)
+        let n = c.execute(&st, &[&Ts(before_us)]).await?;
+        // The creating versions of deleted groups kept for those entries.
+        let st = c
+            .prepare_cached("DELETE FROM group_versions WHERE group_id < 0 AND recorded_at < $1")
+            .await?;
+        c.execute(&st, &[&Ts(before_us)]).await?;
+        Ok(n)
     }
 
     fn change_signal(&self) -> tokio::sync::watch::Receiver<u64> {

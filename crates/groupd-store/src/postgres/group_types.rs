@@ -115,11 +115,22 @@ async fn delete_in(c: &impl GenericClient, project: ProjectId, i: i32) -> StoreR
     )
     .await?;
     c.execute(
-        "DELETE FROM group_property_versions WHERE project_id = $1 AND group_id IN
+        "UPDATE group_versions SET group_id = -group_id
+         WHERE project_id = $1 AND left(ops, 1) = '{' AND group_id IN
            (SELECT id FROM groups WHERE project_id = $1 AND group_type_index = $2)",
         &[&project.0, &i],
     )
     .await?;
+    for table in ["group_versions", "group_property_versions"] {
+        c.execute(
+            &format!(
+                "DELETE FROM {table} WHERE project_id = $1 AND group_id IN
+                   (SELECT id FROM groups WHERE project_id = $1 AND group_type_index = $2)"
+            ),
+            &[&project.0, &i],
+        )
+        .await?;
+    }
     c.execute(
         "DELETE FROM group_tombstones WHERE project_id = $1 AND group_type_index = $2",
         &[&project.0, &i],

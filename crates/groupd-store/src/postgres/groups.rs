@@ -14,8 +14,8 @@ use super::{
     counts::{self, PropCounts},
     lifecycle::{VersionRows, forget_group, list_as_of, tombstone},
     rows::{
-        ACTIVITY_COLS, ActivityRows, GROUP_COLS, STATE_COLS, StoredProps, activity_from_row,
-        group_from_row, group_type, select_one, state_from_row,
+        ActivityRows, GROUP_COLS, STATE_COLS, StoredProps, group_from_row, group_type, select_one,
+        state_from_row,
     },
     tx::run_with_tx,
     values::{Ts, contains_pattern, nul_safe, pg_index},
@@ -78,21 +78,22 @@ pub(super) async fn edit_in(
     if let Some(refusal) = applied.refusal() {
         return Ok(Err(refusal.clone()));
     }
-    pending.extend(
-        project,
+    let change_for = |id| {
         change_of(
             &applied,
+            id,
             group.index,
             group.key.as_str(),
             change.at_us,
             &change.source,
-        ),
-    );
+        )
+    };
     let mut activity = ActivityRows::default();
     let mut counts = PropCounts::default();
     counts.add(project, group.index, &applied.count_changes());
     let Some(state) = &applied.slot.group else {
         let id = id.ok_or(StoreError::NotFound)?;
+        pending.extend(project, change_for(id));
         let deleted_at = applied.slot.deleted_at_us.unwrap_or(change.at_us);
         forget_group(c, project, index, &key, id, deleted_at).await?;
         for rec in applied.activity() {
@@ -100,9 +101,9 @@ pub(super) async fn edit_in(
                 property: group.key.as_str(),
                 ..rec
             };
-            activity.push(id, &rec, &change.actor);
+            activity.push(id, &rec, &change.actor, change.at_us);
         }
-        activity.insert(c, project, change.at_us).await?;
+        activity.insert(c, project).await?;
         counts.apply(c).await?;
         return Ok(Ok(None));
     };
@@ -157,10 +158,8 @@ pub(super) async fn edit_in(
             row.ok_or(StoreError::GroupExists)?.get(0)
         }
     };
-    for rec in applied.activity() {
-        activity.push(id, &rec, &change.actor);
-    }
-    activity.insert(c, project, change.at_us).await?;
+    pending.extend(project, change_for(id));
+    // The versions are the activity log too (migration 10).
     let mut versions = VersionRows::default();
     versions.push(id, &applied, &change.source);
     versions.insert(c, project, change.at_us).await?;
@@ -316,38 +315,7 @@ impl GroupStore for PgStore {
         page: ActivityPage,
     ) -> StoreResult<(Vec<ActivityEntry>, u64)> {
         let c = self.client().await?;
-        let st = c
-            .prepare_cached(
-                "SELECT count(*) FROM group_activity WHERE project_id = $1 AND group_id = $2",
-            )
-            .await?;
-        let total: i64 = c
-            .query_one(&st, &[&project.0, &page.group_id])
-            .await?
-            .get(0);
-        let st = c
-            .prepare_cached(&format!(
-                "SELECT {ACTIVITY_COLS} FROM group_activity
-                 WHERE project_id = $1 AND group_id = $2
-                 ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
-            ))
-            .await?;
-        let rows = c
-            .query(
-                &st,
-                &[
-                    &project.0,
-                    &page.group_id,
-                    &i64::try_from(page.limit).unwrap_or(i64::MAX),
-                    &i64::try_from(page.offset).unwrap_or(i64::MAX),
-                ],
-            )
-            .await?;
-        let entries = rows
-            .iter()
-            .map(|r| activity_from_row(r, page.group_id))
-            .collect();
-        Ok((entries, u64::try_from(total).unwrap_or(0)))
+        super::lifecycle::activity_page(&c, project, page.group_id, page.offset, page.limit).await
     }
 
     async fn property_definitions(&self, project: ProjectId) -> StoreResult<Vec<PropertyCount>> {

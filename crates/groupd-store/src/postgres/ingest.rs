@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use groupd_core::{
-    Actor, ProjectId,
+    ProjectId,
     capture::{CaptureEvent, GroupUpdate, IngestPlan, WARNINGS_KEPT},
     groups::{self, GroupSlot, Refusal, TypeAssigner},
 };
@@ -24,7 +24,7 @@ use super::{
     changes::PendingChanges,
     counts::PropCounts,
     lifecycle::VersionRows,
-    rows::{ActivityRows, StoredProps, insert_types, state_from_row, type_names},
+    rows::{StoredProps, insert_types, state_from_row, type_names},
     tx::{lock_group_types, retrying},
     values::{Ts, jsonb_safe, nul_safe},
     writer,
@@ -446,7 +446,7 @@ pub(super) async fn apply_identifies(
         }
     }
 
-    let mut activity = ActivityRows::default();
+    // The versions are the activity log too (migration 10).
     let mut versions = VersionRows::default();
     let mut refused = Vec::new();
     for (n, u) in updates.iter().enumerate() {
@@ -470,14 +470,12 @@ pub(super) async fn apply_identifies(
             },
             IngestSource::Import => ChangeSource::Import,
         };
-        for rec in applied.activity() {
-            activity.push(g.id, &rec, &Actor::System);
-        }
         versions.push(g.id, &applied, &source);
         pending.extend(
             project,
             change_of(
                 &applied,
+                g.id,
                 u.index,
                 &u.identify.group_key,
                 u.event_us,
@@ -545,6 +543,5 @@ pub(super) async fn apply_identifies(
     )
     .await?;
     versions.insert(c, project, now).await?;
-    activity.insert(c, project, now).await?;
     Ok(refused)
 }

@@ -17,8 +17,8 @@ use super::{
 };
 use crate::{
     Change, ChangeSource, DeletionOutcome, Group, GroupDeletion, GroupPatch, GroupRef,
-    HistoryQuery, LifecycleStore, PropertyVersion, StoreError, StoreResult, VersionOp,
-    lifecycle::{self, properties_from_versions, with_previous},
+    HistoryQuery, LifecycleStore, PropertyVersion, StoreError, StoreResult,
+    lifecycle::{self, StoredEdit},
 };
 
 /// The group's tombstone: its deletion's event time and the deleted row's id.
@@ -39,6 +39,127 @@ pub(super) async fn tombstone(
         .map(|r| (r.get::<_, Ts>(0).0, r.get(1))))
 }
 
+/// Group `id`'s stored edits with `event_time <= until`, in no order: the rows of
+/// `group_versions` and, each as an edit, the per-property rows written before them.
+async fn edits(
+    c: &impl GenericClient,
+    project: ProjectId,
+    id: i64,
+    until: i64,
+) -> StoreResult<Vec<StoredEdit>> {
+    let st = c
+        .prepare_cached(
+            "SELECT id, event_time, recorded_at, source, ops FROM group_versions
+             WHERE project_id = $1 AND group_id = $2 AND event_time <= $3",
+        )
+        .await?;
+    let mut out: Vec<StoredEdit> = c
+        .query(&st, &[&project.0, &id, &Ts(until)])
+        .await?
+        .iter()
+        .map(|r| StoredEdit {
+            id: r.get(0),
+            event_time: r.get::<_, Ts>(1).0,
+            recorded_at: r.get::<_, Ts>(2).0,
+            source: r.get(3),
+            ops: r.get(4),
+        })
+        .collect();
+    let st = c
+        .prepare_cached(
+            "SELECT id, property, op, value, event_time, recorded_at, source
+             FROM group_property_versions
+             WHERE project_id = $1 AND group_id = $2 AND event_time <= $3",
+        )
+        .await?;
+    for r in c.query(&st, &[&project.0, &id, &Ts(until)]).await? {
+        out.push(StoredEdit::legacy(
+            r.get(0),
+            r.get(1),
+            i64::from(r.get::<_, i16>(2)),
+            r.get(3),
+            r.get::<_, Ts>(4).0,
+            r.get::<_, Ts>(5).0,
+            r.get(6),
+        ));
+    }
+    Ok(out)
+}
+
+/// One page of a group's activity, newest first, and how many entries it has in all
+/// ([`lifecycle::activity_page`]).
+pub(super) async fn activity_page(
+    c: &impl GenericClient,
+    project: ProjectId,
+    group_id: i64,
+    offset: u64,
+    limit: u64,
+) -> StoreResult<(Vec<crate::ActivityEntry>, u64)> {
+    let st = c
+        .prepare_cached(
+            "SELECT id, uuid, actor, activity, action, name, before, after, created_at
+             FROM group_activity WHERE project_id = $1 AND group_id = $2",
+        )
+        .await?;
+    let rows = c
+        .query(&st, &[&project.0, &group_id])
+        .await?
+        .iter()
+        .map(|r| {
+            let json = |i: usize| -> serde_json::Value {
+                r.get::<_, Option<String>>(i)
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default()
+            };
+            let code = |i: usize| usize::try_from(r.get::<_, i16>(i)).unwrap_or(0);
+            let entry = crate::common::ActivityColumns {
+                id: r.get::<_, uuid::Uuid>(1).to_string(),
+                actor: r.get(2),
+                activity: code(3),
+                action: code(4),
+                property: r.get(5),
+                before: json(6),
+                after: json(7),
+                created_at: r.get::<_, Ts>(8).0,
+            };
+            (r.get::<_, i64>(0), entry.entry(group_id))
+        })
+        .collect();
+    let edits = edits(c, project, group_id, i64::MAX).await?;
+    Ok(lifecycle::activity_page(
+        edits, rows, group_id, offset, limit,
+    ))
+}
+
+/// Copies the activity entries of group `id`'s versions into `group_activity`, oldest first
+/// (their ids ascend as the versions' did), before a deletion removes the versions: a deleted
+/// group's activity stays readable, the same entries with the same ids.
+async fn keep_activity(c: &impl GenericClient, project: ProjectId, id: i64) -> StoreResult<()> {
+    let mut rows = super::rows::ActivityRows::default();
+    for e in lifecycle::activity_of(edits(c, project, id, i64::MAX).await?) {
+        rows.push_columns(id, e);
+    }
+    rows.insert(c, project).await
+}
+
+/// Keeps the creating version of groups `ids` out of reach of every group read, by negating its
+/// group id: the change stream's `created` entry may name it (`lifecycle::version_ref`) until
+/// the entry expires (pruned with it).
+pub(super) async fn keep_created_version(
+    c: &impl GenericClient,
+    project: ProjectId,
+    ids: &[i64],
+) -> StoreResult<()> {
+    let st = c
+        .prepare_cached(
+            "UPDATE group_versions SET group_id = -group_id
+             WHERE project_id = $1 AND group_id = ANY($2) AND left(ops, 1) = '{'",
+        )
+        .await?;
+    c.execute(&st, &[&project.0, &ids]).await?;
+    Ok(())
+}
+
 /// Removes a deleted group's row and history, and leaves its tombstone.
 pub(super) async fn forget_group(
     c: &impl GenericClient,
@@ -48,12 +169,16 @@ pub(super) async fn forget_group(
     id: i64,
     deleted_at: i64,
 ) -> StoreResult<()> {
-    let st = c
-        .prepare_cached(
-            "DELETE FROM group_property_versions WHERE project_id = $1 AND group_id = $2",
-        )
-        .await?;
-    c.execute(&st, &[&project.0, &id]).await?;
+    keep_activity(c, project, id).await?;
+    keep_created_version(c, project, &[id]).await?;
+    for table in ["group_versions", "group_property_versions"] {
+        let st = c
+            .prepare_cached(&format!(
+                "DELETE FROM {table} WHERE project_id = $1 AND group_id = $2"
+            ))
+            .await?;
+        c.execute(&st, &[&project.0, &id]).await?;
+    }
     let st = c
         .prepare_cached("DELETE FROM groups WHERE project_id = $1 AND id = $2")
         .await?;
@@ -72,38 +197,35 @@ pub(super) async fn forget_group(
     Ok(())
 }
 
-/// Versions to insert, in order.
+/// Versions to insert, one row per edit, in order.
 #[derive(Default)]
 pub(super) struct VersionRows {
     group_ids: Vec<i64>,
-    properties: Vec<String>,
     event_times: Vec<Ts>,
-    ops: Vec<i16>,
-    values: Vec<Option<String>>,
     sources: Vec<String>,
+    ops: Vec<String>,
 }
 
 impl VersionRows {
-    /// The versions of an applied edit of group `id`.
+    /// The versions of an applied edit of group `id` (none when it records none).
     pub(super) fn push(
         &mut self,
         id: i64,
         applied: &groupd_core::groups::Applied<'_>,
         source: &ChangeSource,
     ) {
-        let rows = lifecycle::versions_of(applied);
-        if rows.is_empty() {
+        let Some(ops) = lifecycle::edit_ops(applied) else {
             return;
-        }
-        let source = nul_safe(&source.to_stored()).into_owned();
-        for v in rows {
-            self.group_ids.push(id);
-            self.properties.push(nul_safe(&v.property).into_owned());
-            self.event_times.push(Ts(v.event_us));
-            self.ops.push(v.op.code());
-            self.values.push(v.value.map(|t| nul_safe(&t).into_owned()));
-            self.sources.push(source.clone());
-        }
+        };
+        let Some(event_us) = applied.changes.first().map(|c| c.event_us) else {
+            return;
+        };
+        self.group_ids.push(id);
+        self.event_times.push(Ts(event_us));
+        self.sources
+            .push(nul_safe(&source.to_stored()).into_owned());
+        // JSON text escapes every control character: no NUL to guard against.
+        self.ops.push(ops);
     }
 
     pub(super) async fn insert(
@@ -117,11 +239,10 @@ impl VersionRows {
         }
         let st = c
             .prepare_cached(
-                "INSERT INTO group_property_versions
-                   (project_id, group_id, property, event_time, recorded_at, op, value, source)
-                 SELECT $1, g, p, e, $2, o, v, s
-                 FROM unnest($3::int8[], $4::text[], $5::timestamptz[], $6::int2[], $7::text[], $8::text[])
-                      WITH ORDINALITY AS x(g, p, e, o, v, s, n)
+                "INSERT INTO group_versions (project_id, group_id, event_time, recorded_at, source, ops)
+                 SELECT $1, g, e, $2, s, o
+                 FROM unnest($3::int8[], $4::timestamptz[], $5::text[], $6::text[])
+                      WITH ORDINALITY AS x(g, e, s, o, n)
                  ORDER BY n",
             )
             .await?;
@@ -131,11 +252,9 @@ impl VersionRows {
                 &project.0,
                 &Ts(now),
                 &self.group_ids,
-                &self.properties,
                 &self.event_times,
-                &self.ops,
-                &self.values,
                 &self.sources,
+                &self.ops,
             ],
         )
         .await?;
@@ -153,21 +272,7 @@ async fn as_of(
     if g.created_at > at {
         return Ok(None);
     }
-    let st = c
-        .prepare_cached(
-            "SELECT property, op, value FROM group_property_versions
-             WHERE project_id = $1 AND group_id = $2 AND event_time <= $3
-             ORDER BY property, event_time DESC, recorded_at DESC, id DESC",
-        )
-        .await?;
-    let rows = c.query(&st, &[&project.0, &g.id, &Ts(at)]).await?;
-    let props = properties_from_versions(rows.iter().map(|r| {
-        (
-            r.get::<_, String>(0),
-            VersionOp::from_code(i64::from(r.get::<_, i16>(1))),
-            r.get::<_, Option<String>>(2),
-        )
-    }));
+    let props = lifecycle::properties_as_of(edits(c, project, g.id, at).await?, at);
     g.properties_json = crate::to_json_text(&props)?;
     Ok(Some(g))
 }
@@ -317,37 +422,9 @@ impl LifecycleStore for PgStore {
         let Some(group) = find(&c, &q.group).await? else {
             return Ok(None);
         };
-        // Oldest first, to derive each version's predecessor; the page is cut after.
-        let st = c
-            .prepare_cached(
-                "SELECT property, op, value, event_time, recorded_at, source
-                 FROM group_property_versions
-                 WHERE project_id = $1 AND group_id = $2 AND ($3::text IS NULL OR property = $3)
-                 ORDER BY event_time, recorded_at, id",
-            )
-            .await?;
-        let property = q.property.as_deref().map(|p| nul_safe(p).into_owned());
-        let rows = c
-            .query(&st, &[&q.group.project.0, &group.id, &property])
-            .await?;
-        let versions = rows
-            .iter()
-            .map(|r| {
-                let value: Option<String> = r.get(2);
-                let source: String = r.get(5);
-                PropertyVersion {
-                    property: r.get(0),
-                    op: VersionOp::from_code(i64::from(r.get::<_, i16>(1))),
-                    value: value.and_then(|t| serde_json::from_str(&t).ok()),
-                    previous_value: None,
-                    event_time: r.get::<_, Ts>(3).0,
-                    recorded_at: r.get::<_, Ts>(4).0,
-                    source: ChangeSource::from_stored(&source),
-                }
-            })
-            .collect();
-        Ok(Some(lifecycle::history_page(
-            with_previous(versions),
+        Ok(Some(lifecycle::history_of(
+            edits(&c, q.group.project, group.id, i64::MAX).await?,
+            q.property.as_deref(),
             q.offset,
             q.limit,
         )))

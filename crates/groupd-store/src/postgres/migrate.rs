@@ -18,6 +18,7 @@ pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
     (7, include_str!("migrations/0007_lifecycle.sql")),
     (8, include_str!("migrations/0008_ui_sessions.sql")),
     (9, include_str!("migrations/0009_compact_activity.sql")),
+    (10, include_str!("migrations/0010_edit_versions.sql")),
 ];
 /// Advisory lock namespace of migrations (the first key of `pg_advisory_xact_lock(int, int)`).
 const LOCK_MIGRATIONS: i32 = 0x6770_0001;
@@ -426,6 +427,11 @@ mod tests {
             .await
             .unwrap();
         for ((entries, _), (group_id, group_ids)) in before.iter().zip(&ids) {
+            // acme's entries are read from its versions (migration 10), not from this table;
+            // gone's deletion copied all of its own here.
+            if group_ids.is_empty() {
+                continue;
+            }
             assert_eq!(entries.len(), group_ids.len());
             // Oldest first, so ids ascend as they did.
             for (e, id) in entries.iter().rev().zip(group_ids) {

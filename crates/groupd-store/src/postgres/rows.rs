@@ -4,15 +4,13 @@ use deadpool_postgres::GenericClient;
 use groupd_core::{
     Actor, GroupKey, GroupTypeIndex, ProjectId, ProjectToken,
     groups::{Action, Activity, ActivityRecord, GroupState},
-    merge::PropMetaMap,
 };
 use serde_json::{Map, Value};
 use tokio_postgres::{Row, types::ToSql};
 
 use super::values::{Ts, jsonb_safe, nul_safe};
 use crate::{
-    ActivityEntry, ApiKey, Group, GroupType, Project, StoreResult, error::internal, stored_scopes,
-    to_json_text,
+    ApiKey, Group, GroupType, Project, StoreResult, error::internal, stored_scopes, to_json_text,
 };
 
 /// The row `sql` selects, if any, as `f` maps it.
@@ -161,8 +159,7 @@ pub(super) const STATE_COLS: &str = "properties_text, props_meta, created_at, up
 pub(super) fn state_from_row(r: &Row, at: usize) -> StoreResult<GroupState> {
     let properties: Map<String, Value> = serde_json::from_str(r.get(at))
         .map_err(internal("stored properties are not a JSON object"))?;
-    let meta: PropMetaMap = serde_json::from_str(r.get(at + 1))
-        .map_err(internal("stored property metadata is not valid"))?;
+    let meta = crate::common::meta_from_stored(r.get(at + 1), &properties)?;
     Ok(GroupState {
         properties,
         meta,
@@ -189,7 +186,11 @@ impl StoredProps {
             text: nul_safe(&text).into_owned(),
             jsonb,
             search,
-            meta: nul_safe(&to_json_text(&state.meta)?).into_owned(),
+            meta: nul_safe(&crate::common::meta_to_stored(
+                &state.meta,
+                &state.properties,
+            )?)
+            .into_owned(),
         })
     }
 }
@@ -205,31 +206,56 @@ pub(super) struct ActivityRows {
     befores: Vec<Option<String>>,
     afters: Vec<Option<String>>,
     actors: Vec<Option<String>>,
-}
-
-/// A stored code: the position in the vocabulary's `ALL` (migration 9).
-fn code<T: PartialEq>(all: &[T], x: &T) -> i16 {
-    all.iter()
-        .position(|a| a == x)
-        .and_then(|i| i16::try_from(i).ok())
-        .unwrap_or(0)
+    times: Vec<Ts>,
 }
 
 impl ActivityRows {
-    pub(super) fn push(&mut self, group_id: i64, rec: &ActivityRecord<'_>, actor: &Actor) {
-        // JSON text never holds a raw NUL (it is escaped); a name may.
-        let json = |v: Option<&Value>| v.filter(|v| !v.is_null()).map(Value::to_string);
+    /// A new entry of group `group_id`, by `actor` at `now`.
+    pub(super) fn push(
+        &mut self,
+        group_id: i64,
+        rec: &ActivityRecord<'_>,
+        actor: &Actor,
+        now: i64,
+    ) {
+        let value = |v: Option<&Value>| v.cloned().unwrap_or(Value::Null);
+        let columns = crate::common::ActivityColumns {
+            id: uuid::Uuid::now_v7().to_string(),
+            actor: match actor {
+                Actor::Key(l) => Some(l.clone()),
+                Actor::System => None,
+            },
+            activity: Activity::ALL
+                .iter()
+                .position(|a| *a == rec.activity)
+                .unwrap_or(0),
+            action: Action::ALL
+                .iter()
+                .position(|a| *a == rec.action)
+                .unwrap_or(0),
+            property: rec.property.to_owned(),
+            before: value(rec.before),
+            after: value(rec.after),
+            created_at: now,
+        };
+        self.push_columns(group_id, columns);
+    }
+
+    /// An entry of group `group_id` as read back (a deletion copies its group's entries here).
+    pub(super) fn push_columns(&mut self, group_id: i64, e: crate::common::ActivityColumns) {
+        // group_activity keeps JSON null as NULL.
+        let json = |v: &Value| (!v.is_null()).then(|| v.to_string());
+        let code = |c: usize| i16::try_from(c).unwrap_or(0);
         self.group_ids.push(group_id);
-        self.uuids.push(uuid::Uuid::now_v7());
-        self.activities.push(code(&Activity::ALL, &rec.activity));
-        self.actions.push(code(&Action::ALL, &rec.action));
-        self.names.push(nul_safe(rec.property).into_owned());
-        self.befores.push(json(rec.before));
-        self.afters.push(json(rec.after));
-        self.actors.push(match actor {
-            Actor::Key(l) => Some(nul_safe(l).into_owned()),
-            Actor::System => None,
-        });
+        self.uuids
+            .push(uuid::Uuid::parse_str(&e.id).unwrap_or_default());
+        self.activities.push(code(e.activity));
+        self.actions.push(code(e.action));
+        self.names.push(nul_safe(&e.property).into_owned());
+        self.befores.push(json(&e.before));
+        self.afters.push(json(&e.after));
+        self.actors.push(e.actor.map(|a| nul_safe(&a).into_owned()));
+        self.times.push(Ts(e.created_at));
     }
 
     /// Inserts the rows in push order (ids ascend in that order).
@@ -237,7 +263,6 @@ impl ActivityRows {
         self,
         c: &impl GenericClient,
         project: ProjectId,
-        now: i64,
     ) -> StoreResult<()> {
         if self.group_ids.is_empty() {
             return Ok(());
@@ -246,10 +271,10 @@ impl ActivityRows {
             .prepare_cached(
                 "INSERT INTO group_activity
                    (project_id, group_id, uuid, activity, action, name, before, after, actor, created_at)
-                 SELECT $1, g, u, a, x, m, b, f, k, $10
+                 SELECT $1, g, u, a, x, m, b, f, k, t
                  FROM unnest($2::int8[], $3::uuid[], $4::int2[], $5::int2[], $6::text[], $7::text[],
-                             $8::text[], $9::text[])
-                      WITH ORDINALITY AS r(g, u, a, x, m, b, f, k, n)
+                             $8::text[], $9::text[], $10::timestamptz[])
+                      WITH ORDINALITY AS r(g, u, a, x, m, b, f, k, t, n)
                  ORDER BY n",
             )
             .await?;
@@ -265,36 +290,10 @@ impl ActivityRows {
                 &self.befores,
                 &self.afters,
                 &self.actors,
-                &Ts(now),
+                &self.times,
             ],
         )
         .await?;
         Ok(())
     }
-}
-
-/// The columns [`activity_from_row`] reads.
-pub(super) const ACTIVITY_COLS: &str =
-    "uuid, actor, activity, action, name, before, after, created_at";
-
-/// An activity entry of group `group_id` from its columns ([`ACTIVITY_COLS`]).
-pub(super) fn activity_from_row(r: &Row, group_id: i64) -> ActivityEntry {
-    let actor: Option<String> = r.get(1);
-    let pick = |i: usize| usize::try_from(r.get::<_, i16>(i)).unwrap_or(0);
-    let json = |i: usize| -> Value {
-        r.get::<_, Option<String>>(i)
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null)
-    };
-    crate::common::ActivityColumns {
-        id: r.get::<_, uuid::Uuid>(0).to_string(),
-        actor,
-        activity: pick(2),
-        action: pick(3),
-        property: r.get(4),
-        before: json(5),
-        after: json(6),
-        created_at: r.get::<_, Ts>(7).0,
-    }
-    .entry(group_id)
 }

@@ -43,7 +43,7 @@ impl StatsKeeper {
         tokio::spawn(async move {
             let analysed = match pool.get().await {
                 Ok(c) => c
-                    .batch_execute("ANALYZE groups, group_activity, group_prop_values")
+                    .batch_execute("ANALYZE groups, group_versions, group_prop_values")
                     .await
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),

@@ -79,26 +79,39 @@ fn page(c: &Connection, q: &ChangesQuery) -> StoreResult<ChangePage> {
          ORDER BY c.seq LIMIT ?5",
     )?;
     let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
-    let results = st
+    let rows = st
         .query_map(
             params![q.project.0, q.since, head, q.index.map(|i| i.0), limit],
             |r| {
                 let changes: String = r.get(5)?;
                 let source: String = r.get(8)?;
-                Ok(GroupChange {
+                let change = GroupChange {
                     seq: r.get(0)?,
                     kind: ChangeKind::parse(&r.get::<_, String>(1)?),
                     index: GroupTypeIndex(r.get(2)?),
                     group_type: r.get(3)?,
                     key: r.get(4)?,
-                    changes: lifecycle::changes_from_stored(&changes),
+                    changes: Default::default(),
                     event_time: r.get(6)?,
                     recorded_at: r.get(7)?,
                     source: ChangeSource::from_stored(&source),
-                })
+                };
+                Ok((change, changes))
             },
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut results = Vec::with_capacity(rows.len());
+    for (mut change, text) in rows {
+        change.changes = match lifecycle::version_ref(&text) {
+            Some(g) => {
+                super::lifecycle::created_version(c, g, change.event_time, change.recorded_at)?
+                    .map(|ops| lifecycle::changes_of_version(&ops))
+                    .unwrap_or_default()
+            }
+            None => lifecycle::changes_from_stored(&text),
+        };
+        results.push(change);
+    }
     Ok(lifecycle::finish_page(results, q, head, oldest))
 }
 
@@ -114,6 +127,7 @@ impl ChangeStore for SqliteStore {
                 let n = c
                     .prepare_cached("DELETE FROM group_changes WHERE recorded_at < ?1")?
                     .execute([before_us])?;
+                super::lifecycle::prune_kept_versions(c, before_us)?;
                 Ok(n as u64)
             })
             .await

@@ -1,18 +1,28 @@
 //! The trigram search index (`groups_fts`, migration 0003): candidates for a list `search`, which
-//! the exact predicate then confirms. Kept in step with every write that creates a group or
-//! changes its properties, in the same transaction; its segments are merged while the writer idles.
+//! the exact predicate then confirms. Writes do not touch it: they queue the group's id
+//! (`groups_fts_pending`, migration 0012) in their own transaction, and the writer indexes the
+//! queue in large batches ([`index_pending`]): once enough has queued, and while it idles. A search
+//! takes the queued groups as candidates too, so it sees every answered write. Its segments are
+//! merged while the writer idles.
 use std::cell::Cell;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{StoreResult, TypeRef};
 
 /// Most trigram candidates a search reads by id before walking the list order instead.
 pub(super) const CANDIDATES_MAX: i64 = 2000;
 
+/// Groups indexed per batch. FTS5 flushes its postings once per transaction and merges the
+/// segments each flush leaves: one flush per write batch of ~1000 groups was a third of the
+/// ingest time, one per this many costs a fraction of it.
+pub(super) const INDEX_BATCH: usize = 20_000;
+
 thread_local! {
     /// Set when a job on this (the writer's) thread changed the trigram index.
     static FTS_TOUCHED: Cell<bool> = const { Cell::new(false) };
+    /// Groups queued on this (the writer's) thread since the last [`take_queued`].
+    static QUEUED: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Whether the trigram index changed since the last call (on the writer thread).
@@ -20,13 +30,19 @@ pub(super) fn take_fts_touched() -> bool {
     FTS_TOUCHED.with(|f| f.replace(false))
 }
 
+/// How many groups were queued since the last call (on the writer thread; a group queued twice
+/// counts twice).
+pub(super) fn take_queued() -> usize {
+    QUEUED.with(|q| q.replace(0))
+}
+
 /// Leaf pages merged per idle step: a few milliseconds, so a write arriving meanwhile waits little.
 const MERGE_STEP_PAGES: i64 = 16;
 
 /// One bounded step of merging the trigram index's segments toward one, for the writer to run
-/// while idle. Each write transaction adds a segment and FTS5's automerge leaves a dozen or more,
-/// and a query opens one iterator per segment per trigram: a rare-term match at 100k groups took
-/// 69 µs over 8 segments and 14 µs over one. Returns whether work may remain (the index's
+/// while idle. Each indexing transaction adds a segment and FTS5's automerge leaves a dozen or
+/// more, and a query opens one iterator per segment per trigram: a rare-term match at 100k groups
+/// took 69 µs over 8 segments and 14 µs over one. Returns whether work may remain (the index's
 /// structure record changed).
 pub(super) fn merge_step(c: &Connection) -> bool {
     let structure = |c: &Connection| {
@@ -46,28 +62,60 @@ pub(super) fn merge_step(c: &Connection) -> bool {
     before != structure(c)
 }
 
-/// Indexes group `id`'s properties text, replacing what it had (`replace`) or for a new group.
-pub(super) fn index_group(
-    c: &Connection,
-    id: i64,
-    replace: bool,
-    props_text: &str,
-) -> StoreResult<()> {
-    FTS_TOUCHED.with(|f| f.set(true));
-    if replace {
-        c.prepare_cached("DELETE FROM groups_fts WHERE rowid = ?1")?
-            .execute([id])?;
-    }
-    c.prepare_cached("INSERT INTO groups_fts (rowid, props) VALUES (?1, ?2)")?
-        .execute(params![id, props_text])?;
+/// Queues group `id` for indexing: a new group (`replace` false) or one whose properties
+/// changed (the index may hold its older text).
+pub(super) fn index_group(c: &Connection, id: i64, replace: bool) -> StoreResult<()> {
+    QUEUED.with(|q| q.set(q.get() + 1));
+    // Already queued: the flag it has stays right (a group queued new is still not indexed).
+    c.prepare_cached(
+        "INSERT INTO groups_fts_pending (group_id, indexed) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![id, replace])?;
     Ok(())
 }
 
-/// Forgets one group's entry (the group is being deleted).
-pub(super) fn forget_group(c: &Connection, id: i64) -> StoreResult<()> {
+/// Indexes up to `max` queued groups, lowest id first, in the caller's transaction: their older
+/// entries out, their current text in (a group deleted meanwhile left the queue then). Returns
+/// how many were indexed.
+pub(super) fn index_pending(c: &Connection, max: usize) -> StoreResult<usize> {
+    let last: Option<i64> = c
+        .prepare_cached(
+            "SELECT max(group_id) FROM (SELECT group_id FROM groups_fts_pending ORDER BY group_id LIMIT ?1)",
+        )?
+        .query_row([i64::try_from(max).unwrap_or(i64::MAX)], |r| r.get(0))?;
+    let Some(last) = last else {
+        return Ok(0);
+    };
     FTS_TOUCHED.with(|f| f.set(true));
-    c.prepare_cached("DELETE FROM groups_fts WHERE rowid = ?1")?
-        .execute([id])?;
+    c.prepare_cached(
+        "DELETE FROM groups_fts WHERE rowid IN
+           (SELECT group_id FROM groups_fts_pending WHERE group_id <= ?1 AND indexed = 1)",
+    )?
+    .execute([last])?;
+    c.prepare_cached(
+        "INSERT INTO groups_fts (rowid, props)
+         SELECT g.id, g.properties FROM groups_fts_pending p JOIN groups g ON g.id = p.group_id
+         WHERE p.group_id <= ?1 ORDER BY p.group_id",
+    )?
+    .execute([last])?;
+    let n = c
+        .prepare_cached("DELETE FROM groups_fts_pending WHERE group_id <= ?1")?
+        .execute([last])?;
+    Ok(n)
+}
+
+/// Forgets one group's entry (the group is being deleted): its indexed text goes at once, so the
+/// row id, which SQLite may give a later group, names nothing in the index.
+pub(super) fn forget_group(c: &Connection, id: i64) -> StoreResult<()> {
+    let queued: Option<bool> = c
+        .prepare_cached("DELETE FROM groups_fts_pending WHERE group_id = ?1 RETURNING indexed")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    if queued != Some(false) {
+        FTS_TOUCHED.with(|f| f.set(true));
+        c.prepare_cached("DELETE FROM groups_fts WHERE rowid = ?1")?
+            .execute([id])?;
+    }
     Ok(())
 }
 
@@ -75,17 +123,26 @@ pub(super) fn forget_group(c: &Connection, id: i64) -> StoreResult<()> {
 pub(super) fn drop_type(c: &Connection, t: TypeRef) -> StoreResult<()> {
     FTS_TOUCHED.with(|f| f.set(true));
     c.prepare_cached(
-        "DELETE FROM groups_fts WHERE rowid IN (SELECT id FROM groups WHERE project_id = ?1 AND group_type_index = ?2)",
+        "DELETE FROM groups_fts WHERE rowid IN
+           (SELECT id FROM groups g WHERE project_id = ?1 AND group_type_index = ?2
+              AND NOT EXISTS (SELECT 1 FROM groups_fts_pending p WHERE p.group_id = g.id AND p.indexed = 0))",
+    )?
+    .execute(params![t.project.0, t.index.0])?;
+    c.prepare_cached(
+        "DELETE FROM groups_fts_pending WHERE group_id IN
+           (SELECT id FROM groups WHERE project_id = ?1 AND group_type_index = ?2)",
     )?
     .execute(params![t.project.0, t.index.0])?;
     Ok(())
 }
 
-/// Whether `query` ([`fts_query`]) matches few enough groups to read them by id.
+/// Whether `query` ([`fts_query`]) matches few enough groups, with the queued ones, to read
+/// them by id.
 pub(super) fn is_selective(c: &Connection, query: &str) -> StoreResult<bool> {
     let n: i64 = c
         .prepare_cached(
-            "SELECT count(*) FROM (SELECT rowid FROM groups_fts WHERE groups_fts MATCH ?1 LIMIT ?2)",
+            "SELECT (SELECT count(*) FROM (SELECT rowid FROM groups_fts WHERE groups_fts MATCH ?1 LIMIT ?2))
+                  + (SELECT count(*) FROM (SELECT 1 FROM groups_fts_pending LIMIT ?2))",
         )?
         .query_row(params![query, CANDIDATES_MAX + 1], |r| r.get(0))?;
     Ok(n <= CANDIDATES_MAX)

@@ -110,11 +110,18 @@ impl GroupTypeStore for SqliteStore {
                        (SELECT id FROM groups WHERE project_id = ?1 AND group_type_index = ?2)",
                 )?
                 .execute(params![project.0, index.0])?;
-                c.prepare_cached(
-                    "DELETE FROM group_property_versions WHERE group_id IN
-                       (SELECT id FROM groups WHERE project_id = ?1 AND group_type_index = ?2)",
-                )?
-                .execute(params![project.0, index.0])?;
+                super::lifecycle::keep_created_version(
+                    c,
+                    "SELECT id FROM groups WHERE project_id = ?1 AND group_type_index = ?2",
+                    &[&project.0, &index.0],
+                )?;
+                for table in ["group_versions", "group_property_versions"] {
+                    c.prepare_cached(&format!(
+                        "DELETE FROM {table} WHERE group_id IN
+                           (SELECT id FROM groups WHERE project_id = ?1 AND group_type_index = ?2)"
+                    ))?
+                    .execute(params![project.0, index.0])?;
+                }
                 c.prepare_cached(
                     "DELETE FROM group_tombstones WHERE project_id = ?1 AND group_type_index = ?2",
                 )?

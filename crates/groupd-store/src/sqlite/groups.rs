@@ -11,10 +11,7 @@ use super::{
     SqliteStore, changes, counts,
     error::is_unique_violation,
     fts,
-    rows::{
-        self, ACTIVITY_COLS, GROUP_COLS, StoredGroup, activity_from_row, group_from_row,
-        insert_activity,
-    },
+    rows::{self, GROUP_COLS, StoredGroup, group_from_row, insert_activity},
 };
 use crate::{
     ActivityEntry, ActivityPage, Change, ChangeSource, Group, GroupListQuery, GroupRef, GroupStore,
@@ -91,17 +88,12 @@ pub(super) fn store_applied(
         return Err(refusal.clone().into());
     }
     let now = rec.now;
-    rec.changes.extend(lifecycle::change_of(
-        applied,
-        at.index,
-        at.key,
-        event_us,
-        &rec.source,
-    ));
+    let change = |id| lifecycle::change_of(applied, id, at.index, at.key, event_us, &rec.source);
     let Some(state) = &applied.slot.group else {
         let Some((id, _)) = stored else {
             return Err(StoreError::NotFound);
         };
+        rec.changes.extend(change(id));
         super::lifecycle::forget_group(c, at, id, applied.slot.deleted_at_us.unwrap_or(event_us))?;
         rec.counts.add(at.index, &applied.count_changes());
         for a in applied.activity() {
@@ -124,7 +116,7 @@ pub(super) fn store_applied(
             .execute(params![
                 id,
                 text,
-                to_json_text(&state.meta)?,
+                crate::common::meta_to_stored(&state.meta, &state.properties)?,
                 state.created_at_us,
                 state.updated_at_us
             ])?;
@@ -142,7 +134,7 @@ pub(super) fn store_applied(
                     at.index.0,
                     at.key,
                     text,
-                    to_json_text(&state.meta)?,
+                    crate::common::meta_to_stored(&state.meta, &state.properties)?,
                     state.created_at_us,
                     state.updated_at_us
                 ]);
@@ -153,15 +145,14 @@ pub(super) fn store_applied(
             (c.last_insert_rowid(), text)
         }
     };
+    rec.changes.extend(change(id));
     if applied.is_visible() {
         rec.counts.add(at.index, &applied.count_changes());
         let created = applied.outcome == groups::Outcome::Created;
-        fts::index_group(c, id, !created, &properties_json)?;
+        fts::index_group(c, id, !created)?;
     }
+    // The versions are the activity log too (migration 0013).
     super::lifecycle::insert_versions(c, id, applied, &rec.source, now)?;
-    for a in applied.activity() {
-        insert_activity(c, at.project, id, &a, rec.actor, now)?;
-    }
     Ok(Some(Group {
         id,
         index: at.index,
@@ -246,10 +237,11 @@ fn list_page(c: &Connection, project: ProjectId, q: &GroupListQuery) -> StoreRes
     };
     let mut sql = if use_fts {
         // CROSS JOIN makes SQLite loop over the few candidates rather than walk the whole list
-        // index testing membership.
+        // index testing membership. The groups queued for indexing are candidates too.
         format!(
             "SELECT {GROUP_COLS} FROM (
                SELECT rowid AS rid FROM groups_fts WHERE groups_fts MATCH ?8
+               UNION SELECT group_id FROM groups_fts_pending
                UNION SELECT id FROM groups
                  WHERE project_id = ?1 AND group_type_index = ?2 AND groupd_lower(group_key) = ?3) f
              CROSS JOIN groups ON groups.id = f.rid
@@ -366,27 +358,13 @@ impl GroupStore for SqliteStore {
     ) -> StoreResult<(Vec<ActivityEntry>, u64)> {
         self.readers
             .read(move |c| {
-                let total: i64 = c
-                    .prepare_cached(
-                        "SELECT count(*) FROM group_activity WHERE project_id = ?1 AND group_id = ?2",
-                    )?
-                    .query_row(params![project.0, page.group_id], |r| r.get(0))?;
-                let mut st = c.prepare_cached(&format!(
-                    "SELECT {ACTIVITY_COLS} FROM group_activity
-                     WHERE project_id = ?1 AND group_id = ?2
-                     ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"
-                ))?;
-                let rows = st.query_map(
-                    params![
-                        project.0,
-                        page.group_id,
-                        i64::try_from(page.limit).unwrap_or(i64::MAX),
-                        i64::try_from(page.offset).unwrap_or(i64::MAX)
-                    ],
-                    |r| activity_from_row(r, page.group_id),
-                )?;
-                let entries = rows.collect::<rusqlite::Result<_>>()?;
-                Ok((entries, u64::try_from(total).unwrap_or(0)))
+                super::lifecycle::activity_page(
+                    c,
+                    project.0,
+                    page.group_id,
+                    page.offset,
+                    page.limit,
+                )
             })
             .await
     }

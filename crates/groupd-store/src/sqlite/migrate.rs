@@ -19,6 +19,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_lifecycle.sql"),
     include_str!("migrations/0010_ui_sessions.sql"),
     include_str!("migrations/0011_changes_rowid.sql"),
+    include_str!("migrations/0012_fts_queue.sql"),
+    include_str!("migrations/0013_edit_versions.sql"),
 ];
 
 /// How long a statement waits for another process's write lock before it fails as `Busy`.

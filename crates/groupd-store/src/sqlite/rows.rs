@@ -3,14 +3,11 @@
 use groupd_core::{
     Actor, GroupKey, GroupTypeIndex, ProjectId, ProjectToken,
     groups::{Action, Activity, ActivityRecord, GroupState},
-    merge::PropMetaMap,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
 
-use crate::{
-    ActivityEntry, ApiKey, Group, GroupType, Project, StoreResult, error::internal, stored_scopes,
-};
+use crate::{ApiKey, Group, GroupType, Project, StoreResult, error::internal, stored_scopes};
 
 pub(super) const PROJECT_COLS: &str = "id, name, api_token, created_at";
 
@@ -184,8 +181,7 @@ pub(super) fn load_group(
     };
     let properties: Map<String, Value> = serde_json::from_str(&properties_json)
         .map_err(internal("stored properties are not a JSON object"))?;
-    let meta: PropMetaMap =
-        serde_json::from_str(&meta).map_err(internal("stored property metadata is not valid"))?;
+    let meta = crate::common::meta_from_stored(&meta, &properties)?;
     Ok(Some(StoredGroup {
         id,
         properties_json,
@@ -232,39 +228,4 @@ pub(super) fn insert_activity(
         now
     ])?;
     Ok(())
-}
-
-pub(super) const ACTIVITY_COLS: &str =
-    "uuid, actor, activity, action, name, before, after, created_at";
-
-/// An activity entry of group `group_id` from its columns.
-pub(super) fn activity_from_row(r: &Row, group_id: i64) -> rusqlite::Result<ActivityEntry> {
-    let uuid: Vec<u8> = r.get(0)?;
-    let actor: Option<String> = r.get(1)?;
-    let code = |i: usize| -> usize {
-        r.get::<_, i64>(i)
-            .ok()
-            .and_then(|c| usize::try_from(c).ok())
-            .unwrap_or(0)
-    };
-    let json = |i: usize| -> Value {
-        r.get::<_, Option<String>>(i)
-            .ok()
-            .flatten()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null)
-    };
-    Ok(crate::common::ActivityColumns {
-        id: uuid::Uuid::from_slice(&uuid)
-            .unwrap_or_default()
-            .to_string(),
-        actor,
-        activity: code(2),
-        action: code(3),
-        property: r.get(4)?,
-        before: json(5),
-        after: json(6),
-        created_at: r.get(7)?,
-    }
-    .entry(group_id))
 }

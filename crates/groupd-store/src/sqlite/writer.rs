@@ -19,6 +19,10 @@ const IDLE: std::time::Duration = std::time::Duration::from_millis(50);
 /// Most jobs committed in one transaction.
 const MAX_BATCH: usize = 512;
 
+/// Queued groups indexed per idle step: tens of milliseconds, so a write arriving meanwhile
+/// waits little.
+const IDLE_INDEX_STEP: usize = 5_000;
+
 /// Why a batch did not commit, told to each of its jobs.
 #[derive(Debug, Clone)]
 enum BatchFailure {
@@ -160,11 +164,46 @@ fn in_savepoint<T>(
     }
 }
 
+/// Indexes up to `max` queued groups in a transaction of its own; returns how many (0 on
+/// failure, logged: the queue stays for the next try).
+fn index_step(conn: &Connection, max: usize) -> usize {
+    let step = || -> StoreResult<usize> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        match fts::index_pending(conn, max) {
+            Ok(n) => {
+                conn.execute_batch("COMMIT")?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    };
+    let started = std::time::Instant::now();
+    match step() {
+        Ok(n) => {
+            if n > 0 {
+                metrics::histogram!("groupd_search_index_seconds")
+                    .record(started.elapsed().as_secs_f64());
+            }
+            n
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            tracing::warn!(error = %e, "search index step failed");
+            0
+        }
+    }
+}
+
 fn run(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, timer: tokio::runtime::Runtime) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     // Index maintenance runs only once no job has come for IDLE (a steady load, even one
     // leaving gaps between its requests, is not slowed by it); an earlier run may have left some.
+    // Under a steady load the search queue is indexed each time INDEX_BATCH groups have queued.
     let mut merge_due = true;
+    let mut queued = 0;
     loop {
         let next = timer.block_on(async {
             if merge_due {
@@ -177,7 +216,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, timer: tokio::run
             Some(Some(j)) => j,
             Some(None) => break,
             None => {
-                merge_due = fts::merge_step(&conn);
+                merge_due = index_step(&conn, IDLE_INDEX_STEP) > 0 || fts::merge_step(&conn);
                 continue;
             }
         };
@@ -213,6 +252,12 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, timer: tokio::run
         }
         metrics::histogram!("groupd_write_batch_size").record(n as f64);
         metrics::histogram!("groupd_write_commit_seconds").record(started.elapsed().as_secs_f64());
-        merge_due |= fts::take_fts_touched();
+        queued += fts::take_queued();
+        if queued >= fts::INDEX_BATCH {
+            queued = 0;
+            index_step(&conn, usize::MAX);
+        }
+        let touched = fts::take_fts_touched();
+        merge_due |= queued > 0 || touched;
     }
 }
