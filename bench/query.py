@@ -184,17 +184,8 @@ class Groupd:
         run.post_batches(self.base, self.token, ([json.loads(x) for x in b] for b in batches()))
         return time.time() - t0
 
-    def hot_events(self):
-        if self.kind == "sqlite":
-            import sqlite3
-            conn = sqlite3.connect(self.be.path)
-            n = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-            conn.close()
-            return n
-        return int(run.psql(self.be.url, "SELECT count(*) FROM events"))
-
-    def segments(self):
-        sql = "SELECT count(*) FROM event_segments"
+    def scalar(self, sql):
+        """One number from the server's database (read beside the server, not through it)."""
         if self.kind == "sqlite":
             import sqlite3
             conn = sqlite3.connect(self.be.path)
@@ -202,6 +193,12 @@ class Groupd:
             conn.close()
             return n
         return int(run.psql(self.be.url, sql))
+
+    def hot_events(self):
+        return self.scalar("SELECT count(*) FROM events")
+
+    def segments(self):
+        return self.scalar("SELECT count(*) FROM event_segments")
 
     def wait_compacted(self, limit_s=1800):
         """Until every event is in a segment and the merges of the days are done (the segment
@@ -235,14 +232,7 @@ class Groupd:
     def segments_bytes(self):
         """The live segments' bytes, from the catalog: files a merge replaced stay on disk for
         the grace period (queries may still read them) and are not counted."""
-        sql = "SELECT COALESCE(SUM(bytes), 0) FROM event_segments"
-        if self.kind == "sqlite":
-            import sqlite3
-            conn = sqlite3.connect(self.be.path)
-            n = conn.execute(sql).fetchone()[0]
-            conn.close()
-            return n
-        return int(run.psql(self.be.url, sql))
+        return self.scalar("SELECT COALESCE(SUM(bytes), 0) FROM event_segments")
 
     def stop(self):
         self.srv.stop()

@@ -389,16 +389,20 @@ async fn a_crash_before_the_commit_loses_nothing(store: Arc<dyn Store>) {
     assert_eq!(f.all_events().await, (before, 0));
 }
 
+/// Ten events per segment, merged into segments of at most 20.
+fn ten_per_segment() -> CompactionConfig {
+    CompactionConfig {
+        batch_rows: 10,
+        merge_rows: 20,
+        ..config()
+    }
+}
+
 async fn small_segments_of_a_day_are_merged(store: Arc<dyn Store>) {
     let f = fixture(store).await;
     f.ingest(capture(25, 1)).await;
     let (before, _) = f.all_events().await;
-    // Ten events per segment, merged into segments of at most 20.
-    let small = CompactionConfig {
-        batch_rows: 10,
-        merge_rows: 20,
-        ..config()
-    };
+    let small = ten_per_segment();
     let first = f.compactor(small);
     // While the day is written, three segments of one tier wait for a fourth.
     let r = first.run_once(NOW).await.unwrap();
@@ -441,11 +445,7 @@ async fn a_day_left_in_pieces_by_a_stopped_process_is_merged_after_a_restart(
     let f = fixture(store).await;
     f.ingest(capture(25, 1)).await;
     let (before, _) = f.all_events().await;
-    let small = CompactionConfig {
-        batch_rows: 10,
-        merge_rows: 20,
-        ..config()
-    };
+    let small = ten_per_segment();
     // The process stops right after writing the day in three pieces.
     let r = f.compactor(small.clone()).run_once(NOW).await.unwrap();
     assert_eq!((r.segments_written, r.segments_merged), (3, 0));
