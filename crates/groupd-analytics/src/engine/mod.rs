@@ -89,6 +89,28 @@ fn cooperative(
         .data)
 }
 
+/// Runs a physical plan to completion: every operator cooperative (see [`cooperative`]), the
+/// batches collected.
+async fn collect(
+    plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    ctx: &SessionContext,
+) -> Result<Vec<datafusion::arrow::record_batch::RecordBatch>, EngineError> {
+    let plan = cooperative(plan).map_err(engine_error)?;
+    datafusion::physical_plan::collect(plan, ctx.task_ctx())
+        .await
+        .map_err(engine_error)
+}
+
+/// `run`'s result, or [`EngineError::Timeout`] once `timeout` has passed (the run is dropped).
+async fn with_deadline<T>(
+    timeout: Duration,
+    run: impl std::future::Future<Output = Result<T, EngineError>>,
+) -> Result<T, EngineError> {
+    tokio::time::timeout(timeout, run)
+        .await
+        .unwrap_or(Err(EngineError::Timeout))
+}
+
 /// What one query asks.
 #[derive(Debug, Clone)]
 pub struct QueryRequest {
@@ -285,15 +307,9 @@ impl Engine {
                 .create_physical_plan(&plan, &state)
                 .await
                 .map_err(engine_error)?;
-            let physical = cooperative(physical).map_err(engine_error)?;
-            datafusion::physical_plan::collect(physical, ctx.task_ctx())
-                .await
-                .map_err(engine_error)
+            collect(physical, &ctx).await
         };
-        let batches = match tokio::time::timeout(req.timeout, run).await {
-            Ok(r) => r?,
-            Err(_) => return Err(EngineError::Timeout),
-        };
+        let batches = with_deadline(req.timeout, run).await?;
         let limit = usize::try_from(t.limit).unwrap_or(usize::MAX);
         let total: usize = batches.iter().map(|b| b.num_rows()).sum();
         let (results, types, names) = render::render(&batches, &t.raw, &t.unsigned, limit);

@@ -16,7 +16,7 @@ use datafusion::prelude::{Expr, ident, lit};
 use groupd_core::{GroupTypeIndex, ProjectId};
 use groupd_store::{EventsOf, Store};
 
-use super::{Engine, EngineError, cooperative, engine_error, tables};
+use super::{Engine, EngineError, collect, engine_error, tables, with_deadline};
 use crate::schema::{GROUP_COLUMNS, group_column};
 
 /// What `groups/related` asks of the events.
@@ -175,15 +175,9 @@ impl Engine {
                 })
                 .map_err(engine_error)?;
             let plan = df.create_physical_plan().await.map_err(engine_error)?;
-            let plan = cooperative(plan).map_err(engine_error)?;
-            let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx())
-                .await
-                .map_err(engine_error)?;
+            let batches = collect(plan, &ctx).await?;
             fold(&batches, asked).map_err(engine_error)
         };
-        match tokio::time::timeout(req.timeout, run).await {
-            Ok(r) => r,
-            Err(_) => Err(EngineError::Timeout),
-        }
+        with_deadline(req.timeout, run).await
     }
 }

@@ -167,18 +167,12 @@ fn in_savepoint<T>(
 /// Indexes up to `max` queued groups in a transaction of its own; returns how many (0 on
 /// failure, logged: the queue stays for the next try).
 fn index_step(conn: &Connection, max: usize) -> usize {
+    // A failure at any point rolls back once, below.
     let step = || -> StoreResult<usize> {
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        match fts::index_pending(conn, max) {
-            Ok(n) => {
-                conn.execute_batch("COMMIT")?;
-                Ok(n)
-            }
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        }
+        let n = fts::index_pending(conn, max)?;
+        conn.execute_batch("COMMIT")?;
+        Ok(n)
     };
     let started = std::time::Instant::now();
     match step() {
