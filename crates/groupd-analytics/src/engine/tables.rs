@@ -269,7 +269,11 @@ impl TableProvider for EventsSource {
             let config = ListingTableConfig::new_with_multi_paths(paths)
                 .with_listing_options(options)
                 .with_schema(events_scan_schema());
-            let table = ListingTable::try_new(config)?;
+            // Segment files never change once written (a merge writes new ones), so their
+            // statistics are kept across queries in the runtime's cache: computing them again
+            // from each file's footer was a tenth of a short query's time.
+            let table = ListingTable::try_new(config)?
+                .with_cache(state.runtime_env().cache_manager.get_file_statistic_cache());
             parts.push(table.scan(state, projection, filters, limit).await?);
         }
         if parts.is_empty() {
