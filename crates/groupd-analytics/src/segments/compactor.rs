@@ -19,7 +19,7 @@ use futures::TryStreamExt;
 use groupd_core::Clock;
 use groupd_store::{MovedKey, Partition, SegmentCommit, Store};
 
-use super::writer::{put_segment, read_segments, sort_by_time, to_batch};
+use super::writer::{Effort, put_segment, read_segments, sort_by_time, to_batch};
 
 /// How compaction runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,12 +200,13 @@ impl Compactor {
             .into_iter()
             .filter(|p| !touched.contains(p))
             .collect();
-        for partition in touched {
+        for &partition in &touched {
             report.segments_merged += self.merge(partition, true, now_us).await?;
         }
         for partition in settling {
             report.segments_merged += self.merge(partition, false, now_us).await?;
         }
+        report.segments_merged += self.merge_across_days(&touched, now_us).await?;
         report.keys_forgotten = self
             .store
             .prune_moved_keys(now_us.saturating_sub(micros(self.config.dedup_window)))
@@ -233,7 +234,7 @@ impl Compactor {
         let events: Vec<_> = moving.iter().map(|m| m.event.clone()).collect();
         // Already in timestamp order; the sort also orders equal times by uuid, as merges do.
         let batch = sort_by_time(&to_batch(&events)?)?;
-        let segment = put_segment(self.segments.as_ref(), partition, &batch).await?;
+        let segment = put_segment(self.segments.as_ref(), partition, &batch, Effort::Quick).await?;
         let path = segment.path.clone();
         let commit = SegmentCommit {
             segment,
@@ -285,7 +286,51 @@ impl Compactor {
         };
         let mut replaced = 0;
         for run in runs {
-            replaced += self.merge_run(partition, run, now_us).await?;
+            // A tier's merge output is merged again unless it is close to full size; what a
+            // settled day's whole merge writes stays.
+            let rows: u64 = run.iter().map(|s| s.rows).sum();
+            let effort = if !tiered || rows.saturating_mul(FANOUT as u64) > max_rows {
+                Effort::Thorough
+            } else {
+                Effort::Quick
+            };
+            replaced += self.merge_run(partition, run, effort, now_us).await?;
+        }
+        Ok(replaced)
+    }
+
+    /// Joins the small segments of settled days (before yesterday, none written this run)
+    /// across days, in time order, into segments of up to `merge_rows` events, listed under
+    /// their first day: a query pays a fixed cost for each file it opens (footer, schema,
+    /// pruning), and at 16k events a day that cost was most of a month's count. Only segments
+    /// below a [`FANOUT`]th of `merge_rows` join one, so a late event of a settled day never
+    /// rewrites a full segment. Readers see a segment's time range, not its day, so a segment
+    /// of several days reads like any other; later events of those days get segments of their
+    /// own days.
+    async fn merge_across_days(
+        &self,
+        touched: &BTreeSet<Partition>,
+        now_us: i64,
+    ) -> anyhow::Result<u64> {
+        let max_rows = self.config.merge_rows;
+        let before_day = now_us.div_euclid(groupd_store::DAY_US) - 1;
+        let small = self
+            .store
+            .small_segments((max_rows / FANOUT as u64).max(1), before_day)
+            .await?;
+        let mut by_project: std::collections::BTreeMap<_, Vec<_>> = Default::default();
+        for s in small {
+            // Listed under the day of its first event, so that day is the partition it is in.
+            if !touched.contains(&Partition::of(s.project, s.min_timestamp_us)) {
+                by_project.entry(s.project).or_default().push(s);
+            }
+        }
+        let mut replaced = 0;
+        for (project, segments) in by_project {
+            for run in runs(segments, max_rows, usize::MAX) {
+                let first = Partition::of(project, run[0].min_timestamp_us);
+                replaced += self.merge_run(first, run, Effort::Thorough, now_us).await?;
+            }
         }
         Ok(replaced)
     }
@@ -294,6 +339,7 @@ impl Compactor {
         &self,
         partition: Partition,
         run: Vec<groupd_store::SegmentRef>,
+        effort: Effort,
         now_us: i64,
     ) -> anyhow::Result<u64> {
         let paths: Vec<String> = run.iter().map(|s| s.path.clone()).collect();
@@ -304,7 +350,7 @@ impl Compactor {
             "segments of {partition:?} hold {} rows, the catalog says {expected}",
             batch.num_rows()
         );
-        let segment = put_segment(self.segments.as_ref(), partition, &batch).await?;
+        let segment = put_segment(self.segments.as_ref(), partition, &batch, effort).await?;
         let path = segment.path.clone();
         let commit = SegmentCommit {
             segment,

@@ -12,7 +12,7 @@ use groupd_store::{
 
 use super::{
     CompactionConfig, Compactor, DataDir, segment_store,
-    writer::{encode, from_batch, put_segment, read_segments, sort_by_time, to_batch},
+    writer::{Effort, encode, from_batch, put_segment, read_segments, sort_by_time, to_batch},
 };
 use crate::schema::events_schema;
 
@@ -91,7 +91,9 @@ async fn a_segment_reads_back_as_written() {
     events.reverse();
     let batch = sort_by_time(&to_batch(&events).unwrap()).unwrap();
     let part = Partition::of(ProjectId(3), T0);
-    let seg = put_segment(store.as_ref(), part, &batch).await.unwrap();
+    let seg = put_segment(store.as_ref(), part, &batch, Effort::Thorough)
+        .await
+        .unwrap();
     assert!(seg.path.starts_with("p3/2026-05-01/") && seg.path.ends_with(".parquet"));
     assert_eq!(seg.rows, 1000);
     assert_eq!(
@@ -116,7 +118,7 @@ async fn a_segment_reads_back_as_written() {
 fn group_key_columns_carry_bloom_filters() {
     use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
     let events = sdk_events(20_000, 9);
-    let bytes = bytes::Bytes::from(encode(&to_batch(&events).unwrap()).unwrap());
+    let bytes = bytes::Bytes::from(encode(&to_batch(&events).unwrap(), Effort::Thorough).unwrap());
     let reader = SerializedFileReader::new(bytes).unwrap();
     let rg = reader.metadata().row_group(0);
     let schema = events_schema();
@@ -142,13 +144,17 @@ fn segments_take_at_most_a_third_of_the_row_store() {
     let n = 200_000;
     let events = sdk_events(n, 42);
     let json: usize = events.iter().map(|e| e.properties.len()).sum();
-    let bytes = encode(&to_batch(&events).unwrap()).unwrap().len();
-    let per_million = bytes as f64 * 1e6 / n as f64 / 1e6;
-    eprintln!(
-        "segment: {per_million:.1} MB per million events ({} bytes of properties JSON per event)",
-        json / n
-    );
-    assert!(per_million <= 66.0, "{per_million:.1} MB/M");
+    let batch = to_batch(&events).unwrap();
+    // Both efforts: a day still being written is read in its quickly written segments.
+    for effort in [Effort::Thorough, Effort::Quick] {
+        let bytes = encode(&batch, effort).unwrap().len();
+        let per_million = bytes as f64 * 1e6 / n as f64 / 1e6;
+        eprintln!(
+            "segment ({effort:?}): {per_million:.1} MB per million events ({} bytes of properties JSON per event)",
+            json / n
+        );
+        assert!(per_million <= 66.0, "{effort:?}: {per_million:.1} MB/M");
+    }
 }
 
 /// Two backends, one check.
@@ -183,6 +189,8 @@ on_both!(
     a_day_left_in_pieces_by_a_stopped_process_is_merged_after_a_restart,
     a_day_being_written_merges_by_tiers,
     a_second_compactor_waits_its_turn,
+    settled_days_are_joined_across_days,
+    recent_days_are_not_joined,
 );
 
 struct Fixture {
@@ -375,7 +383,7 @@ async fn a_crash_before_the_commit_loses_nothing(store: Arc<dyn Store>) {
     let moving = f.store.events_to_move(part, NOW, 100).await.unwrap();
     let events: Vec<_> = moving.into_iter().map(|m| m.event).collect();
     let batch = sort_by_time(&to_batch(&events).unwrap()).unwrap();
-    let orphan = put_segment(f.segments.as_ref(), part, &batch)
+    let orphan = put_segment(f.segments.as_ref(), part, &batch, Effort::Quick)
         .await
         .unwrap();
     // Readers see none of it; the events are all still in the row store.
@@ -455,6 +463,71 @@ async fn a_day_left_in_pieces_by_a_stopped_process_is_merged_after_a_restart(
     let snap = f.store.events_snapshot(f.project, None).await.unwrap();
     assert_eq!(snap.segments.len(), 2);
     assert_eq!(f.all_events().await, (before, 0));
+}
+
+async fn settled_days_are_joined_across_days(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    f.ingest(capture(10, 5)).await;
+    let (before, _) = f.all_events().await;
+    let c = f.compactor(config());
+    let segments = || async {
+        f.store
+            .events_snapshot(f.project, None)
+            .await
+            .unwrap()
+            .segments
+    };
+    // The run that writes the days leaves them apart; the next joins them into one segment.
+    let r = c.run_once(NOW).await.unwrap();
+    assert_eq!((r.segments_written, r.segments_merged), (5, 0));
+    let r = c.run_once(NOW).await.unwrap();
+    assert_eq!((r.segments_written, r.segments_merged), (0, 5));
+    let joined = segments().await;
+    assert_eq!(joined.len(), 1);
+    assert_eq!(
+        (joined[0].min_timestamp_us, joined[0].max_timestamp_us),
+        (T0, T0 + 4 * DAY_US + 9 * SEC)
+    );
+    assert_eq!(f.all_events().await, (before, 0));
+    // A late event of the third day: a segment of its own day, then joined too.
+    let mut late = capture(1, 1);
+    late[0].timestamp_us += 2 * DAY_US + 30 * SEC;
+    f.ingest(late).await;
+    let (before, _) = f.all_events().await;
+    c.run_once(NOW).await.unwrap();
+    assert_eq!(segments().await.len(), 2);
+    c.run_once(NOW).await.unwrap();
+    assert_eq!(segments().await.len(), 1);
+    assert_eq!(f.all_events().await, (before, 0));
+}
+
+/// Yesterday and today still take events: their segments stay apart from the other days'.
+async fn recent_days_are_not_joined(store: Arc<dyn Store>) {
+    let f = fixture(store).await;
+    f.ingest(capture(10, 3)).await;
+    let c = f.compactor(config());
+    // Days 0-2 written; today is day 3, so day 2 is yesterday's.
+    let now = T0 + 3 * DAY_US + 3600 * SEC;
+    c.run_once(now).await.unwrap();
+    let r = c.run_once(now).await.unwrap();
+    assert_eq!(r.segments_merged, 2);
+    let mut spans: Vec<(i64, i64)> = f
+        .store
+        .events_snapshot(f.project, None)
+        .await
+        .unwrap()
+        .segments
+        .iter()
+        .map(|s| (s.min_timestamp_us, s.max_timestamp_us))
+        .collect();
+    spans.sort_unstable();
+    assert_eq!(
+        spans,
+        [
+            (T0, T0 + DAY_US + 9 * SEC),
+            (T0 + 2 * DAY_US, T0 + 2 * DAY_US + 9 * SEC)
+        ]
+    );
 }
 
 async fn a_second_compactor_waits_its_turn(store: Arc<dyn Store>) {
@@ -573,7 +646,7 @@ async fn compaction_through_s3_loses_and_doubles_nothing() {
     let moving = f.store.events_to_move(part, NOW, 100).await.unwrap();
     let events: Vec<_> = moving.into_iter().map(|m| m.event).collect();
     let batch = sort_by_time(&to_batch(&events).unwrap()).unwrap();
-    put_segment(f.segments.as_ref(), part, &batch)
+    put_segment(f.segments.as_ref(), part, &batch, Effort::Quick)
         .await
         .unwrap();
     assert_eq!(f.files().await.len(), 1);

@@ -36,14 +36,28 @@ pub const ROW_GROUP_ROWS: usize = 256 * 1024;
 /// The column index of `timestamp` in [`events_schema`].
 const TIMESTAMP: usize = 3;
 
+/// How hard a segment's writer compresses its zstd columns (`properties`, `uuid`, `created_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effort {
+    /// zstd 1, for a segment a later merge rewrites: a move step's, an early tier's. Compaction
+    /// writes each event about five times while its day fills, and at zstd 9 every write cost
+    /// about as much CPU as capturing the event did.
+    Quick,
+    /// zstd 9, for a segment that stays: 63 instead of 67 MB per million SDK-shaped events
+    /// (against zstd 3), for CPU spent once.
+    Thorough,
+}
+
 /// How segments are written.
-fn writer_properties() -> WriterProperties {
+fn writer_properties(effort: Effort) -> WriterProperties {
     let plain = ["uuid", "properties", "timestamp", "created_at"];
-    // zstd 9 rather than 3: 63 instead of 67 MB per million SDK-shaped events, for CPU spent in
-    // the background.
+    let level = match effort {
+        Effort::Quick => 1,
+        Effort::Thorough => 9,
+    };
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(9).expect("a valid zstd level"),
+            ZstdLevel::try_new(level).expect("a valid zstd level"),
         ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Page)
@@ -152,9 +166,9 @@ pub fn from_batch(batch: &RecordBatch) -> anyhow::Result<Vec<StoredEvent>> {
 }
 
 /// `batch` as a Parquet file.
-pub fn encode(batch: &RecordBatch) -> anyhow::Result<Vec<u8>> {
+pub fn encode(batch: &RecordBatch, effort: Effort) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(batch.get_array_memory_size() / 4);
-    let mut w = ArrowWriter::try_new(&mut out, events_schema(), Some(writer_properties()))?;
+    let mut w = ArrowWriter::try_new(&mut out, events_schema(), Some(writer_properties(effort)))?;
     w.write(batch)?;
     w.close()?;
     Ok(out)
@@ -193,11 +207,13 @@ const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
 
 /// Writes `batch` (one partition's rows, sorted) as a new segment file; returns what the catalog
 /// must list. The file is complete before this returns (a put is atomic on every object store),
-/// and is an orphan until the catalog lists it.
+/// and is an orphan until the catalog lists it. The encoding runs on a blocking thread, off the
+/// runtime's workers that answer requests.
 pub async fn put_segment(
     store: &dyn ObjectStore,
     partition: Partition,
     batch: &RecordBatch,
+    effort: Effort,
 ) -> anyhow::Result<NewSegment> {
     let ts = batch
         .column(TIMESTAMP)
@@ -207,7 +223,8 @@ pub async fn put_segment(
     let (Some(min), Some(max)) = (arrow_min(ts), arrow_max(ts)) else {
         anyhow::bail!("an empty segment");
     };
-    let bytes = Bytes::from(encode(batch)?);
+    let owned = batch.clone();
+    let bytes = Bytes::from(tokio::task::spawn_blocking(move || encode(&owned, effort)).await??);
     let path = segment_path(partition);
     let size = bytes.len() as u64;
     store

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use groupd_analytics::segments::{
     CompactionConfig, CompactionReport, Compactor, ObjectStore, open_data_dir,
-    writer::{from_batch, put_segment, read_segments, sort_by_time, to_batch},
+    writer::{Effort, from_batch, put_segment, read_segments, sort_by_time, to_batch},
 };
 use groupd_core::{Clock, ProjectId};
 use groupd_store::{Partition, StoredEvent};
@@ -142,7 +142,7 @@ fn a_compaction_that_dies_before_its_commit_loses_nothing() {
     let batch = sort_by_time(&to_batch(&events).unwrap()).unwrap();
     let root = segment_root(&app);
     let orphan = app
-        .block_on(put_segment(root.as_ref(), part, &batch))
+        .block_on(put_segment(root.as_ref(), part, &batch, Effort::Thorough))
         .unwrap();
     assert_eq!(events_everywhere(&app), (before.clone(), 31));
     // A later run sweeps the orphan and moves each event once.
