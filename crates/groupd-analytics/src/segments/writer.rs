@@ -30,9 +30,8 @@ use groupd_store::{NewSegment, Partition, StoredEvent};
 use crate::schema::{GROUP_COLUMNS, events_schema, group_column};
 
 /// Rows per row group: big enough that a scan reads few, small enough that a time filter skips
-/// most of a day, and that a segment of several days (up to 250k events) has row groups for
-/// both of a query's threads: the engine splits a file between them by row group.
-pub const ROW_GROUP_ROWS: usize = 64 * 1024;
+/// most of a day.
+pub const ROW_GROUP_ROWS: usize = 256 * 1024;
 
 /// The column index of `timestamp` in [`events_schema`].
 const TIMESTAMP: usize = 3;
