@@ -210,14 +210,6 @@ pub trait SegmentStore: Send + Sync {
     /// The partitions holding two or more live segments of fewer than `below_rows` events: the
     /// ones a merge can still shrink, whichever process wrote them.
     async fn fragmented_partitions(&self, below_rows: u64) -> StoreResult<Vec<Partition>>;
-    /// The live segments of fewer than `below_rows` events listed under a day before
-    /// `before_day`, by project, then time (`min_timestamp`), then id: the settled days' small
-    /// segments, which a merge joins across days.
-    async fn small_segments(
-        &self,
-        below_rows: u64,
-        before_day: i64,
-    ) -> StoreResult<Vec<SegmentRef>>;
     /// The path of every live segment.
     async fn segment_paths(&self) -> StoreResult<Vec<String>>;
     /// In one transaction: lists the segment, removes the moved events from the row store and

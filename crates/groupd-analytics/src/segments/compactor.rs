@@ -200,13 +200,12 @@ impl Compactor {
             .into_iter()
             .filter(|p| !touched.contains(p))
             .collect();
-        for &partition in &touched {
+        for partition in touched {
             report.segments_merged += self.merge(partition, true, now_us).await?;
         }
         for partition in settling {
             report.segments_merged += self.merge(partition, false, now_us).await?;
         }
-        report.segments_merged += self.merge_across_days(&touched, now_us).await?;
         report.keys_forgotten = self
             .store
             .prune_moved_keys(now_us.saturating_sub(micros(self.config.dedup_window)))
@@ -295,42 +294,6 @@ impl Compactor {
                 Effort::Quick
             };
             replaced += self.merge_run(partition, run, effort, now_us).await?;
-        }
-        Ok(replaced)
-    }
-
-    /// Joins the small segments of settled days (before yesterday, none written this run)
-    /// across days, in time order, into segments of up to `merge_rows` events, listed under
-    /// their first day: a query pays a fixed cost for each file it opens (footer, schema,
-    /// pruning), and at 16k events a day that cost was most of a month's count. Only segments
-    /// below a [`FANOUT`]th of `merge_rows` join one, so a late event of a settled day never
-    /// rewrites a full segment. Readers see a segment's time range, not its day, so a segment
-    /// of several days reads like any other; later events of those days get segments of their
-    /// own days.
-    async fn merge_across_days(
-        &self,
-        touched: &BTreeSet<Partition>,
-        now_us: i64,
-    ) -> anyhow::Result<u64> {
-        let max_rows = self.config.merge_rows;
-        let before_day = now_us.div_euclid(groupd_store::DAY_US) - 1;
-        let small = self
-            .store
-            .small_segments((max_rows / FANOUT as u64).max(1), before_day)
-            .await?;
-        let mut by_project: std::collections::BTreeMap<_, Vec<_>> = Default::default();
-        for s in small {
-            // Listed under the day of its first event, so that day is the partition it is in.
-            if !touched.contains(&Partition::of(s.project, s.min_timestamp_us)) {
-                by_project.entry(s.project).or_default().push(s);
-            }
-        }
-        let mut replaced = 0;
-        for (project, segments) in by_project {
-            for run in runs(segments, max_rows, usize::MAX) {
-                let first = Partition::of(project, run[0].min_timestamp_us);
-                replaced += self.merge_run(first, run, Effort::Thorough, now_us).await?;
-            }
         }
         Ok(replaced)
     }

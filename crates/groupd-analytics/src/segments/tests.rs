@@ -189,8 +189,6 @@ on_both!(
     a_day_left_in_pieces_by_a_stopped_process_is_merged_after_a_restart,
     a_day_being_written_merges_by_tiers,
     a_second_compactor_waits_its_turn,
-    settled_days_are_joined_across_days,
-    recent_days_are_not_joined,
 );
 
 struct Fixture {
@@ -463,71 +461,6 @@ async fn a_day_left_in_pieces_by_a_stopped_process_is_merged_after_a_restart(
     let snap = f.store.events_snapshot(f.project, None).await.unwrap();
     assert_eq!(snap.segments.len(), 2);
     assert_eq!(f.all_events().await, (before, 0));
-}
-
-async fn settled_days_are_joined_across_days(store: Arc<dyn Store>) {
-    let f = fixture(store).await;
-    f.ingest(capture(10, 5)).await;
-    let (before, _) = f.all_events().await;
-    let c = f.compactor(config());
-    let segments = || async {
-        f.store
-            .events_snapshot(f.project, None)
-            .await
-            .unwrap()
-            .segments
-    };
-    // The run that writes the days leaves them apart; the next joins them into one segment.
-    let r = c.run_once(NOW).await.unwrap();
-    assert_eq!((r.segments_written, r.segments_merged), (5, 0));
-    let r = c.run_once(NOW).await.unwrap();
-    assert_eq!((r.segments_written, r.segments_merged), (0, 5));
-    let joined = segments().await;
-    assert_eq!(joined.len(), 1);
-    assert_eq!(
-        (joined[0].min_timestamp_us, joined[0].max_timestamp_us),
-        (T0, T0 + 4 * DAY_US + 9 * SEC)
-    );
-    assert_eq!(f.all_events().await, (before, 0));
-    // A late event of the third day: a segment of its own day, then joined too.
-    let mut late = capture(1, 1);
-    late[0].timestamp_us += 2 * DAY_US + 30 * SEC;
-    f.ingest(late).await;
-    let (before, _) = f.all_events().await;
-    c.run_once(NOW).await.unwrap();
-    assert_eq!(segments().await.len(), 2);
-    c.run_once(NOW).await.unwrap();
-    assert_eq!(segments().await.len(), 1);
-    assert_eq!(f.all_events().await, (before, 0));
-}
-
-/// Yesterday and today still take events: their segments stay apart from the other days'.
-async fn recent_days_are_not_joined(store: Arc<dyn Store>) {
-    let f = fixture(store).await;
-    f.ingest(capture(10, 3)).await;
-    let c = f.compactor(config());
-    // Days 0-2 written; today is day 3, so day 2 is yesterday's.
-    let now = T0 + 3 * DAY_US + 3600 * SEC;
-    c.run_once(now).await.unwrap();
-    let r = c.run_once(now).await.unwrap();
-    assert_eq!(r.segments_merged, 2);
-    let mut spans: Vec<(i64, i64)> = f
-        .store
-        .events_snapshot(f.project, None)
-        .await
-        .unwrap()
-        .segments
-        .iter()
-        .map(|s| (s.min_timestamp_us, s.max_timestamp_us))
-        .collect();
-    spans.sort_unstable();
-    assert_eq!(
-        spans,
-        [
-            (T0, T0 + DAY_US + 9 * SEC),
-            (T0 + 2 * DAY_US, T0 + 2 * DAY_US + 9 * SEC)
-        ]
-    );
 }
 
 async fn a_second_compactor_waits_its_turn(store: Arc<dyn Store>) {

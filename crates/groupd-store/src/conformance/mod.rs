@@ -350,7 +350,6 @@ macro_rules! conformance_tests {
                 a_commit_of_an_event_already_gone_changes_nothing,
                 a_merge_replaces_its_segments_at_once,
                 fragmented_partitions_hold_two_small_segments,
-                small_segments_are_those_of_settled_days,
                 a_moved_event_is_still_a_retry,
                 moved_keys_are_forgotten_past_the_horizon,
                 one_compactor_holds_the_lock,

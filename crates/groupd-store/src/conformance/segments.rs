@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{SEC, T0, event, found, identify, obj, project};
 use crate::{
     DAY_US, IngestBatch, IngestSummary, MovedKey, MovingEvent, NewSegment, Partition,
-    SegmentCommit, SegmentRef, Store, StoreError, StoredEvent,
+    SegmentCommit, Store, StoreError, StoredEvent,
 };
 
 async fn ingest(s: &Arc<dyn Store>, p: ProjectId, events: Vec<CaptureEvent>) -> IngestSummary {
@@ -242,47 +242,6 @@ pub async fn fragmented_partitions_hold_two_small_segments(s: Arc<dyn Store>) {
         .push(s.partition_segments(day0(p)).await.unwrap()[1].id);
     s.commit_segment(merged).await.unwrap();
     assert!(s.fragmented_partitions(10).await.unwrap().is_empty());
-}
-
-pub async fn small_segments_are_those_of_settled_days(s: Arc<dyn Store>) {
-    let p = project(&s).await;
-    ingest(&s, p, three_and_one()).await;
-    let moving = s.events_to_move(day0(p), LATER, 10).await.unwrap();
-    let next = s
-        .events_to_move(Partition::of(p, T0 + DAY_US), LATER, 10)
-        .await
-        .unwrap();
-    // Committed in this order: the next day's segment first, so time and id orders differ.
-    let d = s
-        .commit_segment(commit_of(p, "p/d.parquet", &next, vec![]))
-        .await
-        .unwrap();
-    let b = s
-        .commit_segment(commit_of(p, "p/b.parquet", &moving[..1], vec![]))
-        .await
-        .unwrap();
-    let ac = s
-        .commit_segment(commit_of(p, "p/ac.parquet", &moving[1..], vec![]))
-        .await
-        .unwrap();
-    let ids = |v: Vec<SegmentRef>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
-    let day = day0(p).day;
-    // By time, both days.
-    assert_eq!(
-        ids(s.small_segments(10, day + 2).await.unwrap()),
-        [b.id, ac.id, d.id]
-    );
-    // Only the days before `before_day`.
-    assert_eq!(
-        ids(s.small_segments(10, day + 1).await.unwrap()),
-        [b.id, ac.id]
-    );
-    assert!(s.small_segments(10, day).await.unwrap().is_empty());
-    // Of fewer than `below_rows` events: 1 and 1, not 2.
-    assert_eq!(
-        ids(s.small_segments(2, day + 2).await.unwrap()),
-        [b.id, d.id]
-    );
 }
 
 pub async fn a_moved_event_is_still_a_retry(s: Arc<dyn Store>) {

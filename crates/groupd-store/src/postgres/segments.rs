@@ -267,26 +267,6 @@ impl SegmentStore for PgStore {
             .collect())
     }
 
-    async fn small_segments(
-        &self,
-        below_rows: u64,
-        before_day: i64,
-    ) -> StoreResult<Vec<SegmentRef>> {
-        let below = i64::try_from(below_rows).unwrap_or(i64::MAX);
-        let c = self.client().await?;
-        let st = c
-            .prepare_cached(&format!(
-                "SELECT {SEGMENT_COLS} FROM event_segments WHERE rows < $1 AND day < $2
-                 ORDER BY project_id, min_timestamp, id"
-            ))
-            .await?;
-        Ok(c.query(&st, &[&below, &before_day])
-            .await?
-            .iter()
-            .map(segment_from_row)
-            .collect())
-    }
-
     async fn segment_paths(&self) -> StoreResult<Vec<String>> {
         let c = self.client().await?;
         Ok(c.query("SELECT path FROM event_segments", &[])

@@ -244,24 +244,6 @@ impl SegmentStore for SqliteStore {
             .await
     }
 
-    async fn small_segments(
-        &self,
-        below_rows: u64,
-        before_day: i64,
-    ) -> StoreResult<Vec<SegmentRef>> {
-        let below = i64::try_from(below_rows).unwrap_or(i64::MAX);
-        self.readers
-            .read(move |c| {
-                let mut st = c.prepare_cached(&format!(
-                    "SELECT {SEGMENT_COLS} FROM event_segments WHERE rows < ?1 AND day < ?2
-                     ORDER BY project_id, min_timestamp, id"
-                ))?;
-                let rows = st.query_map(params![below, before_day], segment_from_row)?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
-            })
-            .await
-    }
-
     async fn segment_paths(&self) -> StoreResult<Vec<String>> {
         self.readers
             .read(|c| {
