@@ -336,29 +336,20 @@ fn fast_time(kind: Kind, args: &[ArrayRef], ret: &DataType) -> Option<ArrayRef> 
     let [a] = args else { return None };
     let t = a.as_any().downcast_ref::<TimestampMicrosecondArray>()?;
     // Day numbers of any i64 µs fit an i32 (about ±1.07e8 days), so no row can overflow.
-    let day = |us: i64| us.div_euclid(time::US_PER_DAY);
     let days = |f: fn(i64) -> i64| -> ArrayRef {
-        Arc::new(t.unary::<_, Date32Type>(|us| f(day(us)) as i32))
-    };
-    let floor = |len: i64| -> ArrayRef {
-        Arc::new(
-            t.unary::<_, TimestampMicrosecondType>(|us| us - us.rem_euclid(len))
-                .with_timezone("UTC"),
-        )
+        Arc::new(t.unary::<_, Date32Type>(|us| f(time::day_of(us)) as i32))
     };
     Some(match kind {
         Kind::ToDate => days(|d| d),
-        Kind::StartOfIsoWeek => days(|d| d - (d + 3).rem_euclid(7)),
-        Kind::StartOf(Unit::Week) if *ret == DataType::Date32 => {
-            days(|d| d - (d + 4).rem_euclid(7))
+        Kind::StartOfIsoWeek => days(time::monday_of),
+        Kind::StartOf(Unit::Week) if *ret == DataType::Date32 => days(time::sunday_of),
+        Kind::StartOf(u) if *ret == ts_type() => {
+            let len = u.fixed_us()?;
+            Arc::new(
+                t.unary::<_, TimestampMicrosecondType>(|us| us - us.rem_euclid(len))
+                    .with_timezone("UTC"),
+            )
         }
-        Kind::StartOf(u) if *ret == ts_type() => floor(match u {
-            Unit::Second => time::US_PER_SEC,
-            Unit::Minute => 60 * time::US_PER_SEC,
-            Unit::Hour => 3600 * time::US_PER_SEC,
-            Unit::Day => time::US_PER_DAY,
-            _ => return None,
-        }),
         _ => return None,
     })
 }

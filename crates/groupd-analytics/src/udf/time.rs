@@ -33,6 +33,17 @@ impl Unit {
         })
     }
 
+    /// The length of the unit in µs, for the units of a fixed length (second to day).
+    pub fn fixed_us(self) -> Option<i64> {
+        Some(match self {
+            Unit::Second => US_PER_SEC,
+            Unit::Minute => 60 * US_PER_SEC,
+            Unit::Hour => 3600 * US_PER_SEC,
+            Unit::Day => US_PER_DAY,
+            _ => return None,
+        })
+    }
+
     /// Whether `toStartOf<Unit>` gives a Date (ClickHouse) rather than a DateTime.
     pub fn start_is_date(self) -> bool {
         matches!(self, Unit::Week | Unit::Month | Unit::Quarter | Unit::Year)
@@ -47,8 +58,19 @@ fn us_of(d: NaiveDateTime) -> i64 {
     d.and_utc().timestamp_micros()
 }
 
-fn day_of(us: i64) -> i64 {
+/// The day number of a time (days since 1970-01-01, rounded down).
+pub fn day_of(us: i64) -> i64 {
     us.div_euclid(US_PER_DAY)
+}
+
+/// The Sunday on or before day `d` (day numbers; 1970-01-01 was a Thursday).
+pub fn sunday_of(d: i64) -> i64 {
+    d - (d + 4).rem_euclid(7)
+}
+
+/// The Monday on or before day `d`.
+pub fn monday_of(d: i64) -> i64 {
+    d - (d + 3).rem_euclid(7)
 }
 
 fn date_us(d: NaiveDate) -> i64 {
@@ -58,14 +80,11 @@ fn date_us(d: NaiveDate) -> i64 {
 /// Start of the period holding `us`; weeks start on Sunday (ClickHouse's mode 0).
 pub fn start_of(unit: Unit, us: i64) -> Option<i64> {
     Some(match unit {
-        Unit::Second => us - us.rem_euclid(US_PER_SEC),
-        Unit::Minute => us - us.rem_euclid(60 * US_PER_SEC),
-        Unit::Hour => us - us.rem_euclid(3600 * US_PER_SEC),
-        Unit::Day => us - us.rem_euclid(US_PER_DAY),
-        Unit::Week => {
-            let d = day_of(us);
-            (d - (d + 4).rem_euclid(7)) * US_PER_DAY
+        Unit::Second | Unit::Minute | Unit::Hour | Unit::Day => {
+            let len = unit.fixed_us()?;
+            us - us.rem_euclid(len)
         }
+        Unit::Week => sunday_of(day_of(us)) * US_PER_DAY,
         Unit::Month | Unit::Quarter | Unit::Year => {
             let d = dt(us)?.date();
             let month = match unit {
@@ -80,8 +99,7 @@ pub fn start_of(unit: Unit, us: i64) -> Option<i64> {
 
 /// Monday-based week start (`toMonday`, `dateTrunc('week')`).
 pub fn start_of_iso_week(us: i64) -> i64 {
-    let d = day_of(us);
-    (d - (d + 3).rem_euclid(7)) * US_PER_DAY
+    monday_of(day_of(us)) * US_PER_DAY
 }
 
 /// `toStartOfInterval(t, INTERVAL n unit)`: periods counted from the epoch (weeks from Monday
