@@ -44,6 +44,16 @@ impl Unit {
         })
     }
 
+    /// The length of the unit in months, for the calendar units (month to year).
+    pub fn months(self) -> Option<i64> {
+        Some(match self {
+            Unit::Month => 1,
+            Unit::Quarter => 3,
+            Unit::Year => 12,
+            _ => return None,
+        })
+    }
+
     /// Whether `toStartOf<Unit>` gives a Date (ClickHouse) rather than a DateTime.
     pub fn start_is_date(self) -> bool {
         matches!(self, Unit::Week | Unit::Month | Unit::Quarter | Unit::Year)
@@ -108,23 +118,17 @@ pub fn start_of_interval(us: i64, n: i64, unit: Unit) -> Option<i64> {
     if n <= 0 {
         return None;
     }
-    let fixed = |len: i64| Some(us - us.rem_euclid(len * n));
     match unit {
-        Unit::Second => fixed(US_PER_SEC),
-        Unit::Minute => fixed(60 * US_PER_SEC),
-        Unit::Hour => fixed(3600 * US_PER_SEC),
-        Unit::Day => fixed(US_PER_DAY),
+        Unit::Second | Unit::Minute | Unit::Hour | Unit::Day => {
+            Some(us - us.rem_euclid(unit.fixed_us()?.checked_mul(n)?))
+        }
         Unit::Week => {
             let monday = start_of_iso_week(us) / US_PER_DAY;
             let weeks = (monday - 4).div_euclid(7);
             Some((4 + weeks.div_euclid(n) * n * 7) * US_PER_DAY)
         }
         Unit::Month | Unit::Quarter | Unit::Year => {
-            let per = match unit {
-                Unit::Month => 1,
-                Unit::Quarter => 3,
-                _ => 12,
-            } * n;
+            let per = unit.months()?.checked_mul(n)?;
             let d = dt(us)?.date();
             let months = i64::from(d.year() - 1970) * 12 + i64::from(d.month0());
             let start = months.div_euclid(per) * per;
@@ -144,17 +148,10 @@ pub fn start_of_interval(us: i64, n: i64, unit: Unit) -> Option<i64> {
 pub fn add(us: i64, n: i64, unit: Unit) -> Option<i64> {
     let fixed = |len: i64| us.checked_add(n.checked_mul(len)?);
     match unit {
-        Unit::Second => fixed(US_PER_SEC),
-        Unit::Minute => fixed(60 * US_PER_SEC),
-        Unit::Hour => fixed(3600 * US_PER_SEC),
-        Unit::Day => fixed(US_PER_DAY),
+        Unit::Second | Unit::Minute | Unit::Hour | Unit::Day => fixed(unit.fixed_us()?),
         Unit::Week => fixed(7 * US_PER_DAY),
         Unit::Month | Unit::Quarter | Unit::Year => {
-            let months = n * match unit {
-                Unit::Month => 1,
-                Unit::Quarter => 3,
-                _ => 12,
-            };
+            let months = n.checked_mul(unit.months()?)?;
             let d = dt(us)?;
             let m = Months::new(u32::try_from(months.unsigned_abs()).ok()?);
             let r = if months >= 0 {
@@ -172,10 +169,10 @@ pub fn add(us: i64, n: i64, unit: Unit) -> Option<i64> {
 pub fn diff(unit: Unit, a: i64, b: i64) -> Option<i64> {
     let months = |us: i64| dt(us).map(|d| i64::from(d.year()) * 12 + i64::from(d.month0()));
     Some(match unit {
-        Unit::Second => b.div_euclid(US_PER_SEC) - a.div_euclid(US_PER_SEC),
-        Unit::Minute => b.div_euclid(60 * US_PER_SEC) - a.div_euclid(60 * US_PER_SEC),
-        Unit::Hour => b.div_euclid(3600 * US_PER_SEC) - a.div_euclid(3600 * US_PER_SEC),
-        Unit::Day => day_of(b) - day_of(a),
+        Unit::Second | Unit::Minute | Unit::Hour | Unit::Day => {
+            let len = unit.fixed_us()?;
+            b.div_euclid(len) - a.div_euclid(len)
+        }
         Unit::Week => (start_of_iso_week(b) - start_of_iso_week(a)) / (7 * US_PER_DAY),
         Unit::Month => months(b)? - months(a)?,
         Unit::Quarter => months(b)?.div_euclid(3) - months(a)?.div_euclid(3),
