@@ -179,9 +179,11 @@ class Groupd:
                         chunk = []
                 if chunk:
                     yield chunk
+        # The lines are JSON already: each request body is spliced from them, not decoded and
+        # encoded again (that bounded the load at ~7k events/s, a Python figure, not groupd's).
+        head = json.dumps({"api_key": self.token})[:-1] + ', "batch": ['
         t0 = time.time()
-        # post_batches json-encodes lists of dicts; these lines are JSON already.
-        run.post_batches(self.base, self.token, ([json.loads(x) for x in b] for b in batches()))
+        run.post_batches(self.base, self.token, (head + ",".join(b) + "]}" for b in batches()))
         return time.time() - t0
 
     def scalar(self, sql):
