@@ -4,6 +4,7 @@
 //! The engine reads segment files through the `Arc<dyn ObjectStore>` that [`segment_store`]
 //! returns, rooted at the segment root: a catalog path (`SegmentRef::path`) is a path in it.
 pub mod compactor;
+mod local;
 pub mod window;
 pub mod writer;
 
@@ -121,7 +122,7 @@ pub fn segment_store(dir: &DataDir) -> anyhow::Result<Arc<dyn ObjectStore>> {
                 .with_context(|| format!("cannot create the data dir {}", path.display()))?;
             let store = LocalFileSystem::new_with_prefix(path)
                 .with_context(|| format!("cannot use the data dir {}", path.display()))?;
-            Ok(Arc::new(store))
+            Ok(Arc::new(local::InlineLocal::new(store)))
         }
         DataDir::S3 { bucket, prefix } => s3_store(bucket, prefix),
     }
