@@ -26,7 +26,7 @@ impl InlineLocal {
         Self { inner }
     }
 
-    fn open(&self, location: &Path) -> Result<(File, std::path::PathBuf)> {
+    fn open(&self, location: &Path) -> Result<File> {
         let path = self.inner.path_to_filesystem(location)?;
         let not_found =
             |source: Box<dyn std::error::Error + Send + Sync>| object_store::Error::NotFound {
@@ -38,7 +38,7 @@ impl InlineLocal {
             Ok(f) if f.metadata().is_ok_and(|m| m.is_dir()) => {
                 Err(not_found("is a directory".into()))
             }
-            Ok(f) => Ok((f, path)),
+            Ok(f) => Ok(f),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(not_found(Box::new(e))),
             Err(e) => Err(io_error(e)),
         }
@@ -115,7 +115,7 @@ impl ObjectStore for InlineLocal {
         if !options.head && options.range.is_none() {
             return self.inner.get_opts(location, options).await;
         }
-        let (file, _) = self.open(location)?;
+        let file = self.open(location)?;
         let meta = meta_of(&file, location)?;
         options.check_preconditions(&meta)?;
         let Some(range) = options.range.clone().filter(|_| !options.head) else {
@@ -142,7 +142,7 @@ impl ObjectStore for InlineLocal {
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        let (file, _) = self.open(location)?;
+        let file = self.open(location)?;
         ranges.iter().map(|r| read_at(&file, r.clone())).collect()
     }
 
