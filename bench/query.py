@@ -180,7 +180,7 @@ class Groupd:
                 if chunk:
                     yield chunk
         # The lines are JSON already: each request body is spliced from them, not decoded and
-        # encoded again (that bounded the load at ~7k events/s, a Python figure, not groupd's).
+        # encoded again.
         head = json.dumps({"api_key": self.token})[:-1] + ', "batch": ['
         t0 = time.time()
         run.post_batches(self.base, self.token, (head + ",".join(b) + "]}" for b in batches()))

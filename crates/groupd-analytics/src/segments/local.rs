@@ -1,9 +1,9 @@
-//! Segments in a local directory, with their ranged reads done on the calling thread.
+//! Segments in a local directory, with their heads and ranged reads done on the calling thread.
 //! object_store's `LocalFileSystem` hands every read to tokio's blocking pool, a thread hop each
-//! way; a query reads a footer and a few column chunks per segment, mostly from the page cache,
-//! and those hops were about a tenth of a count by event (perf: scheduler wake-ups between the
-//! runtime's threads and the blocking pool). Writes, listings, heads and deletes stay with
-//! `LocalFileSystem` as they are.
+//! way; a query heads each segment it lists and reads a footer and a few column chunks from it,
+//! mostly from the page cache, and those hops were about a tenth of a count by event (perf:
+//! scheduler wake-ups between the runtime's threads and the blocking pool). Writes, listings,
+//! whole-object reads and deletes stay with `LocalFileSystem` as they are.
 use std::{fmt, fs::File, ops::Range, os::unix::fs::FileExt, time::SystemTime};
 
 use async_trait::async_trait;
@@ -15,7 +15,7 @@ use datafusion::object_store::{
 };
 use futures::stream::{self, BoxStream, StreamExt};
 
-/// A `LocalFileSystem` whose ranged reads run inline.
+/// A `LocalFileSystem` whose heads and ranged reads run inline.
 #[derive(Debug)]
 pub(crate) struct InlineLocal {
     inner: LocalFileSystem,
@@ -28,24 +28,24 @@ impl InlineLocal {
 
     fn open(&self, location: &Path) -> Result<File> {
         let path = self.inner.path_to_filesystem(location)?;
-        let not_found =
-            |source: Box<dyn std::error::Error + Send + Sync>| object_store::Error::NotFound {
-                path: path.display().to_string(),
-                source,
-            };
-        match File::open(&path) {
-            // As LocalFileSystem: a directory is not an object.
-            Ok(f) if f.metadata().is_ok_and(|m| m.is_dir()) => {
-                Err(not_found("is a directory".into()))
-            }
-            Ok(f) => Ok(f),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(not_found(Box::new(e))),
-            Err(e) => Err(io_error(e)),
-        }
+        File::open(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => not_found(location, Box::new(e)),
+            _ => generic(e),
+        })
     }
 }
 
-fn io_error(e: std::io::Error) -> object_store::Error {
+fn not_found(
+    location: &Path,
+    source: Box<dyn std::error::Error + Send + Sync>,
+) -> object_store::Error {
+    object_store::Error::NotFound {
+        path: location.to_string(),
+        source,
+    }
+}
+
+fn generic(e: impl std::error::Error + Send + Sync + 'static) -> object_store::Error {
     object_store::Error::Generic {
         store: "LocalFileSystem",
         source: Box::new(e),
@@ -53,10 +53,13 @@ fn io_error(e: std::io::Error) -> object_store::Error {
 }
 
 /// The object's metadata as `LocalFileSystem` reports it (same e-tag scheme, so caches keyed
-/// on it agree whichever of the two produced it).
+/// on it agree whichever of the two produced it); a directory is not an object, as there.
 fn meta_of(file: &File, location: &Path) -> Result<ObjectMeta> {
-    let md = file.metadata().map_err(io_error)?;
-    let modified = md.modified().map_err(io_error)?;
+    let md = file.metadata().map_err(generic)?;
+    if md.is_dir() {
+        return Err(not_found(location, "is a directory".into()));
+    }
+    let modified = md.modified().map_err(generic)?;
     let mtime = modified
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
@@ -72,15 +75,9 @@ fn meta_of(file: &File, location: &Path) -> Result<ObjectMeta> {
 }
 
 fn read_at(file: &File, range: Range<u64>) -> Result<Bytes> {
-    let len = usize::try_from(range.end.saturating_sub(range.start)).map_err(|e| {
-        object_store::Error::Generic {
-            store: "LocalFileSystem",
-            source: Box::new(e),
-        }
-    })?;
+    let len = usize::try_from(range.end.saturating_sub(range.start)).map_err(generic)?;
     let mut buf = vec![0u8; len];
-    file.read_exact_at(&mut buf, range.start)
-        .map_err(io_error)?;
+    file.read_exact_at(&mut buf, range.start).map_err(generic)?;
     Ok(buf.into())
 }
 
@@ -126,12 +123,7 @@ impl ObjectStore for InlineLocal {
                 meta,
             });
         };
-        let range = range
-            .as_range(meta.size)
-            .map_err(|e| object_store::Error::Generic {
-                store: "LocalFileSystem",
-                source: Box::new(e),
-            })?;
+        let range = range.as_range(meta.size).map_err(generic)?;
         let bytes = read_at(&file, range.clone())?;
         Ok(GetResult {
             payload: GetResultPayload::Stream(stream::once(async move { Ok(bytes) }).boxed()),
