@@ -10,6 +10,7 @@ use groupd_core::{
     groups::{CountChange, PropertyType, value_text},
 };
 use rusqlite::{Connection, params};
+use serde_json::Value;
 
 use crate::{PropertyCount, StoreResult, TypeRef, ValueCount};
 
@@ -23,33 +24,58 @@ pub(super) const TOP_VALUES: &str = "SELECT value, groups FROM group_prop_values
 /// The count changes of one writer job, summed: a job of a thousand new groups moves the row of
 /// a common value (`industry = technology`) once instead of hundreds of times, and a property's
 /// name once per job. Applied by [`Self::apply`] before the job ends, in the job's transaction;
-/// nothing in the write path reads the counts meanwhile.
+/// nothing in the write path reads the counts meanwhile. Keyed by type index, then name: a name
+/// or a string value already met is found by reference, so only the first sight of each in a job
+/// allocates (a `String` per change was 2.5 % of the writer's time creating groups).
 #[derive(Default)]
 pub(super) struct PendingCounts {
-    keys: BTreeMap<(i64, String), i64>,
-    values: BTreeMap<(i64, String, String), i64>,
-    /// The first typed value's type per name, in the order the job met them (the first
-    /// recorded decides, as in PostHog).
-    types: BTreeMap<(i64, String), PropertyType>,
+    by_type: BTreeMap<i64, BTreeMap<String, NameCounts>>,
+}
+
+/// One property name's summed changes within a job.
+#[derive(Default)]
+struct NameCounts {
+    /// The name's own count change.
+    by: i64,
+    /// Per value text.
+    values: BTreeMap<String, i64>,
+    /// The first typed value's type, in the order the job met them (the first recorded decides,
+    /// as in PostHog).
+    first_type: Option<PropertyType>,
+}
+
+impl NameCounts {
+    fn add(&mut self, ch: &CountChange<'_>) {
+        let Some(v) = ch.value else {
+            self.by += ch.by;
+            return;
+        };
+        if ch.by > 0 && self.first_type.is_none() {
+            self.first_type = PropertyType::of(v);
+        }
+        match v {
+            Value::String(s) => match self.values.get_mut(s.as_str()) {
+                Some(n) => *n += ch.by,
+                None => {
+                    self.values.insert(s.clone(), ch.by);
+                }
+            },
+            other => *self.values.entry(value_text(other)).or_default() += ch.by,
+        }
+    }
 }
 
 impl PendingCounts {
     /// Adds one group's count changes (a group of type `index`).
     pub(super) fn add(&mut self, index: GroupTypeIndex, changes: &[CountChange<'_>]) {
+        let names = self.by_type.entry(index.0).or_default();
         for ch in changes {
-            let key = ch.property.to_owned();
-            match ch.value {
-                None => *self.keys.entry((index.0, key)).or_default() += ch.by,
-                Some(v) => {
-                    if ch.by > 0
-                        && let Some(t) = PropertyType::of(v)
-                    {
-                        self.types.entry((index.0, key.clone())).or_insert(t);
-                    }
-                    *self
-                        .values
-                        .entry((index.0, key, value_text(v)))
-                        .or_default() += ch.by;
+            match names.get_mut(ch.property) {
+                Some(n) => n.add(ch),
+                None => {
+                    let mut n = NameCounts::default();
+                    n.add(ch);
+                    names.insert(ch.property.to_owned(), n);
                 }
             }
         }
@@ -57,18 +83,21 @@ impl PendingCounts {
 
     /// Writes the summed changes of `project`'s groups (the maps are emptied).
     pub(super) fn apply(&mut self, c: &Connection, project: ProjectId) -> StoreResult<()> {
-        for ((index, key), by) in std::mem::take(&mut self.keys) {
-            if by != 0 {
-                bump_key(c, project, GroupTypeIndex(index), &key, by)?;
+        for (index, names) in std::mem::take(&mut self.by_type) {
+            let index = GroupTypeIndex(index);
+            for (key, n) in names {
+                if n.by != 0 {
+                    bump_key(c, project, index, &key, n.by)?;
+                }
+                for (text, by) in n.values {
+                    if by != 0 {
+                        bump_value(c, project, index, &key, &text, by)?;
+                    }
+                }
+                if let Some(t) = n.first_type {
+                    record_type(c, project, index, &key, t)?;
+                }
             }
-        }
-        for ((index, key, text), by) in std::mem::take(&mut self.values) {
-            if by != 0 {
-                bump_value(c, project, GroupTypeIndex(index), &key, &text, by)?;
-            }
-        }
-        for ((index, key), t) in std::mem::take(&mut self.types) {
-            record_type(c, project, GroupTypeIndex(index), &key, t)?;
         }
         Ok(())
     }
