@@ -1,10 +1,11 @@
 //! Embedded SQLite backend: one file in WAL mode, one writer thread with group commit
 //! ([`writer`]), a small pool of read connections ([`readers`]), versioned migrations
-//! ([`migrate`]). Beside the files every backend has, two jobs are SQLite's own: the trigram
-//! search index ([`fts`]) and the read pool.
+//! ([`migrate`]). Beside the files every backend has, three jobs are SQLite's own: the trigram
+//! search index ([`fts`]), the read pool and the WAL checkpoints ([`checkpoint`]).
 mod analytics;
 mod backup;
 mod changes;
+mod checkpoint;
 mod counts;
 mod error;
 mod export;
@@ -64,7 +65,7 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let write = migrate::connect(path)?;
+        let mut write = migrate::connect(path)?;
         migrate::migrate(&write)?;
         // The writer's page cache: SQLite's default 2 MB is outgrown by the groups' tables and
         // indexes long before 1M groups, and then every insert reads its pages back through the
@@ -74,12 +75,17 @@ impl SqliteStore {
         // Each job runs in a savepoint, whose journal (the pages it first touched) spilled to a
         // temp file past 64 KiB: a tenth of the writer's time at 1M groups went to writing it.
         write.pragma_update(None, "temp_store", "MEMORY")?;
+        let checkpointer = checkpoint::Checkpointer::start(&mut write, migrate::connect(path)?)?;
         let readers = (0..options.sqlite_readers.max(1))
             .map(|_| migrate::connect(path))
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(Self {
             // Tests use a tiny queue to see the backpressure.
-            writer: Arc::new(Writer::start(write, options.write_queue.max(1))),
+            writer: Arc::new(Writer::start(
+                write,
+                checkpointer,
+                options.write_queue.max(1),
+            )),
             readers: ReadPool::new(readers),
             path: path.to_owned(),
             signal: tokio::sync::watch::Sender::new(0),

@@ -8,6 +8,7 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
+    checkpoint::Checkpointer,
     error::{is_busy, refuses_writes},
     fts,
 };
@@ -98,11 +99,14 @@ where
 pub(super) struct Writer {
     tx: Option<mpsc::Sender<Box<dyn Job>>>,
     thread: Option<JoinHandle<()>>,
+    /// Ends once the writer's connection closed: dropped after the thread is joined.
+    checkpointer: Option<Checkpointer>,
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`; at most `queue` jobs wait before callers get `Busy`.
-    pub(super) fn start(conn: Connection, queue: usize) -> Self {
+    /// Starts the writer thread on `conn`, whose WAL `checkpointer` keeps short; at most `queue`
+    /// jobs wait before callers get `Busy`.
+    pub(super) fn start(conn: Connection, checkpointer: Checkpointer, queue: usize) -> Self {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>(queue);
         // The writer's own clock, to wait on the queue with a timeout from a plain thread.
         let timer = tokio::runtime::Builder::new_current_thread()
@@ -116,6 +120,7 @@ impl Writer {
         Self {
             tx: Some(tx),
             thread: Some(thread),
+            checkpointer: Some(checkpointer),
         }
     }
 
@@ -143,6 +148,7 @@ impl Drop for Writer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        self.checkpointer.take();
     }
 }
 
