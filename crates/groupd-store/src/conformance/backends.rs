@@ -160,6 +160,73 @@ mod postgres_backend {
         assert_eq!(versions, crate::postgres::MIGRATIONS.len() as i64);
     }
 
+    /// Two processes creating the same new groups at once: each group is created once and keeps
+    /// both processes' properties (the one that lost the race to insert it runs again and then
+    /// updates it), and the counts still match the groups.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_processes_creating_the_same_groups_keep_both_changes() {
+        use crate::{
+            IngestBatch,
+            conformance::{SEC, T0, assert_counts_match_groups, found, identify, project},
+        };
+        use serde_json::json;
+        let Some(db) = crate::conformance::pg::open().await else {
+            return;
+        };
+        let other = crate::open(&db.url, &crate::StoreOptions::default())
+            .await
+            .unwrap();
+        let p = project(&db.store).await;
+        let batch = |events| IngestBatch {
+            source: Default::default(),
+            events,
+            max_group_types: 5,
+            now_us: T0 + 1000 * SEC,
+        };
+        let first = identify("org", "seed", T0, json!({}), json!({}), &[]);
+        db.store.ingest(p, batch(vec![first])).await.unwrap();
+        const ROUNDS: i64 = 8;
+        const KEYS: i64 = 200;
+        for round in 0..ROUNDS {
+            let tasks: Vec<_> = [db.store.clone(), other.clone()]
+                .into_iter()
+                .enumerate()
+                .map(|(n, s)| {
+                    let events = (0..KEYS)
+                        .map(|k| {
+                            identify(
+                                "org",
+                                &format!("g{round}-{k}"),
+                                T0 + n as i64 * SEC,
+                                json!({ format!("from{n}"): n, "plan": "gold" }),
+                                json!({ "first": n }),
+                                &[],
+                            )
+                        })
+                        .collect();
+                    let b = batch(events);
+                    tokio::spawn(async move { s.ingest(p, b).await.unwrap() })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+        }
+        let org = db.store.list_group_types(p).await.unwrap()[0].index;
+        for round in 0..ROUNDS {
+            for k in (0..KEYS).step_by(17) {
+                let g = found(&db.store, p, org, &format!("g{round}-{k}")).await;
+                let props = g.properties();
+                assert_eq!(props["from0"], json!(0), "{round}-{k}: {props:?}");
+                assert_eq!(props["from1"], json!(1), "{round}-{k}: {props:?}");
+                // The earlier event's set_once wins, whichever process inserted the row.
+                assert_eq!(props["first"], json!(0), "{round}-{k}: {props:?}");
+                assert_eq!(g.created_at, T0);
+            }
+        }
+        assert_counts_match_groups(&db.store, p).await;
+    }
+
     async fn futures_join(url: &str) -> Vec<std::sync::Arc<dyn crate::Store>> {
         let tasks: Vec<_> = (0..4)
             .map(|_| {

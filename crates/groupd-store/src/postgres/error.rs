@@ -81,11 +81,15 @@ pub(super) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
 }
 
 /// True when a transaction that failed with `e` may simply be run again: a deadlock the server
-/// broke, or a serialization failure.
+/// broke, a serialization failure, or a group another transaction created first
+/// ([`super::ingest::CreationRace`]).
 pub(super) fn is_retryable(e: &StoreError) -> bool {
     let StoreError::Internal(any) = e else {
         return false;
     };
+    if any.downcast_ref::<super::ingest::CreationRace>().is_some() {
+        return true;
+    }
     any.downcast_ref::<tokio_postgres::Error>()
         .and_then(sql_state)
         .is_some_and(|s| {

@@ -1,10 +1,11 @@
 //! Capture's write path on PostgreSQL: one request is one transaction. Its events go in with one
 //! multi-row insert (`unnest` arrays), duplicates (same uuid and client timestamp) fall out of
 //! `ON CONFLICT DO NOTHING … RETURNING`, and the groups its `$groupidentify` events touch are
-//! created with one `INSERT … ON CONFLICT DO NOTHING`, locked with one `SELECT … FOR UPDATE` (in
-//! key order, so concurrent requests cannot deadlock on them), changed in memory by the group rule
-//! and written back with one `UPDATE … FROM unnest`. The property count changes are handed back
-//! to the caller, which applies them once for its whole transaction ([`PropCounts`]).
+//! locked with one `SELECT … FOR UPDATE` (in key order, so concurrent requests cannot deadlock on
+//! them), changed in memory by the group rule, and written with one `UPDATE … FROM unnest` for
+//! those that exist and one `INSERT` of the new ones in their final state. The property count
+//! changes are handed back to the caller, which applies them once for its whole transaction
+//! ([`PropCounts`]).
 //!
 //! Which types get which index, which events are retries and which warnings are recorded is the
 //! ingest plan's, as on SQLite; only the order of the writes differs (types before events here,
@@ -16,7 +17,7 @@ use deadpool_postgres::GenericClient;
 use groupd_core::{
     ProjectId,
     capture::{CaptureEvent, GroupUpdate, IngestPlan, WARNINGS_KEPT},
-    groups::{self, GroupSlot, Refusal, TypeAssigner},
+    groups::{self, GroupSlot, GroupState, Refusal, TypeAssigner},
 };
 
 use super::{
@@ -336,13 +337,23 @@ impl EventRows {
 /// One group as the transaction holds it.
 struct Held {
     id: i64,
+    /// Not stored yet: inserted in its final state, once its identifies are applied.
+    new: bool,
     slot: GroupSlot,
     dirty: bool,
 }
 
-/// Creates the groups if needed and applies each `$groupidentify` through the group rule, in
-/// event order. A group this transaction created starts absent, so its first identify is its
-/// creation (`create_group` activity, `created_at` its time). The count changes go to `counts`.
+/// Another transaction created a group this one was about to create: the batch runs again,
+/// and then finds the group (see `error::is_retryable`).
+#[derive(Debug, thiserror::Error)]
+#[error("a concurrent write created the same group")]
+pub(super) struct CreationRace;
+
+/// Locks the groups the identifies address, creates the missing ones and applies each
+/// `$groupidentify` through the group rule, in event order. A missing group starts absent, so
+/// its first identify is its creation (`create_group` activity, `created_at` its time); it is
+/// inserted once, in its final state (a placeholder row updated at once cost a second heap
+/// tuple and a second entry in every index). The count changes go to `counts`.
 pub(super) async fn apply_identifies(
     c: &impl GenericClient,
     project: ProjectId,
@@ -355,51 +366,20 @@ pub(super) async fn apply_identifies(
         counts,
         changes: pending,
     } = deferred;
-    // Distinct groups in key order, with the earliest event time of each.
-    let mut first: HashMap<(i64, &str), i64> = HashMap::new();
-    for u in updates {
-        first
-            .entry((u.index.0, u.identify.group_key.as_str()))
-            .and_modify(|m| *m = (*m).min(u.event_us))
-            .or_insert(u.event_us);
-    }
-    let mut order: Vec<(i64, &str)> = first.keys().copied().collect();
+    // Distinct groups in key order.
+    let mut order: Vec<(i32, String)> = updates
+        .iter()
+        .map(|u| {
+            (
+                u.index.0 as i32,
+                nul_safe(&u.identify.group_key).into_owned(),
+            )
+        })
+        .collect();
     order.sort_unstable();
-    let indexes: Vec<i32> = order.iter().map(|(i, _)| *i as i32).collect();
-    let group_keys: Vec<String> = order
-        .iter()
-        .map(|(_, k)| nul_safe(k).into_owned())
-        .collect();
-    let times: Vec<Ts> = order.iter().map(|g| Ts(first[g])).collect();
-    let lowered: Vec<String> = group_keys.iter().map(|k| k.to_lowercase()).collect();
+    order.dedup();
+    let (indexes, group_keys): (Vec<i32>, Vec<String>) = order.into_iter().unzip();
 
-    let st = c
-        .prepare_cached(
-            "INSERT INTO groups (project_id, group_type_index, group_key, properties, properties_text,
-                                 props_meta, search_text, key_lower, created_at, updated_at)
-             SELECT $1, i, k, '{}', '{}', '{}', '{}', l, t, $5
-             FROM unnest($2::int4[], $3::text[], $4::timestamptz[], $6::text[]) AS x(i, k, t, l)
-             ORDER BY i, k COLLATE \"C\"
-             ON CONFLICT DO NOTHING
-             RETURNING group_type_index, group_key",
-        )
-        .await?;
-    let created: HashSet<(i32, String)> = c
-        .query(
-            &st,
-            &[
-                &project.0,
-                &indexes,
-                &group_keys,
-                &times,
-                &Ts(now),
-                &lowered,
-            ],
-        )
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
     let st = c
         .prepare_cached(
             "SELECT g.id, g.group_type_index, g.group_key,
@@ -411,23 +391,48 @@ pub(super) async fn apply_identifies(
              FOR UPDATE OF g",
         )
         .await?;
-    let mut held: HashMap<(i32, String), Held> = HashMap::new();
+    let mut held: HashMap<(i32, String), Held> = HashMap::with_capacity(group_keys.len());
     for r in c.query(&st, &[&project.0, &indexes, &group_keys]).await? {
-        let key: (i32, String) = (r.get(1), r.get(2));
-        let slot = if created.contains(&key) {
-            GroupSlot::default()
-        } else {
-            GroupSlot::of(Some(state_from_row(&r, 3)?))
-        };
-        let id = r.get(0);
         held.insert(
-            key,
+            (r.get(1), r.get(2)),
             Held {
-                id,
-                slot,
+                id: r.get(0),
+                new: false,
+                slot: GroupSlot::of(Some(state_from_row(&r, 3)?)),
                 dirty: false,
             },
         );
+    }
+    // The missing ones get their ids now: versions and changes name a group by id.
+    let missing = group_keys.len() - held.len();
+    if missing > 0 {
+        let st = c
+            .prepare_cached(
+                "SELECT nextval(pg_get_serial_sequence('groups', 'id')) FROM generate_series(1, $1)",
+            )
+            .await?;
+        let mut ids = c
+            .query(&st, &[&i32::try_from(missing).unwrap_or(i32::MAX)])
+            .await?
+            .into_iter()
+            .map(|r| r.get::<_, i64>(0));
+        for (i, k) in indexes.iter().zip(&group_keys) {
+            let key = (*i, k.clone());
+            if !held.contains_key(&key) {
+                let id = ids
+                    .next()
+                    .ok_or_else(|| crate::StoreError::Internal(anyhow::anyhow!("too few ids")))?;
+                held.insert(
+                    key,
+                    Held {
+                        id,
+                        new: true,
+                        slot: GroupSlot::default(),
+                        dirty: false,
+                    },
+                );
+            }
+        }
     }
 
     // Under the row locks: the tombstones of deleted groups refuse the identifies dated before.
@@ -455,7 +460,6 @@ pub(super) async fn apply_identifies(
             nul_safe(&u.identify.group_key).into_owned(),
         );
         let Some(g) = held.get_mut(&key) else {
-            // Deleted by a concurrent type deletion: nothing to apply to.
             continue;
         };
         let edit = u.identify.edit();
@@ -486,18 +490,8 @@ pub(super) async fn apply_identifies(
         g.dirty |= applied.dirty;
         g.slot = applied.slot;
     }
-    // A row inserted above for a group whose every identify was refused (deleted later): gone.
-    let phantom: Vec<i64> = held
-        .iter()
-        .filter(|(k, g)| g.slot.group.is_none() && created.contains(*k))
-        .map(|(_, g)| g.id)
-        .collect();
-    if !phantom.is_empty() {
-        let st = c
-            .prepare_cached("DELETE FROM groups WHERE project_id = $1 AND id = ANY($2)")
-            .await?;
-        c.execute(&st, &[&project.0, &phantom]).await?;
-    }
+    // A missing group whose every identify was refused (deleted later) is never inserted.
+    insert_new(c, project, &indexes, &group_keys, &held).await?;
 
     let mut ids = Vec::with_capacity(held.len());
     let mut jsonb = Vec::with_capacity(held.len());
@@ -506,7 +500,7 @@ pub(super) async fn apply_identifies(
     let mut search = Vec::with_capacity(held.len());
     let mut created_at = Vec::with_capacity(held.len());
     let mut updated_at = Vec::with_capacity(held.len());
-    for g in held.values().filter(|g| g.dirty) {
+    for g in held.values().filter(|g| g.dirty && !g.new) {
         let Some(state) = &g.slot.group else {
             continue;
         };
@@ -544,4 +538,98 @@ pub(super) async fn apply_identifies(
     .await?;
     versions.insert(c, project, now).await?;
     Ok(refused)
+}
+
+/// Inserts the groups `held` creates, in their final state and in key order (two transactions
+/// creating the same groups then wait on each other in one order). One created meanwhile by
+/// another transaction is a [`CreationRace`].
+async fn insert_new(
+    c: &impl GenericClient,
+    project: ProjectId,
+    indexes: &[i32],
+    group_keys: &[String],
+    held: &HashMap<(i32, String), Held>,
+) -> StoreResult<()> {
+    let mut rows = NewGroupRows::default();
+    for (i, k) in indexes.iter().zip(group_keys) {
+        let Some(g) = held.get(&(*i, k.clone())).filter(|g| g.new) else {
+            continue;
+        };
+        let Some(state) = &g.slot.group else {
+            continue;
+        };
+        rows.push(g.id, *i, k, state)?;
+    }
+    if rows.ids.is_empty() {
+        return Ok(());
+    }
+    let st = c
+        .prepare_cached(
+            "INSERT INTO groups (id, project_id, group_type_index, group_key, properties, properties_text,
+                                 props_meta, search_text, key_lower, created_at, updated_at)
+             OVERRIDING SYSTEM VALUE
+             SELECT id, $1, i, k, p::jsonb, t, m, s, l, c, u
+             FROM unnest($2::int8[], $3::int4[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                         $9::text[], $10::timestamptz[], $11::timestamptz[])
+                  WITH ORDINALITY AS x(id, i, k, p, t, m, s, l, c, u, o)
+             ORDER BY o
+             ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    let inserted = c
+        .execute(
+            &st,
+            &[
+                &project.0,
+                &rows.ids,
+                &rows.indexes,
+                &rows.keys,
+                &rows.jsonb,
+                &rows.text,
+                &rows.meta,
+                &rows.search,
+                &rows.lowered,
+                &rows.created_at,
+                &rows.updated_at,
+            ],
+        )
+        .await?;
+    if inserted as usize != rows.ids.len() {
+        return Err(crate::StoreError::Internal(anyhow::Error::new(
+            CreationRace,
+        )));
+    }
+    Ok(())
+}
+
+/// Columns of the groups to insert.
+#[derive(Default)]
+struct NewGroupRows {
+    ids: Vec<i64>,
+    indexes: Vec<i32>,
+    keys: Vec<String>,
+    jsonb: Vec<String>,
+    text: Vec<String>,
+    meta: Vec<String>,
+    search: Vec<String>,
+    lowered: Vec<String>,
+    created_at: Vec<Ts>,
+    updated_at: Vec<Ts>,
+}
+
+impl NewGroupRows {
+    fn push(&mut self, id: i64, index: i32, key: &str, state: &GroupState) -> StoreResult<()> {
+        let stored = StoredProps::new(state)?;
+        self.ids.push(id);
+        self.indexes.push(index);
+        self.keys.push(key.to_owned());
+        self.lowered.push(key.to_lowercase());
+        self.jsonb.push(stored.jsonb);
+        self.text.push(stored.text);
+        self.meta.push(stored.meta);
+        self.search.push(stored.search);
+        self.created_at.push(Ts(state.created_at_us));
+        self.updated_at.push(Ts(state.updated_at_us));
+        Ok(())
+    }
 }
