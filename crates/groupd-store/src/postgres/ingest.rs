@@ -417,20 +417,16 @@ pub(super) async fn apply_identifies(
             .into_iter()
             .map(|r| r.get::<_, i64>(0));
         for (i, k) in indexes.iter().zip(&group_keys) {
-            let key = (*i, k.clone());
-            if !held.contains_key(&key) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = held.entry((*i, k.clone())) {
                 let id = ids
                     .next()
                     .ok_or_else(|| crate::StoreError::Internal(anyhow::anyhow!("too few ids")))?;
-                held.insert(
-                    key,
-                    Held {
-                        id,
-                        new: true,
-                        slot: GroupSlot::default(),
-                        dirty: false,
-                    },
-                );
+                slot.insert(Held {
+                    id,
+                    new: true,
+                    slot: GroupSlot::default(),
+                    dirty: false,
+                });
             }
         }
     }

@@ -7,8 +7,9 @@
 //! A checkpoint running beside a writer never catches up with the WAL's end, and SQLite restarts
 //! the WAL only once everything in it is in the database file: left alone, the WAL would grow for
 //! as long as the load lasts. So once it reaches [`RESTART_PAGES`] the writer checkpoints itself,
-//! between two batches: little is left to copy by then, and its next transaction starts the WAL
-//! from the beginning. Both are PASSIVE checkpoints, which never wait on readers.
+//! right after that batch's commit (its callers wait for it, once per 32 MiB): little is left to
+//! copy by then, and its next transaction starts the WAL from the beginning. Both are PASSIVE
+//! checkpoints, which never wait on readers.
 use std::{
     sync::mpsc::{Receiver, sync_channel},
     thread::JoinHandle,
@@ -86,7 +87,9 @@ fn run(conn: Connection, woken: Receiver<()>) {
         match conn.wal_checkpoint_v2(rusqlite::DEFAULT_NAME, CheckpointMode::PASSIVE) {
             Ok(_) => metrics::histogram!("groupd_wal_checkpoint_seconds")
                 .record(started.elapsed().as_secs_f64()),
-            // A full disk or a busy lock: the next wake-up, or the writer, tries again.
+            // The writer is finishing one: nothing to report.
+            Err(e) if is_busy(&e) => {}
+            // A full disk, say: the next wake-up, or the writer, tries again.
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
         }
     }
