@@ -22,10 +22,6 @@ use groupd_store::{
 };
 use serde_json::{Map, Value, json};
 
-/// The groupd binary's allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A small deterministic generator (xorshift64*), so runs compare.
 struct Rng(u64);
 

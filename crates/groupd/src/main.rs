@@ -15,9 +15,6 @@ use groupd_server::{Application, CommonConfig, LogFormat, ServeConfig, telemetry
 use groupd_store::{NewApiKey, NewProject, StoreError, redact_url};
 use serde_json::json;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// groupd: self-hostable group analytics that speaks PostHog's wire protocol.
 #[derive(Parser)]
 #[command(version, about)]
