@@ -32,7 +32,7 @@ use super::{
 };
 use crate::{
     ChangeSource, IngestBatch, IngestSource, IngestStore, IngestSummary, IngestionWarning,
-    StoreResult, lifecycle::change_of,
+    StoreError, StoreResult, lifecycle::change_of,
 };
 
 /// What a capture transaction applies once, at its end: the property count changes (summed, in
@@ -405,6 +405,7 @@ pub(super) async fn apply_identifies(
     }
     // The missing ones get their ids now: versions and changes name a group by id.
     let missing = group_keys.len() - held.len();
+    let mut created: Vec<(i32, &str)> = Vec::with_capacity(missing);
     if missing > 0 {
         let st = c
             .prepare_cached(
@@ -420,13 +421,14 @@ pub(super) async fn apply_identifies(
             if let std::collections::hash_map::Entry::Vacant(slot) = held.entry((*i, k.clone())) {
                 let id = ids
                     .next()
-                    .ok_or_else(|| crate::StoreError::Internal(anyhow::anyhow!("too few ids")))?;
+                    .ok_or_else(|| StoreError::Internal(anyhow::anyhow!("too few ids")))?;
                 slot.insert(Held {
                     id,
                     new: true,
                     slot: GroupSlot::default(),
                     dirty: false,
                 });
+                created.push((*i, k));
             }
         }
     }
@@ -487,74 +489,68 @@ pub(super) async fn apply_identifies(
         g.slot = applied.slot;
     }
     // A missing group whose every identify was refused (deleted later) is never inserted.
-    insert_new(c, project, &indexes, &group_keys, &held).await?;
+    insert_new(c, project, &created, &held).await?;
 
-    let mut ids = Vec::with_capacity(held.len());
-    let mut jsonb = Vec::with_capacity(held.len());
-    let mut text = Vec::with_capacity(held.len());
-    let mut meta = Vec::with_capacity(held.len());
-    let mut search = Vec::with_capacity(held.len());
-    let mut created_at = Vec::with_capacity(held.len());
-    let mut updated_at = Vec::with_capacity(held.len());
+    let mut changed = GroupColumns::default();
     for g in held.values().filter(|g| g.dirty && !g.new) {
-        let Some(state) = &g.slot.group else {
-            continue;
-        };
-        let stored = StoredProps::new(state)?;
-        ids.push(g.id);
-        jsonb.push(stored.jsonb);
-        text.push(stored.text);
-        meta.push(stored.meta);
-        search.push(stored.search);
-        created_at.push(Ts(state.created_at_us));
-        updated_at.push(Ts(state.updated_at_us));
+        if let Some(state) = &g.slot.group {
+            changed.push(g.id, state)?;
+        }
     }
-    let st = c
-        .prepare_cached(
-            "UPDATE groups g SET properties = x.p::jsonb, properties_text = x.t, props_meta = x.m,
-                                 search_text = x.s, created_at = x.c, updated_at = x.u
-             FROM unnest($2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
-                  AS x(id, p, t, m, s, c, u)
-             WHERE g.project_id = $1 AND g.id = x.id",
+    if !changed.ids.is_empty() {
+        let st = c
+            .prepare_cached(
+                "UPDATE groups g SET properties = x.p::jsonb, properties_text = x.t, props_meta = x.m,
+                                     search_text = x.s, created_at = x.c, updated_at = x.u
+                 FROM unnest($2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[])
+                      AS x(id, p, t, m, s, c, u)
+                 WHERE g.project_id = $1 AND g.id = x.id",
+            )
+            .await?;
+        let GroupColumns {
+            ids,
+            jsonb,
+            text,
+            meta,
+            search,
+            created_at,
+            updated_at,
+        } = &changed;
+        c.execute(
+            &st,
+            &[
+                &project.0, ids, jsonb, text, meta, search, created_at, updated_at,
+            ],
         )
         .await?;
-    c.execute(
-        &st,
-        &[
-            &project.0,
-            &ids,
-            &jsonb,
-            &text,
-            &meta,
-            &search,
-            &created_at,
-            &updated_at,
-        ],
-    )
-    .await?;
+    }
     versions.insert(c, project, now).await?;
     Ok(refused)
 }
 
-/// Inserts the groups `held` creates, in their final state and in key order (two transactions
-/// creating the same groups then wait on each other in one order). One created meanwhile by
-/// another transaction is a [`CreationRace`].
+/// Inserts the groups `created` (in key order, their state in `held`) as they ended up, in key
+/// order (two transactions creating the same groups then wait on each other in one order). One
+/// created meanwhile by another transaction is a [`CreationRace`].
 async fn insert_new(
     c: &impl GenericClient,
     project: ProjectId,
-    indexes: &[i32],
-    group_keys: &[String],
+    created: &[(i32, &str)],
     held: &HashMap<(i32, String), Held>,
 ) -> StoreResult<()> {
-    let mut rows = NewGroupRows::default();
-    for (i, k) in indexes.iter().zip(group_keys) {
-        let Some(g) = held.get(&(*i, k.clone())).filter(|g| g.new) else {
+    let mut rows = GroupColumns::default();
+    let (mut indexes, mut keys, mut lowered) = (Vec::new(), Vec::new(), Vec::new());
+    for &(i, k) in created {
+        // A new group whose every identify a tombstone refused stays absent.
+        let Some((id, state)) = held
+            .get(&(i, k.to_owned()))
+            .and_then(|g| g.slot.group.as_ref().map(|state| (g.id, state)))
+        else {
             continue;
         };
-        let Some(state) = &g.slot.group else {
-            continue;
-        };
-        rows.push(g.id, *i, k, state)?;
+        rows.push(id, state)?;
+        indexes.push(i);
+        keys.push(k);
+        lowered.push(k.to_lowercase());
     }
     if rows.ids.is_empty() {
         return Ok(());
@@ -578,48 +574,40 @@ async fn insert_new(
             &[
                 &project.0,
                 &rows.ids,
-                &rows.indexes,
-                &rows.keys,
+                &indexes,
+                &keys,
                 &rows.jsonb,
                 &rows.text,
                 &rows.meta,
                 &rows.search,
-                &rows.lowered,
+                &lowered,
                 &rows.created_at,
                 &rows.updated_at,
             ],
         )
         .await?;
     if inserted as usize != rows.ids.len() {
-        return Err(crate::StoreError::Internal(anyhow::Error::new(
-            CreationRace,
-        )));
+        return Err(StoreError::Internal(anyhow::Error::new(CreationRace)));
     }
     Ok(())
 }
 
-/// Columns of the groups to insert.
+/// The stored columns of groups to write: the UPDATE of changed groups, the INSERT of new ones.
 #[derive(Default)]
-struct NewGroupRows {
+struct GroupColumns {
     ids: Vec<i64>,
-    indexes: Vec<i32>,
-    keys: Vec<String>,
     jsonb: Vec<String>,
     text: Vec<String>,
     meta: Vec<String>,
     search: Vec<String>,
-    lowered: Vec<String>,
     created_at: Vec<Ts>,
     updated_at: Vec<Ts>,
 }
 
-impl NewGroupRows {
-    fn push(&mut self, id: i64, index: i32, key: &str, state: &GroupState) -> StoreResult<()> {
+impl GroupColumns {
+    fn push(&mut self, id: i64, state: &GroupState) -> StoreResult<()> {
         let stored = StoredProps::new(state)?;
         self.ids.push(id);
-        self.indexes.push(index);
-        self.keys.push(key.to_owned());
-        self.lowered.push(key.to_lowercase());
         self.jsonb.push(stored.jsonb);
         self.text.push(stored.text);
         self.meta.push(stored.meta);
